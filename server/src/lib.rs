@@ -1,0 +1,1 @@
+//! Static-file HTTP/1.1 server library.

@@ -1,0 +1,2 @@
+//! The `server` binary: a stub until the listener lands.
+fn main() {}

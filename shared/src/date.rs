@@ -1,0 +1,81 @@
+//! HTTP dates (RFC 9110 section 5.6.7): formatting, parsing and a once-a-second cache.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Length of an IMF-fixdate such as `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub const HTTP_DATE_LEN: usize = 29;
+
+/// Formats `t` as an IMF-fixdate.
+pub fn format_http_date(t: SystemTime) -> String {
+    httpdate::fmt_http_date(t)
+}
+
+/// Parses any of the three date formats a recipient must accept; `None` if invalid.
+pub fn parse_http_date(s: &str) -> Option<SystemTime> {
+    httpdate::parse_http_date(s.trim()).ok()
+}
+
+/// Truncates `t` to whole seconds, the resolution of HTTP dates.
+pub fn to_seconds(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// The `Date` header value, formatted at most once per second.
+#[derive(Debug, Clone)]
+pub struct DateCache {
+    second: u64,
+    text: [u8; HTTP_DATE_LEN],
+}
+
+impl Default for DateCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DateCache {
+    /// An empty cache; the first call to [`DateCache::get`] fills it.
+    pub fn new() -> Self {
+        Self {
+            second: u64::MAX,
+            text: [b' '; HTTP_DATE_LEN],
+        }
+    }
+
+    /// The formatted date for `now`, reformatted only when the second changes.
+    pub fn get(&mut self, now: SystemTime) -> &[u8; HTTP_DATE_LEN] {
+        let second = to_seconds(now);
+        if second != self.second {
+            let s = format_http_date(UNIX_EPOCH + Duration::from_secs(second));
+            if s.len() == HTTP_DATE_LEN {
+                self.text.copy_from_slice(s.as_bytes());
+                self.second = second;
+            }
+        }
+        &self.text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_formats() {
+        let t = UNIX_EPOCH + Duration::from_secs(784111777);
+        assert_eq!(format_http_date(t), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(t));
+        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), Some(t));
+        assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), Some(t));
+        assert_eq!(parse_http_date("yesterday"), None);
+    }
+
+    #[test]
+    fn cache_changes_with_the_second() {
+        let mut c = DateCache::new();
+        let t = UNIX_EPOCH + Duration::from_secs(784111777);
+        assert_eq!(c.get(t), b"Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(c.get(t + Duration::from_millis(999)), b"Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(c.get(t + Duration::from_secs(1)), b"Sun, 06 Nov 1994 08:49:38 GMT");
+    }
+}

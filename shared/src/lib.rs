@@ -1,0 +1,18 @@
+//! Sans-I/O HTTP/1.x for both sides: pure functions and types over byte buffers.
+//!
+//! Nothing here touches a socket, a file or a runtime. The server and the client own
+//! their I/O and call into this crate to parse heads, frame bodies, format heads,
+//! name statuses, format dates, guess MIME types and sanitise paths.
+
+pub mod chunked;
+pub mod date;
+pub mod format;
+pub mod framing;
+pub mod limits;
+pub mod mime;
+pub mod page;
+pub mod path;
+pub mod request;
+pub mod status;
+
+pub use status::StatusCode;

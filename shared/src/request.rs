@@ -1,0 +1,550 @@
+//! Request heads: parse a buffer into a borrowed [`Request`], with the RFC 9112 checks
+//! that `httparse` leaves to us (Host, Content-Length, Transfer-Encoding, field bytes).
+
+use crate::framing::BodyFraming;
+use crate::limits::{MAX_REQUEST_HEAD, MAX_URI_LEN};
+use crate::StatusCode;
+
+pub use httparse::{Header, EMPTY_HEADER};
+
+/// The HTTP version of a request; only 1.x reaches here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Version {
+    /// HTTP/1.0: connections close unless the client asks for keep-alive.
+    Http10,
+    /// HTTP/1.1: connections persist unless either side says `close`.
+    Http11,
+}
+
+impl Version {
+    /// The protocol token as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Version::Http10 => "HTTP/1.0",
+            Version::Http11 => "HTTP/1.1",
+        }
+    }
+}
+
+/// Outcome of parsing a buffer that may not yet hold a whole head.
+#[derive(Debug)]
+pub enum Parsed<T> {
+    /// A complete head.
+    Complete(T),
+    /// More bytes are needed; this is a normal state, not an error.
+    Partial,
+}
+
+/// Why a request head was refused. Each variant maps to one status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestError {
+    /// The head is not valid HTTP/1.x syntax.
+    Malformed,
+    /// A field value holds NUL, a bare CR or another control byte.
+    InvalidFieldValue,
+    /// HTTP/1.1 without `Host`, several `Host` fields, or an unusable `Host` value.
+    BadHost,
+    /// `Content-Length` is not a number, overflows, or its values disagree.
+    BadContentLength,
+    /// Both `Content-Length` and `Transfer-Encoding` are present (a smuggling shape).
+    LengthAndTransferEncoding,
+    /// `Transfer-Encoding` on HTTP/1.0, `chunked` not last, or `chunked` twice.
+    BadTransferEncoding,
+    /// A transfer coding we do not know.
+    UnknownTransferEncoding,
+    /// The request target is longer than [`MAX_URI_LEN`].
+    UriTooLong,
+    /// The head is larger than [`MAX_REQUEST_HEAD`] or has too many fields.
+    HeadTooLarge,
+    /// A well-formed version other than HTTP/1.0 or HTTP/1.1.
+    VersionNotSupported,
+}
+
+impl RequestError {
+    /// The status that answers this error.
+    pub fn status(self) -> StatusCode {
+        match self {
+            RequestError::UnknownTransferEncoding => StatusCode::NOT_IMPLEMENTED,
+            RequestError::UriTooLong => StatusCode::URI_TOO_LONG,
+            RequestError::HeadTooLarge => StatusCode::HEADERS_TOO_LARGE,
+            RequestError::VersionNotSupported => StatusCode::VERSION_NOT_SUPPORTED,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// A short lowercase description for logs.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RequestError::Malformed => "malformed request head",
+            RequestError::InvalidFieldValue => "control byte in a field value",
+            RequestError::BadHost => "missing, repeated or invalid Host",
+            RequestError::BadContentLength => "invalid Content-Length",
+            RequestError::LengthAndTransferEncoding => "both Content-Length and Transfer-Encoding",
+            RequestError::BadTransferEncoding => "invalid Transfer-Encoding",
+            RequestError::UnknownTransferEncoding => "unknown transfer coding",
+            RequestError::UriTooLong => "request target too long",
+            RequestError::HeadTooLarge => "request head too large",
+            RequestError::VersionNotSupported => "HTTP version not supported",
+        }
+    }
+}
+
+/// A parsed request head, borrowing from the caller's buffer.
+#[derive(Debug)]
+pub struct Request<'b, 'h> {
+    /// The method token, case-sensitive (RFC 9110 section 9.1).
+    pub method: &'b str,
+    /// The request target as sent (origin-form, absolute-form, authority-form or `*`).
+    pub target: &'b str,
+    /// HTTP/1.0 or HTTP/1.1.
+    pub version: Version,
+    /// The fields in the order received.
+    pub headers: &'h [Header<'b>],
+    /// Length of the head in bytes, including the blank line.
+    pub head_len: usize,
+    /// How the request body (if any) is delimited.
+    pub body: BodyFraming,
+    /// Whether the connection may carry another request after this one.
+    pub keep_alive: bool,
+}
+
+impl<'b> Request<'b, '_> {
+    /// The value of the first field named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&'b [u8]> {
+        self.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value)
+    }
+
+    /// The value of the first field named `name`, if it is valid UTF-8, trimmed.
+    pub fn header_str(&self, name: &str) -> Option<&'b str> {
+        self.header(name)
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .map(str::trim)
+    }
+
+    /// Every value of fields named `name`, in order.
+    pub fn headers_named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'b [u8]> + 's {
+        self.headers
+            .iter()
+            .filter(move |h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value)
+    }
+
+    /// The path part of the target (no query, no fragment), for origin-form and
+    /// absolute-form targets. `None` for authority-form or `*`.
+    pub fn path(&self) -> Option<&'b str> {
+        target_path(self.target)
+    }
+
+    /// Whether the client sent `Expect: 100-continue`.
+    pub fn expects_continue(&self) -> bool {
+        self.header("expect")
+            .is_some_and(|v| v.trim_ascii().eq_ignore_ascii_case(b"100-continue"))
+    }
+}
+
+/// The path of a request target: `/a/b?q` gives `/a/b`; `http://h/a?q` gives `/a`;
+/// `http://h` gives `/`. Returns `None` for `*` and authority-form.
+pub fn target_path(target: &str) -> Option<&str> {
+    let without_query = |s: &'_ str| -> usize { s.find(['?', '#']).unwrap_or(s.len()) };
+    if target.starts_with('/') {
+        return Some(&target[..without_query(target)]);
+    }
+    let scheme_len = if target.len() >= 7 && target[..7].eq_ignore_ascii_case("http://") {
+        7
+    } else if target.len() >= 8 && target[..8].eq_ignore_ascii_case("https://") {
+        8
+    } else {
+        return None;
+    };
+    let rest = &target[scheme_len..];
+    let end = without_query(rest);
+    let rest = &rest[..end];
+    match rest.find('/') {
+        Some(i) => Some(&rest[i..]),
+        None => Some("/"),
+    }
+}
+
+/// Parses a request head from the start of `buf` into `headers`.
+///
+/// Returns `Partial` while the head is incomplete and still within limits. Leading empty
+/// lines are skipped (RFC 9112 section 2.2).
+pub fn parse_request<'b, 'h>(
+    buf: &'b [u8],
+    headers: &'h mut [Header<'b>],
+) -> Result<Parsed<Request<'b, 'h>>, RequestError> {
+    let mut req = httparse::Request::new(headers);
+    let head_len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return partial_verdict(buf).map(|()| Parsed::Partial),
+        Err(httparse::Error::TooManyHeaders) => return Err(RequestError::HeadTooLarge),
+        Err(httparse::Error::Version) => return Err(version_error(buf)),
+        Err(httparse::Error::HeaderValue) => return Err(RequestError::InvalidFieldValue),
+        Err(_) => return Err(request_line_error(buf)),
+    };
+    if head_len > MAX_REQUEST_HEAD {
+        return Err(RequestError::HeadTooLarge);
+    }
+    let (Some(method), Some(target), Some(minor)) = (req.method, req.path, req.version) else {
+        return Err(RequestError::Malformed);
+    };
+    if target.len() > MAX_URI_LEN {
+        return Err(RequestError::UriTooLong);
+    }
+    let version = if minor == 0 {
+        Version::Http10
+    } else {
+        Version::Http11
+    };
+    let headers: &'h [Header<'b>] = req.headers;
+    check_field_values(headers)?;
+    check_host(headers, version)?;
+    let body = request_framing(headers, version)?;
+    let keep_alive = wants_keep_alive(headers, version);
+    Ok(Parsed::Complete(Request {
+        method,
+        target,
+        version,
+        headers,
+        head_len,
+        body,
+        keep_alive,
+    }))
+}
+
+/// Decides whether an incomplete head may keep waiting.
+fn partial_verdict(buf: &[u8]) -> Result<(), RequestError> {
+    let start = buf.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(buf.len());
+    let line = &buf[start..];
+    // Method, two spaces and "HTTP/1.1\r\n" fit easily in 64 bytes beyond the target.
+    if !line.contains(&b'\n') && line.len() > MAX_URI_LEN + 64 {
+        return Err(RequestError::UriTooLong);
+    }
+    if buf.len() >= MAX_REQUEST_HEAD {
+        return Err(RequestError::HeadTooLarge);
+    }
+    Ok(())
+}
+
+/// A version error is 505 when the token is a well-formed `HTTP/x.y`, else 400.
+fn version_error(buf: &[u8]) -> RequestError {
+    let start = buf.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(buf.len());
+    let line = &buf[start..];
+    let line = &line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let Some(sp) = line.iter().rposition(|&b| b == b' ') else {
+        return RequestError::Malformed;
+    };
+    match &line[sp + 1..] {
+        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+            if major.is_ascii_digit() && minor.is_ascii_digit() =>
+        {
+            RequestError::VersionNotSupported
+        }
+        _ => RequestError::Malformed,
+    }
+}
+
+/// A syntax error in the request line is 414 if the line is too long, else 400.
+fn request_line_error(buf: &[u8]) -> RequestError {
+    let line_len = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
+    if line_len > MAX_URI_LEN + 64 {
+        RequestError::UriTooLong
+    } else {
+        RequestError::Malformed
+    }
+}
+
+/// Rejects NUL, bare CR and other control bytes in field values (RFC 9110 section 5.5).
+fn check_field_values(headers: &[Header<'_>]) -> Result<(), RequestError> {
+    let bad = |b: &u8| (*b < 0x20 && *b != b'\t') || *b == 0x7f;
+    if headers.iter().any(|h| h.value.iter().any(bad)) {
+        return Err(RequestError::InvalidFieldValue);
+    }
+    Ok(())
+}
+
+/// HTTP/1.1 needs exactly one `Host`; HTTP/1.0 may have at most one (RFC 9112 section 3.2).
+fn check_host(headers: &[Header<'_>], version: Version) -> Result<(), RequestError> {
+    let mut hosts = headers.iter().filter(|h| h.name.eq_ignore_ascii_case("host"));
+    let first = hosts.next();
+    if hosts.next().is_some() {
+        return Err(RequestError::BadHost);
+    }
+    match first {
+        None if version == Version::Http11 => Err(RequestError::BadHost),
+        None => Ok(()),
+        Some(h) if valid_host(h.value.trim_ascii()) => Ok(()),
+        Some(_) => Err(RequestError::BadHost),
+    }
+}
+
+/// `uri-host [":" port]`: reg-name, IPv4 or a bracketed IPv6 literal. Empty is allowed
+/// (RFC 9112 section 3.2 for targets without an authority).
+fn valid_host(v: &[u8]) -> bool {
+    if let Some(rest) = v.strip_prefix(b"[") {
+        let Some(end) = rest.iter().position(|&b| b == b']') else {
+            return false;
+        };
+        let (inside, after) = (&rest[..end], &rest[end + 1..]);
+        let inside_ok = inside
+            .iter()
+            .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+        return inside_ok && valid_port_suffix(after);
+    }
+    let (name, port) = match v.iter().position(|&b| b == b':') {
+        Some(i) => (&v[..i], &v[i..]),
+        None => (v, &b""[..]),
+    };
+    let name_ok = name.iter().all(|&b| {
+        b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(&b)
+    });
+    name_ok && valid_port_suffix(port)
+}
+
+fn valid_port_suffix(s: &[u8]) -> bool {
+    match s {
+        [] => true,
+        [b':', digits @ ..] => digits.len() <= 5 && digits.iter().all(u8::is_ascii_digit),
+        _ => false,
+    }
+}
+
+/// Iterates over the comma-separated elements of every field named `name`, trimmed,
+/// skipping empty elements (RFC 9110 section 5.6.1).
+pub fn list_elements<'h, 'b>(
+    headers: &'h [Header<'b>],
+    name: &'static str,
+) -> impl Iterator<Item = &'b [u8]> + use<'h, 'b> {
+    headers
+        .iter()
+        .filter(move |h| h.name.eq_ignore_ascii_case(name))
+        .flat_map(|h| h.value.split(|&b| b == b','))
+        .map(<[u8]>::trim_ascii)
+        .filter(|e| !e.is_empty())
+}
+
+/// Works out how a request body is delimited (RFC 9112 section 6.3), rejecting the
+/// ambiguous shapes that enable request smuggling.
+fn request_framing(headers: &[Header<'_>], version: Version) -> Result<BodyFraming, RequestError> {
+    let has_te = headers
+        .iter()
+        .any(|h| h.name.eq_ignore_ascii_case("transfer-encoding"));
+    let has_cl = headers
+        .iter()
+        .any(|h| h.name.eq_ignore_ascii_case("content-length"));
+    if has_te {
+        if has_cl {
+            return Err(RequestError::LengthAndTransferEncoding);
+        }
+        if version == Version::Http10 {
+            return Err(RequestError::BadTransferEncoding);
+        }
+        let mut codings = list_elements(headers, "transfer-encoding").peekable();
+        let mut chunked_last = false;
+        let mut any = false;
+        while let Some(coding) = codings.next() {
+            any = true;
+            // A coding may carry parameters (`gzip;q=...` is not valid here, but be lenient).
+            let name = coding.split(|&b| b == b';').next().unwrap_or(coding).trim_ascii();
+            let is_chunked = name.eq_ignore_ascii_case(b"chunked");
+            let known = is_chunked
+                || [&b"gzip"[..], b"x-gzip", b"deflate", b"compress", b"x-compress"]
+                    .iter()
+                    .any(|k| name.eq_ignore_ascii_case(k));
+            if !known {
+                return Err(RequestError::UnknownTransferEncoding);
+            }
+            if is_chunked && codings.peek().is_some() {
+                // chunked must be applied once and last.
+                return Err(RequestError::BadTransferEncoding);
+            }
+            chunked_last = is_chunked;
+        }
+        if !any || !chunked_last {
+            return Err(RequestError::BadTransferEncoding);
+        }
+        return Ok(BodyFraming::Chunked);
+    }
+    if has_cl {
+        return content_length(headers)
+            .map(BodyFraming::Length)
+            .ok_or(RequestError::BadContentLength);
+    }
+    Ok(BodyFraming::Length(0))
+}
+
+/// The single agreed value of all `Content-Length` fields and list elements, or `None`
+/// when any is invalid or they disagree (RFC 9110 section 8.6).
+pub fn content_length(headers: &[Header<'_>]) -> Option<u64> {
+    let mut value = None;
+    let mut seen_field = false;
+    for h in headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("content-length"))
+    {
+        seen_field = true;
+        for element in h.value.split(|&b| b == b',') {
+            let n = parse_decimal(element.trim_ascii())?;
+            match value {
+                None => value = Some(n),
+                Some(v) if v == n => {}
+                Some(_) => return None,
+            }
+        }
+    }
+    if seen_field {
+        value
+    } else {
+        None
+    }
+}
+
+/// Parses a non-empty run of ASCII digits into a `u64`, refusing overflow and signs.
+pub fn parse_decimal(s: &[u8]) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    s.iter().try_fold(0u64, |acc, &b| {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+    })
+}
+
+/// Connection persistence after this request (RFC 9112 section 9.3).
+fn wants_keep_alive(headers: &[Header<'_>], version: Version) -> bool {
+    let mut close = false;
+    let mut keep_alive = false;
+    for token in list_elements(headers, "connection") {
+        if token.eq_ignore_ascii_case(b"close") {
+            close = true;
+        } else if token.eq_ignore_ascii_case(b"keep-alive") {
+            keep_alive = true;
+        }
+    }
+    match version {
+        Version::Http11 => !close,
+        Version::Http10 => keep_alive && !close,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::MAX_HEADERS;
+
+    fn parse(buf: &[u8]) -> Result<Option<(String, String, Version, BodyFraming, bool)>, RequestError> {
+        let mut headers = [EMPTY_HEADER; MAX_HEADERS];
+        match parse_request(buf, &mut headers)? {
+            Parsed::Partial => Ok(None),
+            Parsed::Complete(r) => Ok(Some((
+                r.method.to_string(),
+                r.target.to_string(),
+                r.version,
+                r.body,
+                r.keep_alive,
+            ))),
+        }
+    }
+
+    #[test]
+    fn simple_get() {
+        let r = parse(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n").unwrap().unwrap();
+        assert_eq!(r, ("GET".into(), "/a".into(), Version::Http11, BodyFraming::Length(0), true));
+    }
+
+    #[test]
+    fn table() {
+        use RequestError::*;
+        let long_target = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(MAX_URI_LEN + 1));
+        let many_headers = format!("GET / HTTP/1.1\r\nHost: x\r\n{}\r\n", "A: b\r\n".repeat(MAX_HEADERS + 1));
+        let cases: Vec<(&[u8], Result<Option<()>, RequestError>)> = vec![
+            (b"GET / HTTP/1.1\r\nHost: x\r\n", Ok(None)),
+            (b"GET / HTTP/1.1\r\n", Ok(None)),
+            (b"GET / HTT", Ok(None)),
+            (b"", Ok(None)),
+            (b"\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", Ok(Some(()))),
+            (b"GET / HTTP/1.0\r\n\r\n", Ok(Some(()))),
+            (b"GET / HTTP/1.1\r\n\r\n", Err(BadHost)),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", Err(BadHost)),
+            (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", Err(BadHost)),
+            (b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", Err(BadHost)),
+            (b"GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n", Ok(Some(()))),
+            (b"GET / HTTP/1.1\r\nHost: \r\n\r\n", Ok(Some(()))),
+            (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", Err(VersionNotSupported)),
+            (b"GET / FOO/1.1\r\nHost: x\r\n\r\n", Err(Malformed)),
+            (b"GET  / HTTP/1.1\r\nHost: x\r\n\r\n", Err(Malformed)),
+            (b"GET / HTTP/1.1\r\nHost : x\r\n\r\n", Err(Malformed)),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nA: b\x00c\r\n\r\n", Err(InvalidFieldValue)),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nA: b\rc\r\n\r\n", Err(InvalidFieldValue)),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", Err(BadContentLength)),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5, 5\r\n\r\n", Ok(Some(()))),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", Err(BadContentLength)),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: +1\r\n\r\n", Err(BadContentLength)),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n", Err(BadContentLength)),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", Err(LengthAndTransferEncoding)),
+            (b"GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", Err(BadTransferEncoding)),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", Err(BadTransferEncoding)),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", Err(BadTransferEncoding)),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n", Err(UnknownTransferEncoding)),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", Ok(Some(()))),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n", Ok(Some(()))),
+            (long_target.as_bytes(), Err(UriTooLong)),
+            (many_headers.as_bytes(), Err(HeadTooLarge)),
+        ];
+        for (input, want) in cases {
+            let got = parse(input).map(|o| o.map(|_| ()));
+            assert_eq!(got, want, "input {:?}", String::from_utf8_lossy(input));
+        }
+    }
+
+    #[test]
+    fn partial_head_over_limit_is_431() {
+        let mut buf = b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec();
+        buf.extend(std::iter::repeat_n(b'a', MAX_REQUEST_HEAD));
+        buf.splice(27..27, b"X: ".iter().copied());
+        assert_eq!(parse(&buf).err(), Some(RequestError::HeadTooLarge));
+    }
+
+    #[test]
+    fn partial_request_line_over_limit_is_414() {
+        let mut buf = b"GET /".to_vec();
+        buf.extend(std::iter::repeat_n(b'a', MAX_URI_LEN + 100));
+        assert_eq!(parse(&buf).err(), Some(RequestError::UriTooLong));
+    }
+
+    #[test]
+    fn keep_alive_rules() {
+        let ka = |b: &[u8]| parse(b).unwrap().unwrap().4;
+        assert!(ka(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+        assert!(!ka(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+        assert!(!ka(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: foo, Close\r\n\r\n"));
+        assert!(!ka(b"GET / HTTP/1.0\r\n\r\n"));
+        assert!(ka(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"));
+    }
+
+    #[test]
+    fn target_paths() {
+        assert_eq!(target_path("/a/b?x=1"), Some("/a/b"));
+        assert_eq!(target_path("/a#f"), Some("/a"));
+        assert_eq!(target_path("http://h:1/a/b?q"), Some("/a/b"));
+        assert_eq!(target_path("HTTP://h"), Some("/"));
+        assert_eq!(target_path("http://h?q"), Some("/"));
+        assert_eq!(target_path("*"), None);
+        assert_eq!(target_path("h:443"), None);
+    }
+
+    #[test]
+    fn decimals() {
+        assert_eq!(parse_decimal(b"0"), Some(0));
+        assert_eq!(parse_decimal(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_decimal(b"18446744073709551616"), None);
+        assert_eq!(parse_decimal(b""), None);
+        assert_eq!(parse_decimal(b"1a"), None);
+    }
+}
