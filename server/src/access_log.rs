@@ -1,0 +1,98 @@
+//! The access log: one Common Log Format line per request on stdout, escaped so a
+//! request can never forge or break a log line.
+
+use std::cell::RefCell;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::net::IpAddr;
+use std::time::SystemTime;
+
+/// Longest request line kept in the log; the rest is cut, so a peer cannot bloat logs.
+pub const MAX_LOGGED_REQUEST_LINE: usize = 2048;
+
+thread_local! {
+    static CLF_TIME: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+}
+
+/// Writes one line: `host - - [date] "request line" status bytes`.
+pub fn log(peer: IpAddr, request_line: &str, status: u16, bytes: u64) {
+    let mut line = String::with_capacity(96 + request_line.len());
+    let _ = write!(line, "{peer} - - [");
+    CLF_TIME.with(|t| {
+        let mut t = t.borrow_mut();
+        let now = shared::date::to_seconds(SystemTime::now());
+        if t.0 != now {
+            *t = (now, clf_time(now));
+        }
+        line.push_str(&t.1);
+    });
+    line.push_str("] \"");
+    escape_into(&mut line, request_line);
+    let _ = writeln!(line, "\" {status} {bytes}");
+    let _ = std::io::stdout().lock().write_all(line.as_bytes());
+}
+
+/// Appends `s` with control characters, `"`, `\` and non-ASCII written as `\xHH`
+/// (as nginx does), cut at [`MAX_LOGGED_REQUEST_LINE`].
+pub fn escape_into(out: &mut String, s: &str) {
+    for &b in s.as_bytes().iter().take(MAX_LOGGED_REQUEST_LINE) {
+        if b.is_ascii_graphic() && b != b'"' && b != b'\\' || b == b' ' {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "\\x{b:02X}");
+        }
+    }
+}
+
+/// Formats Unix seconds as `10/Oct/2000:13:55:36 +0000` (UTC).
+pub fn clf_time(secs: u64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{d:02}/{}/{y:04}:{:02}:{:02}:{:02} +0000",
+        MONTHS[(m - 1) as usize],
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month 1-12, day 1-31), Howard Hinnant's algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clf_dates() {
+        assert_eq!(clf_time(0), "01/Jan/1970:00:00:00 +0000");
+        assert_eq!(clf_time(971_186_136), "10/Oct/2000:13:55:36 +0000");
+        assert_eq!(clf_time(1_709_210_096), "29/Feb/2024:12:34:56 +0000");
+    }
+
+    #[test]
+    fn escaping_prevents_log_injection() {
+        let mut s = String::new();
+        escape_into(&mut s, "GET /a\r\n127.0.0.1 - - \"x\" é HTTP/1.1");
+        assert_eq!(
+            s,
+            "GET /a\\x0D\\x0A127.0.0.1 - - \\x22x\\x22 \\xC3\\xA9 HTTP/1.1"
+        );
+    }
+}
