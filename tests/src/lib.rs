@@ -1,1 +1,7 @@
-//! Helpers for the end-to-end tests: start the real binaries on port 0 with a temporary root.
+//! Helpers for the end-to-end tests: locate and start the real binaries, make temporary
+//! sites, speak raw HTTP over sockets, and find outside programs (or skip without them).
+
+pub mod bin;
+pub mod raw;
+pub mod server;
+pub mod tools;
