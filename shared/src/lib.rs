@@ -14,5 +14,6 @@ pub mod page;
 pub mod path;
 pub mod request;
 pub mod status;
+pub mod validators;
 
 pub use status::StatusCode;
