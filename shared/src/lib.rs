@@ -5,6 +5,7 @@
 //! name statuses, format dates, guess MIME types and sanitise paths.
 
 pub mod chunked;
+pub mod conditional;
 pub mod date;
 pub mod format;
 pub mod framing;
