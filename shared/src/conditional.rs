@@ -179,16 +179,19 @@ mod tests {
         let headers: Vec<Header<'a>> = fields
             .iter()
             .map(|(n, v)| Header {
-                name: *n,
+                name: n,
                 value: v.as_bytes(),
             })
             .collect();
         Preconditions::from_headers(&headers)
     }
 
+    /// One row: method, request fields, expected outcome.
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], Precondition);
+
     #[test]
     fn section_13_2_2_table() {
-        let cases: &[(&str, &[(&str, &str)], Precondition)] = &[
+        let cases: &[Case<'_>] = &[
             ("GET", &[], Proceed),
             // If-Match: strong comparison, * matches an existing representation.
             ("GET", &[("If-Match", "\"a-b-c\"")], Proceed),
