@@ -13,6 +13,7 @@ pub mod limits;
 pub mod mime;
 pub mod page;
 pub mod path;
+pub mod range;
 pub mod request;
 pub mod status;
 pub mod validators;
