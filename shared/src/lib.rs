@@ -7,6 +7,7 @@
 pub mod chunked;
 pub mod conditional;
 pub mod date;
+pub mod encoding;
 pub mod format;
 pub mod framing;
 pub mod limits;
