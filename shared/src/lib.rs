@@ -11,6 +11,7 @@ pub mod encoding;
 pub mod format;
 pub mod framing;
 pub mod limits;
+pub mod listing;
 pub mod mime;
 pub mod page;
 pub mod path;
