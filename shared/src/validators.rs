@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Longest coding tag copied into an `ETag` suffix. Real tags are `br`, `zstd`, `gzip`;
 /// the bound only keeps a caller's mistake from producing an unbounded header.
-const MAX_CODING_TAG: usize = 16;
+pub const MAX_CODING_TAG: usize = 16;
 
 /// A strong entity tag for a file, as the full header value with quotes:
 /// `"<hex size>-<hex secs>-<hex nanos>"`, plus `-<coding>` when `coding` is given so that
