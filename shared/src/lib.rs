@@ -5,14 +5,19 @@
 //! name statuses, format dates, guess MIME types and sanitise paths.
 
 pub mod chunked;
+pub mod conditional;
 pub mod date;
+pub mod encoding;
 pub mod format;
 pub mod framing;
 pub mod limits;
+pub mod listing;
 pub mod mime;
 pub mod page;
 pub mod path;
+pub mod range;
 pub mod request;
 pub mod status;
+pub mod validators;
 
 pub use status::StatusCode;
