@@ -52,6 +52,37 @@ pub struct Config {
     #[arg(long, env = "SERVER_DOTFILES")]
     pub dotfiles: bool,
 
+    /// File names served for a folder URL, tried in order (comma-separated).
+    #[arg(
+        long,
+        env = "SERVER_INDEX",
+        value_name = "NAMES",
+        value_delimiter = ',',
+        default_value = "index.html"
+    )]
+    pub index: Vec<String>,
+
+    /// List a folder's contents (HTML, or JSON with `Accept: application/json` or
+    /// `?format=json`) when it has no index file.
+    #[arg(long, env = "SERVER_LISTING")]
+    pub listing: bool,
+
+    /// `Cache-Control` sent with files. The default `no-cache` lets browsers keep copies
+    /// but revalidate each use (cheap 304s), so edits show at once. For content-hashed
+    /// assets use e.g. `public, max-age=31536000, immutable`.
+    #[arg(
+        long,
+        env = "SERVER_CACHE_CONTROL",
+        value_name = "VALUE",
+        default_value = "no-cache"
+    )]
+    pub cache_control: String,
+
+    /// Gzip text files on the fly for clients that accept it (when no precompressed
+    /// `.br`/`.zst`/`.gz` twin exists). Never for ranges or already-compressed types.
+    #[arg(long, env = "SERVER_COMPRESS")]
+    pub compress: bool,
+
     /// Seconds a client has to send a request head, counted from its first byte.
     #[arg(long, env = "SERVER_HEAD_TIMEOUT", value_name = "SECS", default_value_t = HEAD_TIMEOUT.as_secs())]
     pub head_timeout: u64,

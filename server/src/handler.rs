@@ -1,15 +1,20 @@
 //! The request handler: a flat pipeline from a parsed request to a reply.
 //!
 //! Steps, each an early return: method → target path → sanitise → dotfiles → open
-//! beneath the root → directory handling → reply with the file.
+//! beneath the root → folders (redirect, index, listing) → regular files only → pick the
+//! representation (precompressed twin or on-the-fly gzip) → validators, conditionals
+//! and ranges ([`crate::file_reply`]).
 
+use crate::file_reply::{self, Representation};
 use crate::reply::{self, Body, Reply};
 use crate::resolve::OpenError;
 use crate::state::State;
-use shared::path::{encode_path, sanitize_path};
+use crate::{dir_listing, variants};
+use shared::path::{encode_path, sanitize_path, SafePath};
 use shared::request::Request;
 use shared::StatusCode;
 use std::fs::File;
+use std::io::Read;
 
 /// Methods this server implements.
 pub const ALLOW: &str = "GET, HEAD";
@@ -19,10 +24,13 @@ const KNOWN_METHODS: [&str; 7] = [
     "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
 ];
 
-/// The name of a folder's index file.
-pub const INDEX_FILE: &str = "index.html";
+/// The root-level page used for 404s when present.
+pub const NOT_FOUND_PAGE: &str = "404.html";
 
-/// Handles one request, writing the response head (and any small body) into `out`.
+/// Largest custom 404 page read into memory; a larger one is ignored for the built-in.
+const MAX_NOT_FOUND_PAGE: u64 = 1024 * 1024;
+
+/// Handles one request, writing the response head (not yet ended) into `out`.
 pub fn handle(req: &Request<'_, '_>, state: &State, out: &mut Vec<u8>) -> Reply {
     let head_only = req.method == "HEAD";
     // 1. Method: GET and HEAD serve files; known methods get 405, unknown ones 501.
@@ -45,87 +53,129 @@ pub fn handle(req: &Request<'_, '_>, state: &State, out: &mut Vec<u8>) -> Reply 
     };
     // 4. Dotfiles are private unless asked for (/.well-known/ is always public).
     if safe.hidden && !state.config.dotfiles {
-        return reply::not_found(out, head_only);
+        return not_found(state, out, head_only);
     }
     // 5. Open strictly beneath the root.
-    let file = match open(state, &safe.relative) {
+    let file = match state.root.open_beneath(&safe.relative) {
         Ok(f) => f,
-        Err(r) => return r(out, head_only),
+        Err(e) => return open_failed(e, state, out, head_only),
     };
-    let Ok(meta) = file.metadata() else {
-        return reply::error(out, StatusCode::INTERNAL_SERVER_ERROR, head_only, &[]);
-    };
-    // 6. Directories: redirect to the slashed URL, then serve the index file.
-    if meta.is_dir() {
-        if !safe.trailing_slash {
-            let mut location = String::with_capacity(safe.relative.len() + 8);
-            location.push('/');
-            location.push_str(&encode_path(&safe.relative));
-            location.push('/');
-            if let Some(q) = req.target.find('?').map(|i| &req.target[i..]) {
-                location.push_str(q);
-            }
-            return reply::redirect(out, &location, head_only);
-        }
-        let index = if safe.relative.is_empty() {
-            INDEX_FILE.to_string()
-        } else {
-            format!("{}/{INDEX_FILE}", safe.relative)
-        };
-        let file = match open(state, &index) {
-            Ok(f) => f,
-            Err(r) => return r(out, head_only),
-        };
-        return serve_file(out, file, INDEX_FILE, head_only);
-    }
-    // 7. Only regular files are served (no FIFOs, sockets or devices).
-    if !meta.is_file() {
-        return reply::not_found(out, head_only);
-    }
-    let name = safe.relative.rsplit('/').next().unwrap_or("");
-    serve_file(out, file, name, head_only)
-}
-
-type ErrorReply = fn(&mut Vec<u8>, bool) -> Reply;
-
-/// Opens a path beneath the root, mapping failures to the reply that explains them.
-fn open(state: &State, relative: &str) -> Result<File, ErrorReply> {
-    state.root.open_beneath(relative).map_err(|e| match e {
-        OpenError::NotFound => reply::not_found as ErrorReply,
-        OpenError::Forbidden => reply::forbidden,
-        OpenError::Other(_) => reply::internal_error,
-    })
-}
-
-/// Replies 200 with the file's content (streamed later by the connection).
-fn serve_file(out: &mut Vec<u8>, file: File, name: &str, head_only: bool) -> Reply {
     let Ok(meta) = file.metadata() else {
         return reply::internal_error(out, head_only);
     };
-    if !meta.is_file() {
-        return reply::not_found(out, head_only);
+    // 6. Folders: redirect to the slashed URL, then the index file, then a listing.
+    if meta.is_dir() {
+        return folder(req, state, &safe, file, out, head_only);
     }
-    let len = meta.len();
+    // 7. Only regular files are served (no FIFOs, sockets or devices).
+    if !meta.is_file() || safe.trailing_slash {
+        return not_found(state, out, head_only);
+    }
+    let name = safe.relative.rsplit('/').next().unwrap_or("");
+    serve(req, state, &safe.relative, name, file, meta, out)
+}
+
+/// A folder URL: 301 to the slashed form, else the first index file, else a listing.
+fn folder(
+    req: &Request<'_, '_>,
+    state: &State,
+    safe: &SafePath,
+    dir: File,
+    out: &mut Vec<u8>,
+    head_only: bool,
+) -> Reply {
+    if !safe.trailing_slash {
+        // The path is normalised (no empty segments) and percent-encoded, so the
+        // Location is always a local absolute path, never `//host`.
+        let mut location = String::with_capacity(safe.relative.len() + 8);
+        location.push('/');
+        location.push_str(&encode_path(&safe.relative));
+        location.push('/');
+        if let Some(q) = req.target.find('?').map(|i| &req.target[i..]) {
+            location.push_str(q);
+        }
+        return reply::redirect(out, &location, head_only);
+    }
+    for index in &state.config.index {
+        let rel = if safe.relative.is_empty() {
+            index.clone()
+        } else {
+            format!("{}/{index}", safe.relative)
+        };
+        let Ok(file) = state.root.open_beneath(&rel) else {
+            continue;
+        };
+        let Ok(meta) = file.metadata() else { continue };
+        if meta.is_file() {
+            return serve(req, state, &rel, index, file, meta, out);
+        }
+    }
+    if state.config.listing {
+        return dir_listing::reply(req, state, safe, dir, out, head_only);
+    }
+    not_found(state, out, head_only)
+}
+
+/// A regular file: choose the representation, then validators, conditionals, ranges.
+fn serve(
+    req: &Request<'_, '_>,
+    state: &State,
+    relative: &str,
+    name: &str,
+    file: File,
+    meta: std::fs::Metadata,
+    out: &mut Vec<u8>,
+) -> Reply {
     let content_type = shared::mime::content_type(name);
-    reply::head(out, StatusCode::OK);
-    shared::format::header(out, "Content-Type", content_type.as_bytes());
-    shared::format::header_u64(out, "Content-Length", len);
-    if let Ok(modified) = meta.modified() {
-        let date = shared::date::format_http_date(modified);
-        shared::format::header(out, "Last-Modified", date.as_bytes());
+    let rep = match variants::choose(req, state, relative, &content_type, file, meta) {
+        Ok(rep) => rep,
+        Err(_) => return reply::internal_error(out, req.method == "HEAD"),
+    };
+    file_reply::reply(
+        req,
+        state,
+        Representation {
+            content_type,
+            ..rep
+        },
+        out,
+    )
+}
+
+/// Maps an open failure to its reply.
+fn open_failed(e: OpenError, state: &State, out: &mut Vec<u8>, head_only: bool) -> Reply {
+    match e {
+        OpenError::NotFound => not_found(state, out, head_only),
+        OpenError::Forbidden => reply::forbidden(out, head_only),
+        OpenError::Other(_) => reply::internal_error(out, head_only),
     }
+}
+
+/// 404, with the root's `404.html` as the body when there is one.
+pub fn not_found(state: &State, out: &mut Vec<u8>, head_only: bool) -> Reply {
+    let custom = state.root.open_beneath(NOT_FOUND_PAGE).ok().and_then(|f| {
+        let meta = f.metadata().ok()?;
+        if !meta.is_file() || meta.len() > MAX_NOT_FOUND_PAGE {
+            return None;
+        }
+        let mut page = Vec::with_capacity(meta.len() as usize);
+        f.take(MAX_NOT_FOUND_PAGE).read_to_end(&mut page).ok()?;
+        Some(page)
+    });
+    let Some(page) = custom else {
+        return reply::not_found(out, head_only);
+    };
+    reply::head(out, StatusCode::NOT_FOUND);
+    shared::format::header(out, "Content-Type", b"text/html; charset=utf-8");
+    shared::format::header_u64(out, "Content-Length", page.len() as u64);
     Reply {
-        status: StatusCode::OK,
+        status: StatusCode::NOT_FOUND,
+        body_len: page.len() as u64,
         body: if head_only {
             Body::Empty
         } else {
-            Body::File {
-                file,
-                offset: 0,
-                len,
-            }
+            Body::Bytes(page)
         },
-        body_len: len,
         close: false,
     }
 }

@@ -3,10 +3,15 @@
 //! The binary is a thin wrapper over [`run`]; tests start a [`Server`] in-process on
 //! port 0.
 
+// Nothing a peer sends may panic the process: no unwrap/expect outside tests.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod access_log;
 pub mod config;
 pub mod connection;
 pub mod deadline;
+pub mod dir_listing;
+pub mod file_reply;
 pub mod handler;
 pub mod listener;
 pub mod reply;
@@ -15,6 +20,7 @@ pub mod send;
 pub mod shutdown;
 pub mod signals;
 pub mod state;
+pub mod variants;
 
 pub use config::Config;
 pub use listener::{Server, StartError};

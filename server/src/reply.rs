@@ -20,6 +20,17 @@ pub enum Body {
     Bytes(Vec<u8>),
     /// `len` bytes of `file` from `offset`, streamed by the connection.
     File { file: File, offset: u64, len: u64 },
+    /// In-memory pieces and ranges of `file`, in order (`multipart/byteranges`).
+    Parts { file: File, parts: Vec<Part> },
+}
+
+/// One piece of a [`Body::Parts`] body.
+#[derive(Debug)]
+pub enum Part {
+    /// Literal bytes (a part's head, the closing delimiter).
+    Bytes(Vec<u8>),
+    /// `len` bytes of the file from `offset`.
+    Range { offset: u64, len: u64 },
 }
 
 /// A response decided by the handler. Its head is in the caller's buffer, not yet ended:

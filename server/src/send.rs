@@ -2,7 +2,7 @@
 //! straight from the page cache, every write bounded by the send timeout.
 
 use crate::deadline::timeout;
-use crate::reply::Body;
+use crate::reply::{Body, Part};
 use async_io::Async;
 use std::io::{self, Write};
 use std::net::TcpStream;
@@ -47,6 +47,23 @@ pub async fn send(
             write_all(stream, out, limit).await?;
             send_file(stream, &file, offset, len, limit).await?;
             Ok(len)
+        }
+        Body::Parts { file, parts } => {
+            write_all(stream, out, limit).await?;
+            let mut sent = 0;
+            for part in parts {
+                match part {
+                    Part::Bytes(bytes) => {
+                        write_all(stream, &bytes, limit).await?;
+                        sent += bytes.len() as u64;
+                    }
+                    Part::Range { offset, len } => {
+                        send_file(stream, &file, offset, len, limit).await?;
+                        sent += len;
+                    }
+                }
+            }
+            Ok(sent)
         }
     }
 }

@@ -4,6 +4,9 @@
 //! their I/O and call into this crate to parse heads, frame bodies, format heads,
 //! name statuses, format dates, guess MIME types and sanitise paths.
 
+// Nothing a peer sends may panic the process: no unwrap/expect outside tests.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod chunked;
 pub mod conditional;
 pub mod date;

@@ -94,11 +94,19 @@ impl TestServer {
         collect(child.stderr.take().expect("stderr"), stderr.clone());
         let end = Instant::now() + Duration::from_secs(20);
         let addr = loop {
-            if let Some(addr) = stdout.lock().unwrap().first().and_then(|l| parse_addr(l)) {
+            if let Some(addr) = stdout
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .first()
+                .and_then(|l| parse_addr(l))
+            {
                 break addr;
             }
             if let Ok(Some(status)) = child.try_wait() {
-                panic!("server exited with {status}: {:?}", stderr.lock().unwrap());
+                panic!(
+                    "server exited with {status}: {:?}",
+                    stderr.lock().unwrap_or_else(|e| e.into_inner())
+                );
             }
             assert!(Instant::now() < end, "server did not print its address");
             thread::sleep(Duration::from_millis(10));
@@ -120,12 +128,18 @@ impl TestServer {
 
     /// Lines the server printed on stdout so far (start-up line and access log).
     pub fn stdout_lines(&self) -> Vec<String> {
-        self.stdout.lock().unwrap().clone()
+        self.stdout
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Lines the server printed on stderr so far.
     pub fn stderr_lines(&self) -> Vec<String> {
-        self.stderr.lock().unwrap().clone()
+        self.stderr
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Waits up to `limit` for a stdout line containing `needle`.
@@ -186,7 +200,7 @@ fn collect(pipe: impl Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
     thread::spawn(move || {
         for line in BufReader::new(pipe).lines() {
             let Ok(line) = line else { break };
-            into.lock().unwrap().push(line);
+            into.lock().unwrap_or_else(|e| e.into_inner()).push(line);
         }
     });
 }

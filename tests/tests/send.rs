@@ -86,7 +86,7 @@ fn a_file_replaced_while_sent_keeps_sending_the_old_bytes() {
     let mut first = vec![0u8; 64 * 1024];
     s.read_exact(&mut first).unwrap();
     // Atomic replace (rename over): the open descriptor still names the old content.
-    write(site.path(), "swap.tmp", &vec![2u8; 10]);
+    write(site.path(), "swap.tmp", &[2u8; 10]);
     std::fs::rename(site.path().join("swap.tmp"), site.path().join("swap.bin")).unwrap();
     let head_end = first.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
     let mut body = first[head_end..].to_vec();

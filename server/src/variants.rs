@@ -1,0 +1,108 @@
+//! Choosing a file's representation: the file itself, a precompressed twin (`x.br`,
+//! `x.zst`, `x.gz`) the client accepts, or on-the-fly gzip behind `--compress`.
+
+use crate::file_reply::Representation;
+use crate::state::State;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use shared::encoding::{negotiate, Coding};
+use shared::request::Request;
+use std::borrow::Cow;
+use std::fs::{File, Metadata};
+use std::io::{Read, Write};
+
+/// Smallest file worth compressing on the fly: below ~1 KiB, gzip's header and the
+/// round of CPU cost more than the bytes saved.
+pub const COMPRESS_MIN: u64 = 1024;
+
+/// Largest file compressed on the fly; it is compressed in memory, so this bounds the
+/// memory one request can take. Bigger text files should ship a precompressed twin.
+pub const COMPRESS_MAX: u64 = 4 * 1024 * 1024;
+
+/// Picks what to send for `relative`. `file`/`meta` are the identity representation.
+pub fn choose(
+    req: &Request<'_, '_>,
+    state: &State,
+    relative: &str,
+    content_type: &str,
+    file: File,
+    meta: Metadata,
+) -> std::io::Result<Representation> {
+    let identity = Representation::from_file(file, &meta, None);
+    let compressible = shared::mime::is_compressible(content_type);
+    // Without Accept-Encoding every client gets identity; skip the twin lookups.
+    let accepts: Vec<&[u8]> = req.headers_named("accept-encoding").collect();
+    if accepts.is_empty() {
+        return Ok(Representation {
+            vary: state.config.compress && compressible,
+            ..identity
+        });
+    }
+    // Precompressed twins beside the file, newest content only: a twin older than the
+    // file is stale and ignored.
+    let mut twins: Vec<(Coding, File, Metadata)> = Vec::new();
+    for coding in Coding::PREFERENCE {
+        let Ok(f) = state.root.open_beneath(&coding.variant_path(relative)) else {
+            continue;
+        };
+        let Ok(m) = f.metadata() else { continue };
+        let fresh = match (m.modified(), meta.modified()) {
+            (Ok(twin), Ok(orig)) => twin >= orig,
+            _ => false,
+        };
+        if m.is_file() && fresh {
+            twins.push((coding, f, m));
+        }
+    }
+    let available: Vec<Coding> = twins.iter().map(|t| t.0).collect();
+    if let Some(chosen) = negotiate(accepts.iter().copied(), &available) {
+        if let Some((coding, f, m)) = twins.into_iter().find(|t| t.0 == chosen) {
+            return Ok(Representation {
+                vary: true,
+                ..Representation::from_file(f, &m, Some(coding))
+            });
+        }
+    }
+    let vary = !available.is_empty() || (state.config.compress && compressible);
+    // On-the-fly gzip: text types of a sensible size, never for range requests.
+    let ranged = req.header("range").is_some();
+    if state.config.compress
+        && compressible
+        && !ranged
+        && (COMPRESS_MIN..=COMPRESS_MAX).contains(&identity.len)
+        && negotiate(accepts.iter().copied(), &[Coding::Gzip]) == Some(Coding::Gzip)
+    {
+        let Representation {
+            file,
+            modified,
+            len,
+            ..
+        } = identity;
+        let Some(file) = file else {
+            return Err(std::io::ErrorKind::NotFound.into());
+        };
+        let gz = gzip(file, len)?;
+        return Ok(Representation {
+            etag: shared::validators::strong_etag(len, modified, Some("gzip-otf")),
+            len: gz.len() as u64,
+            modified,
+            file: None,
+            bytes: Some(gz),
+            coding: Some(Coding::Gzip),
+            vary: true,
+            content_type: Cow::Borrowed(""),
+        });
+    }
+    Ok(Representation { vary, ..identity })
+}
+
+fn gzip(file: File, len: u64) -> std::io::Result<Vec<u8>> {
+    let mut input = Vec::with_capacity(len as usize);
+    file.take(len).read_to_end(&mut input)?;
+    let mut enc = GzEncoder::new(
+        Vec::with_capacity(input.len() / 3 + 64),
+        Compression::default(),
+    );
+    enc.write_all(&input)?;
+    enc.finish()
+}
