@@ -268,8 +268,14 @@ mod tests {
     fn table() {
         let cases: &[(&[u8], Result<(&[u8], bool), ChunkedError>)] = &[
             (b"5\r\nhello\r\n0\r\n\r\n", Ok((b"hello", true))),
-            (b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", Ok((b"hello world", true))),
-            (b"A\r\n0123456789\r\n0\r\nX-T: 1\r\nY: 2\r\n\r\n", Ok((b"0123456789", true))),
+            (
+                b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+                Ok((b"hello world", true)),
+            ),
+            (
+                b"A\r\n0123456789\r\n0\r\nX-T: 1\r\nY: 2\r\n\r\n",
+                Ok((b"0123456789", true)),
+            ),
             (b"0\r\n\r\n", Ok((b"", true))),
             (b"5\nhello\n0\n\n", Ok((b"hello", true))),
             (b"5\r\nhel", Ok((b"hel", false))),
@@ -286,7 +292,12 @@ mod tests {
             for step in [1, 2, 3, 7, 1000] {
                 let got = decode_all(input, step).map(|(b, _, done)| (b, done));
                 let want = want.clone().map(|(b, d)| (b.to_vec(), d));
-                assert_eq!(got, want, "input {:?} step {step}", String::from_utf8_lossy(input));
+                assert_eq!(
+                    got,
+                    want,
+                    "input {:?} step {step}",
+                    String::from_utf8_lossy(input)
+                );
             }
         }
     }
@@ -303,13 +314,19 @@ mod tests {
     fn long_extension_is_refused() {
         let mut input = b"1;".to_vec();
         input.extend(std::iter::repeat_n(b'a', MAX_CHUNK_LINE));
-        assert_eq!(decode_all(&input, 100).err(), Some(ChunkedError::LineTooLong));
+        assert_eq!(
+            decode_all(&input, 100).err(),
+            Some(ChunkedError::LineTooLong)
+        );
     }
 
     #[test]
     fn endless_trailers_are_refused() {
         let mut input = b"0\r\n".to_vec();
         input.extend(std::iter::repeat_n(b'a', MAX_TRAILERS + 1));
-        assert_eq!(decode_all(&input, 100).err(), Some(ChunkedError::TrailersTooLarge));
+        assert_eq!(
+            decode_all(&input, 100).err(),
+            Some(ChunkedError::TrailersTooLarge)
+        );
     }
 }

@@ -75,7 +75,13 @@ mod tests {
         let mut c = DateCache::new();
         let t = UNIX_EPOCH + Duration::from_secs(784111777);
         assert_eq!(c.get(t), b"Sun, 06 Nov 1994 08:49:37 GMT");
-        assert_eq!(c.get(t + Duration::from_millis(999)), b"Sun, 06 Nov 1994 08:49:37 GMT");
-        assert_eq!(c.get(t + Duration::from_secs(1)), b"Sun, 06 Nov 1994 08:49:38 GMT");
+        assert_eq!(
+            c.get(t + Duration::from_millis(999)),
+            b"Sun, 06 Nov 1994 08:49:37 GMT"
+        );
+        assert_eq!(
+            c.get(t + Duration::from_secs(1)),
+            b"Sun, 06 Nov 1994 08:49:38 GMT"
+        );
     }
 }

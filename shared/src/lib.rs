@@ -13,6 +13,7 @@ pub mod mime;
 pub mod page;
 pub mod path;
 pub mod request;
+pub mod response;
 pub mod status;
 
 pub use status::StatusCode;

@@ -207,7 +207,10 @@ mod tests {
             ("", Err(NotAbsolute)),
             ("/.git/config", ok(".git/config", false, true)),
             ("/a/.env", ok("a/.env", false, true)),
-            ("/.well-known/security.txt", ok(".well-known/security.txt", false, false)),
+            (
+                "/.well-known/security.txt",
+                ok(".well-known/security.txt", false, false),
+            ),
             ("/a/.well-known/x", ok("a/.well-known/x", false, true)),
             ("/%2ehidden", ok(".hidden", false, true)),
         ];

@@ -217,7 +217,10 @@ pub fn parse_request<'b, 'h>(
 
 /// Decides whether an incomplete head may keep waiting.
 fn partial_verdict(buf: &[u8]) -> Result<(), RequestError> {
-    let start = buf.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(buf.len());
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len());
     let line = &buf[start..];
     // Method, two spaces and "HTTP/1.1\r\n" fit easily in 64 bytes beyond the target.
     if !line.contains(&b'\n') && line.len() > MAX_URI_LEN + 64 {
@@ -231,7 +234,10 @@ fn partial_verdict(buf: &[u8]) -> Result<(), RequestError> {
 
 /// A version error is 505 when the token is a well-formed `HTTP/x.y`, else 400.
 fn version_error(buf: &[u8]) -> RequestError {
-    let start = buf.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(buf.len());
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len());
     let line = &buf[start..];
     let line = &line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -269,7 +275,9 @@ fn check_field_values(headers: &[Header<'_>]) -> Result<(), RequestError> {
 
 /// HTTP/1.1 needs exactly one `Host`; HTTP/1.0 may have at most one (RFC 9112 section 3.2).
 fn check_host(headers: &[Header<'_>], version: Version) -> Result<(), RequestError> {
-    let mut hosts = headers.iter().filter(|h| h.name.eq_ignore_ascii_case("host"));
+    let mut hosts = headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("host"));
     let first = hosts.next();
     if hosts.next().is_some() {
         return Err(RequestError::BadHost);
@@ -299,9 +307,9 @@ fn valid_host(v: &[u8]) -> bool {
         Some(i) => (&v[..i], &v[i..]),
         None => (v, &b""[..]),
     };
-    let name_ok = name.iter().all(|&b| {
-        b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(&b)
-    });
+    let name_ok = name
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(&b));
     name_ok && valid_port_suffix(port)
 }
 
@@ -349,12 +357,22 @@ fn request_framing(headers: &[Header<'_>], version: Version) -> Result<BodyFrami
         while let Some(coding) = codings.next() {
             any = true;
             // A coding may carry parameters (`gzip;q=...` is not valid here, but be lenient).
-            let name = coding.split(|&b| b == b';').next().unwrap_or(coding).trim_ascii();
+            let name = coding
+                .split(|&b| b == b';')
+                .next()
+                .unwrap_or(coding)
+                .trim_ascii();
             let is_chunked = name.eq_ignore_ascii_case(b"chunked");
             let known = is_chunked
-                || [&b"gzip"[..], b"x-gzip", b"deflate", b"compress", b"x-compress"]
-                    .iter()
-                    .any(|k| name.eq_ignore_ascii_case(k));
+                || [
+                    &b"gzip"[..],
+                    b"x-gzip",
+                    b"deflate",
+                    b"compress",
+                    b"x-compress",
+                ]
+                .iter()
+                .any(|k| name.eq_ignore_ascii_case(k));
             if !known {
                 return Err(RequestError::UnknownTransferEncoding);
             }
@@ -438,7 +456,9 @@ mod tests {
     use super::*;
     use crate::limits::MAX_HEADERS;
 
-    fn parse(buf: &[u8]) -> Result<Option<(String, String, Version, BodyFraming, bool)>, RequestError> {
+    fn parse(
+        buf: &[u8],
+    ) -> Result<Option<(String, String, Version, BodyFraming, bool)>, RequestError> {
         let mut headers = [EMPTY_HEADER; MAX_HEADERS];
         match parse_request(buf, &mut headers)? {
             Parsed::Partial => Ok(None),
@@ -454,15 +474,32 @@ mod tests {
 
     #[test]
     fn simple_get() {
-        let r = parse(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n").unwrap().unwrap();
-        assert_eq!(r, ("GET".into(), "/a".into(), Version::Http11, BodyFraming::Length(0), true));
+        let r = parse(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            r,
+            (
+                "GET".into(),
+                "/a".into(),
+                Version::Http11,
+                BodyFraming::Length(0),
+                true
+            )
+        );
     }
 
     #[test]
     fn table() {
         use RequestError::*;
-        let long_target = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(MAX_URI_LEN + 1));
-        let many_headers = format!("GET / HTTP/1.1\r\nHost: x\r\n{}\r\n", "A: b\r\n".repeat(MAX_HEADERS + 1));
+        let long_target = format!(
+            "GET /{} HTTP/1.1\r\nHost: x\r\n\r\n",
+            "a".repeat(MAX_URI_LEN + 1)
+        );
+        let many_headers = format!(
+            "GET / HTTP/1.1\r\nHost: x\r\n{}\r\n",
+            "A: b\r\n".repeat(MAX_HEADERS + 1)
+        );
         let cases: Vec<(&[u8], Result<Option<()>, RequestError>)> = vec![
             (b"GET / HTTP/1.1\r\nHost: x\r\n", Ok(None)),
             (b"GET / HTTP/1.1\r\n", Ok(None)),
@@ -522,8 +559,12 @@ mod tests {
     fn keep_alive_rules() {
         let ka = |b: &[u8]| parse(b).unwrap().unwrap().4;
         assert!(ka(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
-        assert!(!ka(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
-        assert!(!ka(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: foo, Close\r\n\r\n"));
+        assert!(!ka(
+            b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        ));
+        assert!(!ka(
+            b"GET / HTTP/1.1\r\nHost: x\r\nConnection: foo, Close\r\n\r\n"
+        ));
         assert!(!ka(b"GET / HTTP/1.0\r\n\r\n"));
         assert!(ka(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"));
     }

@@ -111,7 +111,10 @@ mod tests {
     #[test]
     fn reasons() {
         assert_eq!(StatusCode::NOT_FOUND.reason(), "Not Found");
-        assert_eq!(StatusCode(431).to_string(), "431 Request Header Fields Too Large");
+        assert_eq!(
+            StatusCode(431).to_string(),
+            "431 Request Header Fields Too Large"
+        );
         assert_eq!(StatusCode(599).reason(), "");
     }
 
