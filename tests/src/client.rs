@@ -372,7 +372,8 @@ pub fn nginx_server(nginx: &Path, root: &Path) -> io::Result<Background> {
              fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
              default_type application/octet-stream;\n  types {{ text/html html; text/plain txt; }}\n\
              server {{\n    listen 127.0.0.1:{port};\n    root {};\n    autoindex on;\n    keepalive_timeout 30s;\n\
-             location = /chunked {{ default_type text/plain; return 200 \"from nginx\\n\"; chunked_transfer_encoding on; }}\n  }}\n}}\n",
+             location /filtered/ {{ alias {}/; sub_filter_types *; sub_filter </body> <p>filtered</p></body>; }}\n  }}\n}}\n",
+            root.display(),
             root.display()
         );
         let conf_path = dir.path().join("nginx.conf");
