@@ -132,7 +132,7 @@ fn interactive(session: &mut Session, printer: &mut Printer, color: bool) -> Res
         let _ = editor.load_history(path);
     }
     printer.info(&format!(
-        "connected to {} lazily; type `help` for commands, Ctrl-D to quit",
+        "talking to {}; type `help` for commands, Ctrl-D to quit",
         session.transport.server()
     ))?;
     loop {

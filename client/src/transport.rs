@@ -335,11 +335,13 @@ impl Transport {
             }
             match conn.stream.read(&mut chunk) {
                 Ok(0) if conn.buf.is_empty() => return Err(Attempt::Stale),
-                Ok(0) => return Err(Attempt::Failed(Error::other(format!(
+                Ok(0) => {
+                    return Err(Attempt::Failed(Error::other(format!(
                     "{} closed the connection in the middle of the response head, after {} bytes",
                     self.server,
                     conn.buf.len()
-                )))),
+                ))))
+                }
                 Ok(n) => conn.buf.extend_from_slice(&chunk[..n]),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if is_timeout(&e) => {
