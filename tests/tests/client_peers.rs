@@ -9,10 +9,13 @@ use tests::client::{find_program, nginx_server, python_server, require, run, Hom
 const PAGE: &str = "<html><body><a href=\"other.html\">other</a> caf\u{e9}</body></html>\n";
 
 fn site() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("HelloWorld.html"), PAGE).unwrap();
-    std::fs::write(dir.path().join("a b.txt"), "spaced\n").unwrap();
-    std::fs::write(dir.path().join("bin.dat"), [0u8, 1, 2, 255]).unwrap();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, bytes: &[u8]| {
+        std::fs::write(dir.path().join(name), bytes).expect("write the site");
+    };
+    write("HelloWorld.html", PAGE.as_bytes());
+    write("a b.txt", b"spaced\n");
+    write("bin.dat", &[0, 1, 2, 255]);
     dir
 }
 
