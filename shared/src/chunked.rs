@@ -265,6 +265,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)] // a table's row type, read once
     fn table() {
         let cases: &[(&[u8], Result<(&[u8], bool), ChunkedError>)] = &[
             (b"5\r\nhello\r\n0\r\n\r\n", Ok((b"hello", true))),
@@ -291,7 +292,7 @@ mod tests {
         for (input, want) in cases {
             for step in [1, 2, 3, 7, 1000] {
                 let got = decode_all(input, step).map(|(b, _, done)| (b, done));
-                let want = want.clone().map(|(b, d)| (b.to_vec(), d));
+                let want = want.map(|(b, d)| (b.to_vec(), d));
                 assert_eq!(
                     got,
                     want,

@@ -456,6 +456,7 @@ mod tests {
     use super::*;
     use crate::limits::MAX_HEADERS;
 
+    #[allow(clippy::type_complexity)] // a test helper's tuple, read once
     fn parse(
         buf: &[u8],
     ) -> Result<Option<(String, String, Version, BodyFraming, bool)>, RequestError> {
@@ -490,6 +491,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)] // a table's row type, read once
     fn table() {
         use RequestError::*;
         let long_target = format!(
