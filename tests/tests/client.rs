@@ -293,7 +293,10 @@ fn endless_chunked_body_streams_in_bounded_memory() {
     let peak = peak_rss_kib(child.id());
     let _ = child.kill();
     let _ = child.wait();
-    assert_eq!(total, STREAMED, "the body stopped early");
+    assert!(
+        total >= STREAMED,
+        "the body stopped early, after {total} bytes"
+    );
     if let Some(peak) = peak {
         assert!(
             peak < PEAK_LIMIT_KIB,
