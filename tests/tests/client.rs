@@ -605,3 +605,21 @@ fn help_lists_exit_codes() {
         "{text}"
     );
 }
+
+#[test]
+fn repl_open_switches_server() {
+    let a = Peer::pages(vec![("/", "text/plain", "from a\n")]);
+    let b = Peer::pages(vec![("/", "text/plain", "from b\n")]);
+    let out = repl(
+        &a,
+        &format!("get /\nopen 127.0.0.1 {}\nget /\nopen nowhere\n", b.port),
+        &[],
+    );
+    assert_eq!(stdout(&out), "from a\nfrom b\n", "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("'open' needs a host and a port"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!((a.connection_count(), b.connection_count()), (1, 1));
+}
