@@ -1,5 +1,35 @@
-//! The `client` binary: a stub until the client issue lands.
-fn main() {
-    eprintln!("client: error: not implemented yet");
-    std::process::exit(1);
+//! The `client` binary: parse the command line, run one request or the REPL, and turn
+//! any failure into one `client: error: ...` line and an exit code.
+
+mod cli;
+mod command;
+mod error;
+mod links;
+mod oneshot;
+mod printer;
+mod repl;
+mod request;
+mod transport;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = cli::Args::parse();
+    let mut printer = printer::Printer::new(args.no_color);
+    match run(&args, &mut printer) {
+        Ok(code) => code,
+        Err(e) => {
+            printer.error(&e);
+            e.exit_code()
+        }
+    }
+}
+
+/// Runs what the command line asks for.
+fn run(args: &cli::Args, printer: &mut printer::Printer) -> Result<ExitCode, error::Error> {
+    match &args.path {
+        Some(path) => oneshot::run(args, path, printer),
+        None => repl::run(args, printer),
+    }
 }

@@ -20,6 +20,7 @@ pub mod page;
 pub mod path;
 pub mod range;
 pub mod request;
+pub mod response;
 pub mod status;
 pub mod validators;
 

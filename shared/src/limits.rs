@@ -25,3 +25,13 @@ pub const MAX_CHUNK_LINE: usize = 4096;
 
 /// Most trailer bytes the chunked decoder accepts after the last chunk.
 pub const MAX_TRAILERS: usize = 16 * 1024;
+
+/// Largest response head (status line plus fields) the client buffers, in bytes.
+/// Real heads are well under 8 KiB, but a few `Set-Cookie` or CSP fields can reach tens
+/// of KiB; curl stops at 100 KiB. 64 KiB accepts every real server while bounding what a
+/// hostile one can make the client hold.
+pub const MAX_RESPONSE_HEAD: usize = 64 * 1024;
+
+/// Most header fields parsed in one response. Servers send 5-30; CDNs add a dozen more.
+/// 128 leaves room for them and bounds the field array the client keeps on its stack.
+pub const MAX_RESPONSE_HEADERS: usize = 128;
