@@ -29,17 +29,20 @@ pub fn choose(
     meta: Metadata,
 ) -> std::io::Result<Representation> {
     let identity = Representation::from_file(file, &meta, None);
-    let compressible = shared::mime::is_compressible(content_type);
-    // Without Accept-Encoding every client gets identity; skip the twin lookups.
+    // Text-like types may have compressed forms, so their responses always carry
+    // `Vary: Accept-Encoding` (consistently, whatever the request; as nginx's
+    // gzip_vary). Other types are served as they are, with no twin lookups.
+    if !shared::mime::is_compressible(content_type) {
+        return Ok(identity);
+    }
     let accepts: Vec<&[u8]> = req.headers_named("accept-encoding").collect();
     if accepts.is_empty() {
         return Ok(Representation {
-            vary: state.config.compress && compressible,
+            vary: true,
             ..identity
         });
     }
-    // Precompressed twins beside the file, newest content only: a twin older than the
-    // file is stale and ignored.
+    // Precompressed twins beside the file; a twin older than the file is stale and ignored.
     let mut twins: Vec<(Coding, File, Metadata)> = Vec::new();
     for coding in Coding::PREFERENCE {
         let Ok(f) = state.root.open_beneath(&coding.variant_path(relative)) else {
@@ -63,11 +66,9 @@ pub fn choose(
             });
         }
     }
-    let vary = !available.is_empty() || (state.config.compress && compressible);
     // On-the-fly gzip: text types of a sensible size, never for range requests.
     let ranged = req.header("range").is_some();
     if state.config.compress
-        && compressible
         && !ranged
         && (COMPRESS_MIN..=COMPRESS_MAX).contains(&identity.len)
         && negotiate(accepts.iter().copied(), &[Coding::Gzip]) == Some(Coding::Gzip)
@@ -93,7 +94,10 @@ pub fn choose(
             content_type: Cow::Borrowed(""),
         });
     }
-    Ok(Representation { vary, ..identity })
+    Ok(Representation {
+        vary: true,
+        ..identity
+    })
 }
 
 fn gzip(file: File, len: u64) -> std::io::Result<Vec<u8>> {
