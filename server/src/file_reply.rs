@@ -13,6 +13,7 @@ use shared::StatusCode;
 use std::borrow::Cow;
 use std::fs::{File, Metadata};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// One representation of a resource, ready to send.
@@ -20,8 +21,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub struct Representation {
     /// The open file (None when the body is in `bytes`).
     pub file: Option<File>,
-    /// An in-memory body (on-the-fly compression).
-    pub bytes: Option<Vec<u8>>,
+    /// An in-memory body (a cached file, on-the-fly compression).
+    pub bytes: Option<Arc<[u8]>>,
     /// Length of the representation.
     pub len: u64,
     /// Modification time, for `Last-Modified`.
@@ -141,7 +142,11 @@ fn full(out: &mut Vec<u8>, state: &State, rep: Representation, head_only: bool) 
     let len = rep.len;
     let body = match (head_only, rep.file, rep.bytes) {
         (true, _, _) => Body::Empty,
-        (false, _, Some(bytes)) => Body::Bytes(bytes),
+        (false, _, Some(bytes)) => Body::Shared {
+            len: bytes.len(),
+            bytes,
+            offset: 0,
+        },
         (false, Some(file), None) => Body::File {
             file,
             offset: 0,
@@ -164,9 +169,14 @@ fn partial(
     rep: Representation,
     ranges: &[range::ByteRange],
 ) -> Reply {
-    let Some(file) = rep.file.as_ref().and_then(|f| f.try_clone().ok()) else {
-        // In-memory bodies are never ranged (on-the-fly gzip skips ranged requests).
-        return full(out, state, rep, false);
+    // The bytes come from the open file or from memory (a cached file).
+    let source = match (&rep.file, &rep.bytes) {
+        (Some(f), _) => match f.try_clone() {
+            Ok(f) => Source::File(f),
+            Err(_) => return reply::internal_error(out, false),
+        },
+        (None, Some(b)) => Source::Memory(b.clone()),
+        (None, None) => return full(out, state, rep, false),
     };
     reply::head(out, StatusCode::PARTIAL_CONTENT);
     if let [only] = ranges {
@@ -181,11 +191,7 @@ fn partial(
         validator_fields(out, state, &rep);
         return Reply {
             status: StatusCode::PARTIAL_CONTENT,
-            body: Body::File {
-                file,
-                offset: only.first,
-                len: only.byte_count(),
-            },
+            body: source.slice(only.first, only.byte_count()),
             body_len: only.byte_count(),
             close: false,
         };
@@ -205,19 +211,58 @@ fn partial(
     format::header_u64(out, "Content-Length", total);
     format::header(out, "Accept-Ranges", b"bytes");
     validator_fields(out, state, &rep);
-    let mut parts = Vec::with_capacity(ranges.len() * 2 + 1);
-    for (i, r) in ranges.iter().enumerate() {
-        parts.push(Part::Bytes(mp.part_head(i, *r)));
-        parts.push(Part::Range {
-            offset: r.first,
-            len: r.byte_count(),
-        });
-    }
-    parts.push(Part::Bytes(mp.closing()));
+    let body = match source {
+        Source::File(file) => {
+            let mut parts = Vec::with_capacity(ranges.len() * 2 + 1);
+            for (i, r) in ranges.iter().enumerate() {
+                parts.push(Part::Bytes(mp.part_head(i, *r)));
+                parts.push(Part::Range {
+                    offset: r.first,
+                    len: r.byte_count(),
+                });
+            }
+            parts.push(Part::Bytes(mp.closing()));
+            Body::Parts { file, parts }
+        }
+        Source::Memory(bytes) => {
+            // Small by construction (cached files are small): assemble it.
+            let mut body = Vec::with_capacity(total as usize);
+            for (i, r) in ranges.iter().enumerate() {
+                body.extend_from_slice(&mp.part_head(i, *r));
+                body.extend_from_slice(
+                    bytes
+                        .get(r.first as usize..=r.last as usize)
+                        .unwrap_or_default(),
+                );
+            }
+            body.extend_from_slice(&mp.closing());
+            Body::Bytes(body)
+        }
+    };
     Reply {
         status: StatusCode::PARTIAL_CONTENT,
-        body: Body::Parts { file, parts },
+        body,
         body_len: total,
         close: false,
+    }
+}
+
+/// Where a partial response's bytes come from.
+enum Source {
+    File(File),
+    Memory(Arc<[u8]>),
+}
+
+impl Source {
+    /// The body for `len` bytes from `offset`.
+    fn slice(self, offset: u64, len: u64) -> Body {
+        match self {
+            Source::File(file) => Body::File { file, offset, len },
+            Source::Memory(bytes) => Body::Shared {
+                bytes,
+                offset: offset as usize,
+                len: len as usize,
+            },
+        }
     }
 }

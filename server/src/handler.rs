@@ -5,6 +5,7 @@
 //! representation (precompressed twin or on-the-fly gzip) → validators, conditionals
 //! and ranges ([`crate::file_reply`]).
 
+use crate::cache::FileCache;
 use crate::file_reply::{self, Representation};
 use crate::reply::{self, Body, Reply};
 use crate::resolve::OpenError;
@@ -13,8 +14,11 @@ use crate::{dir_listing, variants};
 use shared::path::{encode_path, sanitize_path, SafePath};
 use shared::request::Request;
 use shared::StatusCode;
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::Read;
+use std::sync::Arc;
+use std::time::SystemTime;
 
 /// Methods this server implements.
 pub const ALLOW: &str = "GET, HEAD";
@@ -55,7 +59,11 @@ pub fn handle(req: &Request<'_, '_>, state: &State, out: &mut Vec<u8>) -> Reply 
     if safe.hidden && !state.config.dotfiles {
         return not_found(state, out, head_only);
     }
-    // 5. Open strictly beneath the root.
+    // 5. A cached small file that is provably unchanged skips open/stat/read/close.
+    if let Some(r) = from_cache(req, state, &safe, out) {
+        return r;
+    }
+    // 6. Open strictly beneath the root.
     let file = match state.root.open_beneath(&safe.relative) {
         Ok(f) => f,
         Err(e) => return open_failed(e, state, out, head_only),
@@ -63,11 +71,11 @@ pub fn handle(req: &Request<'_, '_>, state: &State, out: &mut Vec<u8>) -> Reply 
     let Ok(meta) = file.metadata() else {
         return reply::internal_error(out, head_only);
     };
-    // 6. Folders: redirect to the slashed URL, then the index file, then a listing.
+    // 7. Folders: redirect to the slashed URL, then the index file, then a listing.
     if meta.is_dir() {
         return folder(req, state, &safe, file, out, head_only);
     }
-    // 7. Only regular files are served (no FIFOs, sockets or devices).
+    // 8. Only regular files are served (no FIFOs, sockets or devices).
     if !meta.is_file() || safe.trailing_slash {
         return not_found(state, out, head_only);
     }
@@ -127,10 +135,20 @@ fn serve(
     out: &mut Vec<u8>,
 ) -> Reply {
     let content_type = shared::mime::content_type(name);
-    let rep = match variants::choose(req, state, relative, &content_type, file, meta) {
+    let mut rep = match variants::choose(req, state, relative, &content_type, file, &meta) {
         Ok(rep) => rep,
         Err(_) => return reply::internal_error(out, req.method == "HEAD"),
     };
+    // Remember small settled files as they are (not a compressed twin).
+    if rep.coding.is_none() && rep.bytes.is_none() && FileCache::wants(&meta, SystemTime::now()) {
+        if let Some(body) = rep.file.as_ref().and_then(|f| read_whole(f, meta.len())) {
+            state
+                .cache
+                .insert(relative, &meta, body.clone(), rep.etag.clone());
+            rep.bytes = Some(body);
+            rep.file = None;
+        }
+    }
     file_reply::reply(
         req,
         state,
@@ -140,6 +158,62 @@ fn serve(
         },
         out,
     )
+}
+
+/// Serves a request from the small-file cache when the cached file is still current.
+/// Only identity responses come from the cache: a text file asked for with
+/// `Accept-Encoding` may have a compressed twin, so it takes the full path.
+fn from_cache(
+    req: &Request<'_, '_>,
+    state: &State,
+    safe: &SafePath,
+    out: &mut Vec<u8>,
+) -> Option<Reply> {
+    let (relative, name): (Cow<'_, str>, &str) = if safe.trailing_slash {
+        // Only the first index name: a later one must not shadow an uncached earlier one.
+        let index = state.config.index.first()?;
+        if safe.relative.is_empty() {
+            (Cow::Borrowed(index.as_str()), index)
+        } else {
+            (Cow::Owned(format!("{}/{index}", safe.relative)), index)
+        }
+    } else {
+        let name = safe.relative.rsplit('/').next().unwrap_or("");
+        (Cow::Borrowed(safe.relative.as_str()), name)
+    };
+    let content_type = shared::mime::content_type(name);
+    let compressible = shared::mime::is_compressible(&content_type);
+    if compressible && req.header("accept-encoding").is_some() {
+        return None;
+    }
+    let hit = state.cache.get(&state.root.dir(), &relative)?;
+    let rep = Representation {
+        file: None,
+        len: hit.body.len() as u64,
+        bytes: Some(hit.body.clone()),
+        modified: hit.modified,
+        etag: hit.etag.clone(),
+        content_type,
+        coding: None,
+        vary: compressible,
+    };
+    Some(file_reply::reply(req, state, rep, out))
+}
+
+/// The whole content of a small file, or `None` if it changed size under us.
+fn read_whole(file: &File, len: u64) -> Option<Arc<[u8]>> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; len as usize];
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read_at(&mut buf[filled..], filled as u64) {
+            Ok(0) => return None,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    Some(buf.into())
 }
 
 /// Maps an open failure to its reply.

@@ -7,6 +7,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod access_log;
+pub mod cache;
 pub mod config;
 pub mod connection;
 pub mod deadline;

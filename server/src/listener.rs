@@ -74,7 +74,11 @@ impl Server {
             .max(1);
         Ok(Server {
             listener,
-            state: Arc::new(State { config, root }),
+            state: Arc::new(State {
+                config,
+                root,
+                cache: Default::default(),
+            }),
             shutdown: Shutdown::new(),
             max_connections,
         })

@@ -6,6 +6,7 @@ use shared::page;
 use shared::StatusCode;
 use std::cell::RefCell;
 use std::fs::File;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// The `Server` field value.
@@ -18,6 +19,12 @@ pub enum Body {
     Empty,
     /// A small in-memory body such as an error page.
     Bytes(Vec<u8>),
+    /// `len` bytes from `offset` of a shared in-memory body (cached files, gzip).
+    Shared {
+        bytes: Arc<[u8]>,
+        offset: usize,
+        len: usize,
+    },
     /// `len` bytes of `file` from `offset`, streamed by the connection.
     File { file: File, offset: u64, len: u64 },
     /// In-memory pieces and ranges of `file`, in order (`multipart/byteranges`).

@@ -49,6 +49,12 @@ impl Root {
         })
     }
 
+    /// The root's directory descriptor (for `*at` calls).
+    pub fn dir(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.dir.as_fd()
+    }
+
     /// The canonical, absolute path of the root.
     pub fn path(&self) -> &Path {
         &self.canonical

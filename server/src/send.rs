@@ -31,6 +31,12 @@ pub async fn send(
             write_all(stream, out, limit).await?;
             Ok(0)
         }
+        Body::Shared { bytes, offset, len } => {
+            let slice = bytes.get(offset..offset + len).unwrap_or_default();
+            out.extend_from_slice(slice);
+            write_all(stream, out, limit).await?;
+            Ok(slice.len() as u64)
+        }
         Body::Bytes(bytes) => {
             out.extend_from_slice(&bytes);
             write_all(stream, out, limit).await?;

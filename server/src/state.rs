@@ -1,5 +1,6 @@
 //! What every connection shares: the configuration and the open root.
 
+use crate::cache::FileCache;
 use crate::config::Config;
 use crate::resolve::Root;
 use std::time::Duration;
@@ -11,6 +12,8 @@ pub struct State {
     pub config: Config,
     /// The served folder.
     pub root: Root,
+    /// Small, settled files, validated on every use.
+    pub cache: FileCache,
 }
 
 impl State {

@@ -26,9 +26,9 @@ pub fn choose(
     relative: &str,
     content_type: &str,
     file: File,
-    meta: Metadata,
+    meta: &Metadata,
 ) -> std::io::Result<Representation> {
-    let identity = Representation::from_file(file, &meta, None);
+    let identity = Representation::from_file(file, meta, None);
     // Text-like types may have compressed forms, so their responses always carry
     // `Vary: Accept-Encoding` (consistently, whatever the request; as nginx's
     // gzip_vary). Other types are served as they are, with no twin lookups.
@@ -88,7 +88,7 @@ pub fn choose(
             len: gz.len() as u64,
             modified,
             file: None,
-            bytes: Some(gz),
+            bytes: Some(gz.into()),
             coding: Some(Coding::Gzip),
             vary: true,
             content_type: Cow::Borrowed(""),
