@@ -22,6 +22,7 @@ pub mod shutdown;
 pub mod signals;
 pub mod state;
 pub mod variants;
+pub mod watchdog;
 
 pub use config::Config;
 pub use listener::{Server, StartError};

@@ -7,6 +7,7 @@ use crate::deadline::sleep;
 use crate::resolve::Root;
 use crate::shutdown::Shutdown;
 use crate::state::State;
+use crate::watchdog::SWEEP_INTERVAL;
 use async_io::Async;
 use async_std::channel::{bounded, Receiver, Sender};
 use rustix::net::{sockopt, AddressFamily, SocketType};
@@ -78,6 +79,7 @@ impl Server {
                 config,
                 root,
                 cache: Default::default(),
+                watchdog: Default::default(),
             }),
             shutdown: Shutdown::new(),
             max_connections,
@@ -109,12 +111,30 @@ impl Server {
     pub async fn run(self) -> usize {
         let (slots_tx, slots_rx) = bounded::<()>(self.max_connections);
         let accepting = self.accept_loop(slots_tx, slots_rx);
-        futures_lite::future::or(accepting, self.shutdown.wait()).await;
+        let watchdog = self.state.watchdog.clone();
+        let sweeping = async {
+            loop {
+                sleep(SWEEP_INTERVAL).await;
+                watchdog.sweep(false);
+            }
+        };
+        futures_lite::future::or(
+            futures_lite::future::or(accepting, sweeping),
+            self.shutdown.wait(),
+        )
+        .await;
         // Stop listening: new connections are refused from here on.
         drop(self.listener);
+        // Close idle connections now; busy ones finish within the grace period, their
+        // deadlines still enforced.
         let grace = Duration::from_secs(self.state.config.shutdown_grace);
         let end = Instant::now() + grace;
+        let mut next_sweep = Instant::now();
         while self.shutdown.live() > 0 && Instant::now() < end {
+            if Instant::now() >= next_sweep {
+                watchdog.sweep(true);
+                next_sweep = Instant::now() + SWEEP_INTERVAL;
+            }
             sleep(Duration::from_millis(20)).await;
         }
         self.shutdown.live()

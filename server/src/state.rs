@@ -3,6 +3,7 @@
 use crate::cache::FileCache;
 use crate::config::Config;
 use crate::resolve::Root;
+use crate::watchdog::Watchdog;
 use std::time::Duration;
 
 /// Shared, read-only server state.
@@ -14,6 +15,8 @@ pub struct State {
     pub root: Root,
     /// Small, settled files, validated on every use.
     pub cache: FileCache,
+    /// Every connection's deadline, enforced by one sweeper.
+    pub watchdog: Watchdog,
 }
 
 impl State {

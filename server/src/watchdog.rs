@@ -1,0 +1,196 @@
+//! Connection deadlines without a timer per wait.
+//!
+//! Each connection publishes its next deadline in an atomic; one sweeper task checks
+//! every connection a few times a second and cuts an expired one by shutting its socket
+//! down, which wakes whatever the connection was waiting on (a read sees end-of-file, a
+//! write fails). The same sweep closes idle connections at shutdown. Per request this
+//! costs two atomic stores instead of registering and cancelling timers, and an idle
+//! connection's task holds no timer at all.
+
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How often the sweeper looks at deadlines: the precision of every timeout. A quarter
+/// second is invisible next to timeouts of seconds and costs nothing at 10k connections.
+pub const SWEEP_INTERVAL: Duration = Duration::from_millis(250);
+
+/// No deadline.
+const NEVER: u64 = u64::MAX;
+
+/// What a connection is doing: decides how an expired deadline is enforced, and which
+/// connections the shutdown sweep closes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Phase {
+    /// Waiting for the first byte of a request: closed quietly on expiry or shutdown.
+    Idle = 0,
+    /// Reading a head: its reading side is cut, so the connection can still send 408.
+    Head = 1,
+    /// Sending a response: both sides are cut, failing the stuck write.
+    Send = 2,
+}
+
+/// `fired_in` before any deadline fired.
+const NOT_FIRED: u8 = u8::MAX;
+
+/// One connection's entry.
+#[derive(Debug)]
+pub struct Watch {
+    fd: RawFd,
+    epoch: Instant,
+    deadline_ms: AtomicU64,
+    phase: AtomicU8,
+    fired_in: AtomicU8,
+}
+
+impl Watch {
+    /// Sets the deadline `after` from now.
+    pub fn arm(&self, after: Duration) {
+        let at = self.epoch.elapsed().saturating_add(after).as_millis() as u64;
+        self.deadline_ms.store(at, Ordering::Relaxed);
+    }
+
+    /// Removes the deadline.
+    pub fn disarm(&self) {
+        self.deadline_ms.store(NEVER, Ordering::Relaxed);
+    }
+
+    /// Records what the connection is doing.
+    pub fn set_phase(&self, phase: Phase) {
+        self.phase.store(phase as u8, Ordering::Relaxed);
+    }
+
+    /// The phase in which the sweeper cut this connection for a passed deadline.
+    pub fn fired_in(&self) -> Option<Phase> {
+        match self.fired_in.load(Ordering::Acquire) {
+            0 => Some(Phase::Idle),
+            1 => Some(Phase::Head),
+            2 => Some(Phase::Send),
+            _ => None,
+        }
+    }
+}
+
+/// Removes its connection from the watchdog when dropped. Drop it before the socket:
+/// the sweeper only touches descriptors of registered connections, under the lock, so
+/// a closed and reused descriptor is never shut down by mistake.
+#[derive(Debug)]
+pub struct Registration {
+    watch: Arc<Watch>,
+    slot: usize,
+    inner: Arc<Inner>,
+}
+
+impl std::ops::Deref for Registration {
+    type Target = Watch;
+    fn deref(&self) -> &Watch {
+        &self.watch
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Ok(mut slots) = self.inner.slots.lock() {
+            slots.entries[self.slot] = None;
+            slots.free.push(self.slot);
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Slots {
+    entries: Vec<Option<Arc<Watch>>>,
+    free: Vec<usize>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    slots: Mutex<Slots>,
+    epoch: Instant,
+}
+
+/// The registry of watched connections, shared by the listener and the sweeper.
+#[derive(Clone, Debug)]
+pub struct Watchdog {
+    inner: Arc<Inner>,
+}
+
+impl Default for Watchdog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Watchdog {
+    /// An empty registry.
+    pub fn new() -> Watchdog {
+        Watchdog {
+            inner: Arc::new(Inner {
+                slots: Mutex::new(Slots::default()),
+                epoch: Instant::now(),
+            }),
+        }
+    }
+
+    /// Watches the connection on `socket`, with a first deadline `after` from now.
+    pub fn register(&self, socket: &impl AsRawFd, after: Duration) -> Registration {
+        let watch = Arc::new(Watch {
+            fd: socket.as_raw_fd(),
+            epoch: self.inner.epoch,
+            deadline_ms: AtomicU64::new(NEVER),
+            phase: AtomicU8::new(Phase::Idle as u8),
+            fired_in: AtomicU8::new(NOT_FIRED),
+        });
+        watch.arm(after);
+        let slot = match self.inner.slots.lock() {
+            Ok(mut slots) => match slots.free.pop() {
+                Some(i) => {
+                    slots.entries[i] = Some(watch.clone());
+                    i
+                }
+                None => {
+                    slots.entries.push(Some(watch.clone()));
+                    slots.entries.len() - 1
+                }
+            },
+            // A poisoned lock only means a sweep panicked; this connection goes unwatched.
+            Err(_) => usize::MAX,
+        };
+        Registration {
+            watch,
+            slot: if slot == usize::MAX { 0 } else { slot },
+            inner: self.inner.clone(),
+        }
+    }
+
+    /// One sweep: cuts connections whose deadline has passed and, if `closing`, idle ones.
+    pub fn sweep(&self, closing: bool) {
+        let now = self.inner.epoch.elapsed().as_millis() as u64;
+        let Ok(slots) = self.inner.slots.lock() else {
+            return;
+        };
+        for watch in slots.entries.iter().flatten() {
+            let phase = watch.phase.load(Ordering::Relaxed);
+            let expired = watch.deadline_ms.load(Ordering::Relaxed) <= now;
+            let idle = phase == Phase::Idle as u8;
+            if !expired && !(closing && idle) {
+                continue;
+            }
+            watch.deadline_ms.store(NEVER, Ordering::Relaxed);
+            if expired {
+                watch.fired_in.store(phase, Ordering::Release);
+            }
+            let how = if phase == Phase::Send as u8 {
+                rustix::net::Shutdown::Both
+            } else {
+                rustix::net::Shutdown::Read
+            };
+            // SAFETY: the descriptor belongs to a registered connection, and connections
+            // deregister (under this lock) before closing their sockets.
+            let fd = unsafe { BorrowedFd::borrow_raw(watch.fd) };
+            let _ = rustix::net::shutdown(fd, how);
+        }
+    }
+}
