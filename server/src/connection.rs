@@ -254,7 +254,7 @@ fn holds_complete_head(buf: &[u8]) -> bool {
 /// One non-blocking read: `None` when nothing is available yet.
 fn read_now(stream: &Async<TcpStream>, buf: &mut [u8]) -> io::Result<Option<usize>> {
     loop {
-        match (&*stream.get_ref()).read(buf) {
+        match stream.get_ref().read(buf) {
             Ok(n) => return Ok(Some(n)),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -50,7 +50,7 @@ pub fn inline_small(out: &mut Vec<u8>, body: Body) -> io::Result<Body> {
 pub fn write_now(stream: &Async<TcpStream>, buf: &[u8]) -> io::Result<usize> {
     let mut sent = 0;
     while sent < buf.len() {
-        match (&*stream.get_ref()).write(&buf[sent..]) {
+        match stream.get_ref().write(&buf[sent..]) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => sent += n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,

@@ -175,7 +175,7 @@ impl Watchdog {
             let phase = watch.phase.load(Ordering::Relaxed);
             let expired = watch.deadline_ms.load(Ordering::Relaxed) <= now;
             let idle = phase == Phase::Idle as u8;
-            if !expired && !(closing && idle) {
+            if !(expired || closing && idle) {
                 continue;
             }
             watch.deadline_ms.store(NEVER, Ordering::Relaxed);
