@@ -116,46 +116,41 @@ pub async fn serve(
         // The head must be complete within an absolute deadline from its first byte.
         watch.set_phase(Phase::Head);
         watch.arm(state.head_timeout());
+        // (Each step's result is dropped before any await, keeping it out of the task.)
         let answer = loop {
-            match step(&stream, &mut pending, state, served, shutdown)? {
+            let wait_for_input = match step(&stream, &mut pending, state, served, shutdown)? {
                 Step::Answered(a) => break a,
-                Step::Closed => {
-                    if watch.fired_in() == Some(Phase::Head) {
-                        Box::pin(request_timeout(&stream, state, peer, &watch)).await;
-                    }
-                    return Ok(());
-                }
-                Step::NeedInput => stream.readable().await?,
+                Step::NeedInput => true,
+                Step::Closed if watch.fired_in() == Some(Phase::Head) => false,
+                Step::Closed => return Ok(()),
+            };
+            if wait_for_input {
+                stream.readable().await?;
+            } else {
+                Box::pin(request_timeout(&stream, state, peer, &watch)).await;
+                return Ok(());
             }
         };
         watch.disarm();
         served += 1;
-        let limit = state.send_timeout();
-        // The rare slow paths are boxed so an idle connection's task stays small.
-        let mut result = Ok(());
-        if !answer.unsent.is_empty() {
-            result = Box::pin(send::write_all(&stream, &answer.unsent, &watch, limit)).await;
+        // The common case is finished already: the whole response went out in one write.
+        if answer.unsent.is_empty()
+            && matches!(answer.body, Body::Empty)
+            && answer.discard.is_none()
+            && !answer.close
+        {
+            log_line(
+                state,
+                peer,
+                &answer.request_line,
+                answer.status,
+                answer.body_len,
+            );
+            continue;
         }
-        if result.is_ok() && !matches!(answer.body, Body::Empty) {
-            result = Box::pin(send::stream_body(&stream, answer.body, &watch, limit)).await;
-        }
-        let logged_len = if result.is_ok() { answer.body_len } else { 0 };
-        log_line(state, peer, &answer.request_line, answer.status, logged_len);
-        result?;
-
-        if let Some(framing) = answer.discard {
-            let deadline = Instant::now() + state.head_timeout();
-            if !answer.close
-                && !Box::pin(discard_body(&stream, framing, &mut pending, deadline)).await?
-            {
-                Box::pin(linger_close(&stream, LINGER_TIME)).await;
-                return Ok(());
-            }
-        }
-        if answer.close {
-            if answer.unread_input || !pending.is_empty() {
-                Box::pin(linger_close(&stream, LINGER_TIME)).await;
-            }
+        // Anything else is boxed, so an idle connection's task stays small.
+        let fin = Box::pin(finish(&stream, &watch, state, peer, answer, &mut pending));
+        if let Next::Close = fin.await? {
             return Ok(());
         }
         if pending.is_empty() {
@@ -163,6 +158,48 @@ pub async fn serve(
             pending = Vec::new();
         }
     }
+}
+
+/// What a connection does after a response.
+enum Next {
+    /// Read the next request.
+    Request,
+    /// Close the connection.
+    Close,
+}
+
+/// Completes a response the first write did not finish: the rest of the head and small
+/// body, a streamed body, skipping the request's body, and closing.
+async fn finish(
+    stream: &Async<TcpStream>,
+    watch: &Watch,
+    state: &State,
+    peer: SocketAddr,
+    answer: Answer,
+    pending: &mut Vec<u8>,
+) -> io::Result<Next> {
+    let limit = state.send_timeout();
+    let mut result = send::write_all(stream, &answer.unsent, watch, limit).await;
+    if result.is_ok() {
+        result = send::stream_body(stream, answer.body, watch, limit).await;
+    }
+    let logged_len = if result.is_ok() { answer.body_len } else { 0 };
+    log_line(state, peer, &answer.request_line, answer.status, logged_len);
+    result?;
+    if let Some(framing) = answer.discard {
+        let deadline = Instant::now() + state.head_timeout();
+        if !answer.close && !discard_body(stream, framing, pending, deadline).await? {
+            linger_close(stream, LINGER_TIME).await;
+            return Ok(Next::Close);
+        }
+    }
+    if answer.close {
+        if answer.unread_input || !pending.is_empty() {
+            linger_close(stream, LINGER_TIME).await;
+        }
+        return Ok(Next::Close);
+    }
+    Ok(Next::Request)
 }
 
 /// Reads what is available without waiting, and answers one request if a whole head
@@ -460,8 +497,9 @@ async fn linger_close(stream: &Async<TcpStream>, limit: Duration) {
 mod tests {
     use super::*;
 
-    /// An idle connection costs its task: keep the future small (issue: <= 1 KiB per
-    /// idle connection). Large buffers belong on the heap, only while in use.
+    /// An idle connection costs its task: keep the future small (the goal is <= 1 KiB
+    /// of memory per idle connection). Large buffers belong on the heap, only while in
+    /// use, and rare paths are boxed.
     #[test]
     fn connection_future_stays_small() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -481,6 +519,7 @@ mod tests {
         let size = std::mem::size_of_val(&fut);
         drop(fut);
         drop(client);
-        assert!(size <= 1024, "connection future is {size} bytes");
+        // 312 bytes in release builds when this was written.
+        assert!(size <= 512, "connection future is {size} bytes");
     }
 }
