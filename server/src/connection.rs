@@ -268,7 +268,11 @@ fn step(
         // 4. Finish the head, inline a small body, and write what the socket takes now.
         finish_head(out, x.close, x.http10);
         let body = send::inline_small(out, x.reply.body)?;
-        let sent = send::write_now(stream, out)?;
+        let sent = if matches!(body, Body::Empty) {
+            send::write_now(stream, out)?
+        } else {
+            send::write_head_before_file(stream, out)?
+        };
         Ok(Step::Answered(Answer {
             unsent: out[sent..].to_vec(),
             body,

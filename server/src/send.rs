@@ -5,7 +5,7 @@
 use crate::reply::{Body, Part};
 use crate::watchdog::{Phase, Watch};
 use async_io::Async;
-use std::io::{self, Write};
+use std::io;
 use std::net::TcpStream;
 use std::os::unix::fs::FileExt;
 use std::time::Duration;
@@ -48,14 +48,32 @@ pub fn inline_small(out: &mut Vec<u8>, body: Body) -> io::Result<Body> {
 
 /// Writes as much of `buf` as the socket takes right now, without waiting.
 pub fn write_now(stream: &Async<TcpStream>, buf: &[u8]) -> io::Result<usize> {
+    write_now_flags(stream, buf, rustix::net::SendFlags::NOSIGNAL)
+}
+
+/// Like [`write_now`] for a head that a `sendfile` body follows: `MSG_MORE` lets the
+/// kernel put the head in the same packet as the first file bytes.
+pub fn write_head_before_file(stream: &Async<TcpStream>, buf: &[u8]) -> io::Result<usize> {
+    write_now_flags(
+        stream,
+        buf,
+        rustix::net::SendFlags::NOSIGNAL | rustix::net::SendFlags::MORE,
+    )
+}
+
+fn write_now_flags(
+    stream: &Async<TcpStream>,
+    buf: &[u8],
+    flags: rustix::net::SendFlags,
+) -> io::Result<usize> {
     let mut sent = 0;
     while sent < buf.len() {
-        match stream.get_ref().write(&buf[sent..]) {
+        match rustix::net::send(stream.get_ref(), &buf[sent..], flags) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => sent += n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(rustix::io::Errno::AGAIN) => break,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(sent)
