@@ -84,19 +84,19 @@ pub struct Config {
     pub compress: bool,
 
     /// Seconds a client has to send a request head, counted from its first byte.
-    #[arg(long, env = "SERVER_HEAD_TIMEOUT", value_name = "SECS", default_value_t = HEAD_TIMEOUT.as_secs())]
+    #[arg(long, env = "SERVER_HEAD_TIMEOUT", value_name = "SECS", default_value_t = HEAD_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     pub head_timeout: u64,
 
     /// Seconds an idle keep-alive connection waits for its next request.
-    #[arg(long, env = "SERVER_KEEP_ALIVE_TIMEOUT", value_name = "SECS", default_value_t = KEEP_ALIVE_TIMEOUT.as_secs())]
+    #[arg(long, env = "SERVER_KEEP_ALIVE_TIMEOUT", value_name = "SECS", default_value_t = KEEP_ALIVE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     pub keep_alive_timeout: u64,
 
     /// Seconds a response write may make no progress before the client is dropped.
-    #[arg(long, env = "SERVER_SEND_TIMEOUT", value_name = "SECS", default_value_t = SEND_TIMEOUT.as_secs())]
+    #[arg(long, env = "SERVER_SEND_TIMEOUT", value_name = "SECS", default_value_t = SEND_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     pub send_timeout: u64,
 
     /// Requests one connection may carry before it is closed.
-    #[arg(long, env = "SERVER_MAX_REQUESTS", value_name = "N", default_value_t = MAX_REQUESTS_PER_CONNECTION)]
+    #[arg(long, env = "SERVER_MAX_REQUESTS", value_name = "N", default_value_t = MAX_REQUESTS_PER_CONNECTION, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_requests: u32,
 
     /// Most connections served at once; when full, new ones wait in the kernel's queue.
@@ -130,5 +130,7 @@ mod tests {
         .unwrap();
         assert_eq!((c.port, c.quiet), (0, true));
         assert!(Config::try_parse_from(["server", "--port", "70000"]).is_err());
+        assert!(Config::try_parse_from(["server", "--head-timeout", "0"]).is_err());
+        assert!(Config::try_parse_from(["server", "--max-requests", "0"]).is_err());
     }
 }

@@ -25,9 +25,10 @@ const LISTEN_BACKLOG: i32 = 1024;
 /// instead of spinning a core while connections finish and free descriptors.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// Descriptors kept aside for the root, the log, and files opened by responses in flight
-/// beyond one per connection.
-const RESERVED_DESCRIPTORS: u64 = 64;
+/// Descriptors kept aside from the connection cap: the root, the log, the listener, and
+/// files open for responses in flight (small cached files need none; a response that
+/// cannot open its file for lack of descriptors gets a 500, and `accept` backs off).
+const RESERVED_DESCRIPTORS: u64 = 256;
 
 /// Why the server could not start; each message says what to do.
 #[derive(Debug)]
@@ -213,8 +214,8 @@ fn bind_error(addr: SocketAddr, e: &io::Error) -> StartError {
     }
 }
 
-/// Raises the soft open-file limit to the hard one and derives the connection cap: each
-/// connection needs its socket plus, while sending, one open file.
+/// Raises the soft open-file limit to the hard one and derives the connection cap: one
+/// descriptor per connection, less [`RESERVED_DESCRIPTORS`].
 fn default_max_connections() -> usize {
     use rustix::process::{getrlimit, setrlimit, Resource};
     let mut limit = getrlimit(Resource::Nofile);
@@ -230,7 +231,7 @@ fn default_max_connections() -> usize {
         }
     }
     let nofile = limit.current.unwrap_or(1 << 20).min(1 << 20);
-    (nofile.saturating_sub(RESERVED_DESCRIPTORS) / 2).max(16) as usize
+    nofile.saturating_sub(RESERVED_DESCRIPTORS).max(16) as usize
 }
 
 /// `accept` errors that mean the process or system is out of something.
