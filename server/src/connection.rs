@@ -19,7 +19,7 @@ use async_io::Async;
 use shared::chunked::{Chunk, ChunkedDecoder};
 use shared::framing::BodyFraming;
 use shared::limits::{MAX_DISCARDED_BODY, MAX_HEADERS, MAX_REQUEST_HEAD};
-use shared::request::{parse_request, Parsed, Version, EMPTY_HEADER};
+use shared::request::{downgrade_minor_version, parse_request, Parsed, Version, EMPTY_HEADER};
 use shared::StatusCode;
 use std::cell::RefCell;
 use std::io::{self, Read};
@@ -242,7 +242,12 @@ fn step(
             }
             pending.len()
         };
-        // 2. Parse and handle.
+        // 2. Parse and handle (an HTTP/1.2+ request line is read as HTTP/1.1).
+        if from_scratch {
+            downgrade_minor_version(&mut input[..filled]);
+        } else {
+            downgrade_minor_version(pending);
+        }
         out.clear();
         let exchange = {
             let buf: &[u8] = if from_scratch {

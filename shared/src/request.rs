@@ -215,6 +215,35 @@ pub fn parse_request<'b, 'h>(
     }))
 }
 
+/// Rewrites the request line's `HTTP/1.x` (x from 2 to 9) to `HTTP/1.1`, in place, once
+/// the line is complete. RFC 9110 section 2.5: a recipient processes a higher minor
+/// version as the highest minor version it implements. Returns whether it rewrote.
+pub fn downgrade_minor_version(buf: &mut [u8]) -> bool {
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len());
+    let Some(len) = buf[start..].iter().position(|&b| b == b'\n') else {
+        return false;
+    };
+    let mut end = start + len;
+    if end > start && buf[end - 1] == b'\r' {
+        end -= 1;
+    }
+    if end < start + 9 {
+        return false;
+    }
+    match &mut buf[end - 9..end] {
+        [b' ', b'H', b'T', b'T', b'P', b'/', b'1', b'.', minor]
+            if (b'2'..=b'9').contains(minor) =>
+        {
+            *minor = b'1';
+            true
+        }
+        _ => false,
+    }
+}
+
 /// Decides whether an incomplete head may keep waiting.
 fn partial_verdict(buf: &[u8]) -> Result<(), RequestError> {
     let start = buf
@@ -554,6 +583,26 @@ mod tests {
         let mut buf = b"GET /".to_vec();
         buf.extend(std::iter::repeat_n(b'a', MAX_URI_LEN + 100));
         assert_eq!(parse(&buf).err(), Some(RequestError::UriTooLong));
+    }
+
+    #[test]
+    fn higher_minor_versions_become_1_1() {
+        let mut b = b"GET / HTTP/1.2\r\nHost: x\r\n\r\n".to_vec();
+        assert!(downgrade_minor_version(&mut b));
+        assert!(b.starts_with(b"GET / HTTP/1.1\r\n"));
+        let mut b = b"\r\nGET / HTTP/1.9\n\n".to_vec();
+        assert!(downgrade_minor_version(&mut b));
+        for unchanged in [
+            &b"GET / HTTP/1.1\r\n"[..],
+            b"GET / HTTP/2.0\r\n",
+            b"GET / HTTP/1.2",
+            b"HTTP/1.2\r\n",
+            b"",
+        ] {
+            let mut b = unchanged.to_vec();
+            assert!(!downgrade_minor_version(&mut b));
+            assert_eq!(b, unchanged);
+        }
     }
 
     #[test]

@@ -145,14 +145,12 @@ declare -A mode_url=(
 rows=()
 details=()
 run_case() {
-    local mode="$1" capname="$2"
+    local mode="$1" cap="$2"
     shift 2
     start_server "$@"
-    local cap
-    cap="${capname}"
     start_probe
     sleep 1
-    local prefix="$work/$mode-$capname"
+    local prefix="$work/$mode-${cap//[^a-z0-9]/_}"
     # -p 3: slowhttptest's own probe calls the service unavailable after 3 s without a reply.
     # shellcheck disable=SC2086
     timeout $((secs + 60)) slowhttptest ${mode_flags[$mode]} -c "$conns" -r 200 -l "$secs" \

@@ -1,14 +1,24 @@
-//! Locating the workspace's binaries from a test, building them if needed.
+//! Locating the workspace's binaries from a test, building them first.
+//!
+//! `cargo test` builds test harnesses, not the `server` and `client` executables the
+//! end-to-end tests run, so each test process runs `cargo build` for a binary once
+//! before first use: it is quick when up to date, and a test never runs a stale binary.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Mutex;
 
-static BUILD_LOCK: Mutex<()> = Mutex::new(());
+static BUILT: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
 
 /// The path of binary `name` (`server` or `client`) in the same target directory as the
-/// running test, built with `cargo build` first if it is missing.
+/// running test, built with `cargo build` on first use in this process.
 pub fn binary(name: &str) -> PathBuf {
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    let built = built.get_or_insert_with(HashMap::new);
+    if let Some(path) = built.get(name) {
+        return path.clone();
+    }
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/<test> → target/<profile>/<name>
     let profile_dir = exe
@@ -16,16 +26,19 @@ pub fn binary(name: &str) -> PathBuf {
         .and_then(|deps| deps.parent())
         .expect("test executable lives in target/<profile>/deps");
     let path = profile_dir.join(name);
-    let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    if !path.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-p", name, "--bin", name]);
-        if profile_dir.file_name().is_some_and(|p| p == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("run cargo build");
-        assert!(status.success(), "cargo build -p {name} failed");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--quiet", "-p", name, "--bin", name]);
+    if profile_dir.file_name().is_some_and(|p| p == "release") {
+        cmd.arg("--release");
     }
+    let status = cmd.status().expect("run cargo build");
+    assert!(status.success(), "cargo build -p {name} failed");
+    assert!(
+        path.exists(),
+        "cargo build did not produce {}",
+        path.display()
+    );
+    built.insert(name.to_string(), path.clone());
     path
 }

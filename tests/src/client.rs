@@ -7,7 +7,7 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -19,28 +19,9 @@ pub const HANG_LIMIT: Duration = Duration::from_secs(60);
 /// Largest request head a scripted peer reads; the client sends about 100 bytes.
 const MAX_PEER_REQUEST: usize = 64 * 1024;
 
-/// The real `client` binary next to this test's target directory, built if missing.
+/// The real `client` binary, built on first use (see [`crate::bin::binary`]).
 pub fn client_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("current_exe");
-        // target/debug/deps/<test> -> target/debug/client
-        let dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("test binary lives in target/<profile>/deps");
-        let bin = dir.join(format!("client{}", std::env::consts::EXE_SUFFIX));
-        if !bin.exists() {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = Command::new(cargo)
-                .args(["build", "-p", "client"])
-                .status()
-                .expect("run cargo build -p client");
-            assert!(status.success(), "cargo build -p client failed");
-        }
-        bin
-    })
-    .clone()
+    crate::bin::binary("client")
 }
 
 /// A private home for one test, so history never touches the real one.

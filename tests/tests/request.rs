@@ -142,10 +142,14 @@ fn chunked_request_body_is_skipped_too() {
 }
 
 #[test]
-fn http_1_1_minor_version_above_one_is_not_refused_as_garbage() {
-    // RFC 9110 section 2.5: HTTP/1.2 is HTTP/1.x; we answer 505 (we only implement 1.0
-    // and 1.1) rather than 400, so the client learns it is a version problem.
+fn a_higher_http_1_minor_version_is_served_as_http_1_1() {
+    // RFC 9110 section 2.5: process HTTP/1.2 as the highest 1.x we implement.
     let server = TestServer::start();
-    let r = exchange(server.addr, b"GET / HTTP/1.2\r\nHost: x\r\n\r\n").expect("response");
-    assert!(r.status == 505 || r.status == 200, "got {}", r.status);
+    let r = exchange(
+        server.addr,
+        b"GET /HelloWorld.html HTTP/1.2\r\nHost: x\r\n\r\n",
+    )
+    .expect("response");
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("Hello, World!"));
 }
