@@ -73,11 +73,7 @@ fn read_entries(state: &State, safe: &SafePath, dir: File) -> std::io::Result<Ve
         if name == "." || name == ".." {
             continue;
         }
-        let rel = if safe.relative.is_empty() {
-            name.to_string()
-        } else {
-            format!("{}/{name}", safe.relative)
-        };
+        let rel = safe.join(name);
         // Open through the root so links leading outside are left out.
         let Ok(f) = state.root.open_beneath(&rel) else {
             continue;

@@ -105,11 +105,7 @@ fn folder(
         return reply::redirect(out, &location, head_only);
     }
     for index in &state.config.index {
-        let rel = if safe.relative.is_empty() {
-            index.clone()
-        } else {
-            format!("{}/{index}", safe.relative)
-        };
+        let rel = safe.join(index);
         let Ok(file) = state.root.open_beneath(&rel) else {
             continue;
         };
@@ -172,11 +168,7 @@ fn from_cache(
     let (relative, name): (Cow<'_, str>, &str) = if safe.trailing_slash {
         // Only the first index name: a later one must not shadow an uncached earlier one.
         let index = state.config.index.first()?;
-        if safe.relative.is_empty() {
-            (Cow::Borrowed(index.as_str()), index)
-        } else {
-            (Cow::Owned(format!("{}/{index}", safe.relative)), index)
-        }
+        (Cow::Owned(safe.join(index)), index.as_str())
     } else {
         let name = safe.relative.rsplit('/').next().unwrap_or("");
         (Cow::Borrowed(safe.relative.as_str()), name)

@@ -5,7 +5,7 @@
 //! URL ending in `/` (the handler redirects `/dir` to `/dir/` first). A response whose
 //! form depends on `Accept` must carry `Vary: Accept`.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use crate::encoding::parse_qvalue;
 use crate::page::escape_html;
@@ -232,7 +232,7 @@ pub fn human_size(bytes: u64) -> String {
 
 /// `t` as `YYYY-MM-DD HH:MM` in UTC, for the HTML listing.
 pub fn format_minute_utc(t: SystemTime) -> String {
-    let c = civil(t);
+    let c = crate::date::civil(t);
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02}",
         c.year, c.month, c.day, c.hour, c.minute
@@ -241,62 +241,18 @@ pub fn format_minute_utc(t: SystemTime) -> String {
 
 /// `t` as RFC 3339 `YYYY-MM-DDTHH:MM:SSZ` in UTC, for the JSON listing.
 pub fn format_rfc3339(t: SystemTime) -> String {
-    let c = civil(t);
+    let c = crate::date::civil(t);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
         c.year, c.month, c.day, c.hour, c.minute, c.second
     )
 }
 
-/// A UTC calendar time.
-struct Civil {
-    year: i64,
-    month: u32,
-    day: u32,
-    hour: u32,
-    minute: u32,
-    second: u32,
-}
-
-/// Splits `t` into a proleptic Gregorian UTC date and time, truncating to the second
-/// (towards the past for times before 1970).
-fn civil(t: SystemTime) -> Civil {
-    let secs: i64 = match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-        Err(e) => {
-            let d = e.duration();
-            let whole = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
-            (-whole).saturating_sub(i64::from(d.subsec_nanos() > 0))
-        }
-    };
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    Civil {
-        year,
-        // All below are in small ranges by construction.
-        month: month as u32,
-        day: day as u32,
-        hour: (rem / 3600) as u32,
-        minute: (rem % 3600 / 60) as u32,
-        second: (rem % 60) as u32,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     fn at(secs: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(secs)

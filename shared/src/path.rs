@@ -58,6 +58,15 @@ pub struct SafePath {
 }
 
 impl SafePath {
+    /// The relative path of `name` inside this (folder) path.
+    pub fn join(&self, name: &str) -> String {
+        if self.relative.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}/{name}", self.relative)
+        }
+    }
+
     /// The segments, in order.
     pub fn segments(&self) -> impl Iterator<Item = &str> {
         self.relative.split('/').filter(|s| !s.is_empty())
@@ -217,6 +226,16 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(sanitize_path(input), want, "input {input:?}");
         }
+    }
+
+    #[test]
+    fn join_names_inside_a_folder() {
+        let root = sanitize_path("/").unwrap();
+        let sub = sanitize_path("/a/b/").unwrap();
+        assert_eq!(
+            (root.join("x"), sub.join("x")),
+            ("x".to_string(), "a/b/x".to_string())
+        );
     }
 
     #[test]
