@@ -5,6 +5,7 @@
 #
 #   fuzz/run.sh [SECONDS] [TARGET...]
 #
+# Builds are optimised with debug assertions and overflow checks on (cargo-fuzz default).
 # Needs cargo-fuzz (`cargo install cargo-fuzz`). Only a stable toolchain? RUSTC_BOOTSTRAP=1
 # lets it use the nightly-only flags. FUZZ_SANITIZER=none runs without ASan.
 set -euo pipefail
@@ -19,7 +20,7 @@ fi
 sanitizer="${FUZZ_SANITIZER:-address}"
 export RUSTC_BOOTSTRAP=1
 
-cargo fuzz build -O --sanitizer "$sanitizer"
+cargo fuzz build --sanitizer "$sanitizer"
 
 mkdir -p target/logs
 printf '%-14s %8s %12s %10s %8s %s\n' target seconds execs "execs/s" corpus result
@@ -30,7 +31,7 @@ for t in "${targets[@]}"; do
     result=ok
     # The corpus grows in corpus/$t (not committed); seeds/$t holds hand-written starts.
     # -print_final_stats prints stat::number_of_executed_units at exit.
-    if ! timeout $((secs + 120)) cargo fuzz run -O --sanitizer "$sanitizer" "$t" "corpus/$t" "seeds/$t" -- \
+    if ! timeout $((secs + 120)) cargo fuzz run --sanitizer "$sanitizer" "$t" "corpus/$t" "seeds/$t" -- \
         -max_total_time="$secs" -print_final_stats=1 -rss_limit_mb=2048 >"$log" 2>&1; then
         result="CRASH (see $log and artifacts/$t/)"
         status=1
