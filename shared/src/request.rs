@@ -152,9 +152,17 @@ pub fn target_path(target: &str) -> Option<&str> {
     if target.starts_with('/') {
         return Some(&target[..without_query(target)]);
     }
-    let scheme_len = if target.len() >= 7 && target[..7].eq_ignore_ascii_case("http://") {
+    // Compare bytes, not `str` slices: a target may hold non-ASCII bytes (obs-text), and
+    // slicing a `str` inside a character panics (found by the request_head fuzz target).
+    let has_prefix = |p: &[u8]| {
+        target
+            .as_bytes()
+            .get(..p.len())
+            .is_some_and(|t| t.eq_ignore_ascii_case(p))
+    };
+    let scheme_len = if has_prefix(b"http://") {
         7
-    } else if target.len() >= 8 && target[..8].eq_ignore_ascii_case("https://") {
+    } else if has_prefix(b"https://") {
         8
     } else {
         return None;
