@@ -10,10 +10,12 @@ use crate::state::State;
 use crate::watchdog::SWEEP_INTERVAL;
 use async_io::Async;
 use async_std::channel::{bounded, Receiver, Sender};
+use futures_lite::FutureExt;
 use rustix::net::{sockopt, AddressFamily, SocketType};
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -165,10 +167,13 @@ impl Server {
             let freed = freed.clone();
             let guard = shutdown.track();
             async_std::task::spawn(async move {
-                if let Err(e) = connection::serve(stream, peer, &state, &shutdown).await {
-                    if !is_peer_gone(&e) {
-                        eprintln!("server: {peer}: {e}");
-                    }
+                // A bug that panics takes down its own connection, never the server.
+                let served = AssertUnwindSafe(connection::serve(stream, peer, &state, &shutdown));
+                match served.catch_unwind().await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) if is_peer_gone(&e) => {}
+                    Ok(Err(e)) => eprintln!("server: {peer}: {e}"),
+                    Err(_) => eprintln!("server: {peer}: internal error (a bug: please report it); connection closed"),
                 }
                 drop(guard);
                 let _ = freed.try_recv();
