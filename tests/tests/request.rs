@@ -60,6 +60,10 @@ fn table() -> Vec<(&'static str, Vec<u8>, u16)> {
         ("header too large", big_header.into_bytes(), 431),
         ("too many headers", many_headers.into_bytes(), 431),
         ("encoded NUL in path", v("GET /a%00b HTTP/1.1\r\nHost: x\r\n\r\n"), 400),
+        // Regression (fuzzer): a multi-byte character across the scheme's length crashed
+        // the server when the target was checked for `http://`.
+        ("multibyte across scheme length", v("GET http:/\u{45d}xample/ HTTP/1.1\r\nHost: x\r\n\r\n"), 400),
+        ("multibyte at byte 7", v("GET abcdef\u{e9} HTTP/1.1\r\nHost: x\r\n\r\n"), 400),
         ("bad percent escape", v("GET /a%zz HTTP/1.1\r\nHost: x\r\n\r\n"), 400),
     ]
 }
