@@ -233,7 +233,7 @@ fi
     echo
     echo "Meanwhile a normal client (curl, a new connection every 0.25 s, 5 s limit) fetched"
     echo "/index.html; a failure is any answer but 200 within 5 s. The default cap is derived"
-    echo "from the file limit (hard limit $(ulimit -Hn) here: $(( ($(ulimit -Hn) - 64) / 2 )) connections)."
+    echo "from the open-file limit (hard limit $(ulimit -Hn) here; see \`default_max_connections\`)."
     echo
     echo "| attack | connection cap | curl requests | curl failures | median | p99 | max | server peak | server alive |"
     echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"

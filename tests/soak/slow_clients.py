@@ -6,7 +6,8 @@
 Tricklers send a request head one byte every 0.5 s (the server's absolute head timeout
 must cut them off with 408); readers ask for /big.bin and read 4 KiB every 0.2 s through
 a small receive buffer (the server must keep serving everyone else meanwhile). Each
-reconnects when its connection ends. Prints one summary line at the end.
+reconnects when its connection ends. Prints one summary line at the end; a trickle still
+under way when the time is up counts as `trickle_cut_by_end`.
 """
 import select
 import socket
@@ -19,7 +20,8 @@ end = time.monotonic() + float(sys.argv[2])
 tricklers = int(sys.argv[3]) if len(sys.argv) > 3 else 8
 readers = int(sys.argv[4]) if len(sys.argv) > 4 else 4
 lock = threading.Lock()
-stats = {"trickle_conns": 0, "trickle_408": 0, "trickle_other": 0,
+stats = {"trickle_conns": 0, "trickle_408": 0, "trickle_other": 0, "trickle_cut_by_end": 0,
+         "trickle_closed_silently": 0,
          "reader_conns": 0, "reader_bytes": 0, "errors": 0}
 
 
@@ -54,6 +56,10 @@ def trickler():
                 bump("trickle_408")
             elif reply:
                 bump("trickle_other")
+            elif time.monotonic() >= end:
+                bump("trickle_cut_by_end")
+            else:
+                bump("trickle_closed_silently")
             s.close()
         except OSError:
             bump("errors")
