@@ -1,6 +1,9 @@
 //! The `client` binary: parse the command line, run one request or the REPL, and turn
 //! any failure into one `client: error: ...` line and an exit code.
 
+// Nothing a server sends may panic the client: no unwrap/expect outside tests.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
 mod cli;
 mod command;
 mod error;
