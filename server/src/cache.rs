@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime};
 pub const MAX_CACHED_FILE: u64 = 64 * 1024;
 
 /// Total bytes of file contents cached; when full the cache is cleared and refilled by
-/// use (simple, and a static site's hot set is small).
+/// use.
 pub const MAX_CACHED_BYTES: usize = 32 * 1024 * 1024;
 
 /// How long after its last modification (or status change) a file may be cached.
@@ -74,19 +74,72 @@ pub struct Cached {
     pub etag: String,
 }
 
-/// The cache, shared by all connections.
-#[derive(Debug, Default)]
+/// A map of shared values under a byte budget, cleared when full (simple, and the hot
+/// set of a static site is small). A lock poisoned by a panic elsewhere is recovered:
+/// entries are immutable, so none can be half-written.
+#[derive(Debug)]
+pub struct Budgeted<V: ?Sized> {
+    inner: RwLock<BudgetedInner<V>>,
+    budget: usize,
+}
+
+#[derive(Debug)]
+struct BudgetedInner<V: ?Sized> {
+    map: HashMap<String, (Arc<V>, usize)>,
+    bytes: usize,
+}
+
+impl<V: ?Sized> Budgeted<V> {
+    /// An empty map holding at most `budget` bytes of values.
+    pub fn new(budget: usize) -> Self {
+        Budgeted {
+            inner: RwLock::new(BudgetedInner {
+                map: HashMap::new(),
+                bytes: 0,
+            }),
+            budget,
+        }
+    }
+
+    /// The value stored under `key`.
+    pub fn get(&self, key: &str) -> Option<Arc<V>> {
+        let guard = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        guard.map.get(key).map(|(v, _)| v.clone())
+    }
+
+    /// Stores `value`, which costs `size` bytes, under `key`.
+    pub fn insert(&self, key: String, value: Arc<V>, size: usize) {
+        let mut guard = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        let inner = &mut *guard;
+        if inner.bytes + size > self.budget {
+            inner.map.clear();
+            inner.bytes = 0;
+        }
+        inner.bytes += size;
+        if let Some((_, old)) = inner.map.insert(key, (value, size)) {
+            inner.bytes -= old;
+        }
+    }
+}
+
+/// The small-file cache, shared by all connections.
+#[derive(Debug)]
 pub struct FileCache {
-    entries: RwLock<(HashMap<String, Arc<Cached>>, usize)>,
+    entries: Budgeted<Cached>,
+}
+
+impl Default for FileCache {
+    fn default() -> Self {
+        FileCache {
+            entries: Budgeted::new(MAX_CACHED_BYTES),
+        }
+    }
 }
 
 impl FileCache {
     /// The cached file at `relative` (beneath `root`), if it is still the same file.
     pub fn get(&self, root: &impl std::os::fd::AsFd, relative: &str) -> Option<Arc<Cached>> {
-        let entry = {
-            let guard = self.entries.read().ok()?;
-            guard.0.get(relative)?.clone()
-        };
+        let entry = self.entries.get(relative)?;
         let st = rustix::fs::statat(root, relative, rustix::fs::AtFlags::empty()).ok()?;
         (Identity::of_stat(&st) == entry.identity).then_some(entry)
     }
@@ -105,23 +158,14 @@ impl FileCache {
 
     /// Stores `body` for `relative`, the content of the file `meta` describes.
     pub fn insert(&self, relative: &str, meta: &std::fs::Metadata, body: Arc<[u8]>, etag: String) {
-        let Ok(mut guard) = self.entries.write() else {
-            return;
-        };
-        let (map, bytes) = &mut *guard;
-        if *bytes + body.len() > MAX_CACHED_BYTES {
-            map.clear();
-            *bytes = 0;
-        }
-        *bytes += body.len();
+        let size = body.len();
         let entry = Cached {
             identity: Identity::of(meta),
             modified: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
             body,
             etag,
         };
-        if let Some(old) = map.insert(relative.to_string(), Arc::new(entry)) {
-            *bytes -= old.body.len();
-        }
+        self.entries
+            .insert(relative.to_string(), Arc::new(entry), size);
     }
 }

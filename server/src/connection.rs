@@ -178,10 +178,10 @@ async fn finish(
     answer: Answer,
     pending: &mut Vec<u8>,
 ) -> io::Result<Next> {
-    let limit = state.send_timeout();
-    let mut result = send::write_all(stream, &answer.unsent, watch, limit).await;
+    let mut pacer = send::Pacer::new(watch, state.send_timeout());
+    let mut result = send::write_all(stream, &answer.unsent, &mut pacer).await;
     if result.is_ok() {
-        result = send::stream_body(stream, answer.body, watch, limit).await;
+        result = send::stream_body(stream, answer.body, &mut pacer).await;
     }
     let logged_len = if result.is_ok() { answer.body_len } else { 0 };
     log_line(state, peer, &answer.request_line, answer.status, logged_len);
@@ -225,19 +225,15 @@ fn step(
             }
         } else {
             if !holds_complete_head(pending) {
-                let before = pending.len();
-                let room = (MAX_REQUEST_HEAD + 1).saturating_sub(before).max(1024);
-                pending.resize(before + room, 0);
-                let got = read_now(stream, &mut pending[before..]);
-                let n = match &got {
-                    Ok(Some(n)) => *n,
-                    _ => 0,
-                };
-                pending.truncate(before + n);
-                match got? {
+                // Read into scratch and append only what arrived, so a trickling client
+                // costs the bytes it sent, not a whole head's worth of capacity.
+                let room = (MAX_REQUEST_HEAD + 1)
+                    .saturating_sub(pending.len())
+                    .clamp(1024, input.len());
+                match read_now(stream, &mut input[..room])? {
                     Some(0) => return Ok(Step::Closed),
                     None => return Ok(Step::NeedInput),
-                    Some(_) => {}
+                    Some(n) => pending.extend_from_slice(&input[..n]),
                 }
             }
             pending.len()
@@ -417,7 +413,12 @@ async fn request_timeout(
     let r = reply::error(&mut out, StatusCode::REQUEST_TIMEOUT, false, &[]);
     finish_head(&mut out, true, false);
     if let Ok(Body::Empty) = send::inline_small(&mut out, r.body) {
-        let _ = send::write_all(stream, &out, watch, state.send_timeout()).await;
+        let _ = send::write_all(
+            stream,
+            &out,
+            &mut send::Pacer::new(watch, state.send_timeout()),
+        )
+        .await;
     }
     log_line(state, peer, "-", StatusCode::REQUEST_TIMEOUT, r.body_len);
     linger_close(stream, LINGER_TIME).await;
@@ -522,6 +523,7 @@ mod tests {
             config,
             cache: Default::default(),
             watchdog: Default::default(),
+            gzip_cache: Default::default(),
         };
         let shutdown = Shutdown::new();
         let fut = serve(stream, peer, &state, &shutdown);

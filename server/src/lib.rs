@@ -49,6 +49,7 @@ pub fn run(config: Config) -> Result<(), StartError> {
     drop(stdout);
     signals::install(server.shutdown_handle())?;
     let left = async_std::task::block_on(server.run());
+    access_log::flush();
     if left > 0 {
         eprintln!("server: grace period over; {left} connection(s) cut off");
     }

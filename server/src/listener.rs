@@ -83,6 +83,7 @@ impl Server {
                 root,
                 cache: Default::default(),
                 watchdog: Default::default(),
+                gzip_cache: Default::default(),
             }),
             shutdown: Shutdown::new(),
             max_connections,

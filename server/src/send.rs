@@ -8,7 +8,7 @@ use async_io::Async;
 use std::io;
 use std::net::TcpStream;
 use std::os::unix::fs::FileExt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Files up to this size are read into the head's buffer and sent in one write: one
 /// syscall beats write-then-sendfile for small files, and 64 KiB bounds the copy.
@@ -84,8 +84,7 @@ fn write_now_flags(
 pub async fn stream_body(
     stream: &Async<TcpStream>,
     body: Body,
-    watch: &Watch,
-    limit: Duration,
+    pacer: &mut Pacer<'_>,
 ) -> io::Result<()> {
     match body {
         Body::Empty => Ok(()),
@@ -93,21 +92,18 @@ pub async fn stream_body(
             write_all(
                 stream,
                 bytes.get(offset..offset + len).unwrap_or_default(),
-                watch,
-                limit,
+                pacer,
             )
             .await
         }
-        Body::Bytes(bytes) => write_all(stream, &bytes, watch, limit).await,
-        Body::File { file, offset, len } => {
-            send_file(stream, &file, offset, len, watch, limit).await
-        }
+        Body::Bytes(bytes) => write_all(stream, &bytes, pacer).await,
+        Body::File { file, offset, len } => send_file(stream, &file, offset, len, pacer).await,
         Body::Parts { file, parts } => {
             for part in parts {
                 match part {
-                    Part::Bytes(bytes) => write_all(stream, &bytes, watch, limit).await?,
+                    Part::Bytes(bytes) => write_all(stream, &bytes, pacer).await?,
                     Part::Range { offset, len } => {
-                        send_file(stream, &file, offset, len, watch, limit).await?
+                        send_file(stream, &file, offset, len, pacer).await?
                     }
                 }
             }
@@ -132,35 +128,70 @@ fn read_exact_at(file: &std::fs::File, mut buf: &mut [u8], mut offset: u64) -> i
     Ok(())
 }
 
-/// Writes all of `buf`; each wait for the socket longer than `limit` fails.
+/// The slowest average rate a client may read a response at, after the send timeout's
+/// grace: 1 KiB/s is below any real network (GPRS manages 5 KiB/s), yet it drops a
+/// slow-read attacker that takes a few bytes every few seconds to hold a connection.
+pub const MIN_SEND_RATE: u64 = 1024;
+
+/// Bounds the time a response may take: each wait for the socket lasts at most the send
+/// timeout, and overall the client must read at least [`MIN_SEND_RATE`] on average
+/// (after one send timeout of grace). Enforced through the connection's watchdog entry.
+#[derive(Debug)]
+pub struct Pacer<'a> {
+    watch: &'a Watch,
+    limit: Duration,
+    start: Instant,
+    sent: u64,
+}
+
+impl<'a> Pacer<'a> {
+    /// Starts timing a response.
+    pub fn new(watch: &'a Watch, limit: Duration) -> Pacer<'a> {
+        Pacer {
+            watch,
+            limit,
+            start: Instant::now(),
+            sent: 0,
+        }
+    }
+
+    /// How long the next wait may last.
+    fn allowance(&self) -> Duration {
+        let earned = Duration::from_millis(self.sent.saturating_mul(1000) / MIN_SEND_RATE);
+        let budget = self.limit.saturating_add(earned);
+        budget.saturating_sub(self.start.elapsed()).min(self.limit)
+    }
+
+    /// Waits until the socket takes more bytes, within the allowance.
+    async fn writable(&self, stream: &Async<TcpStream>) -> io::Result<()> {
+        self.watch.set_phase(Phase::Send);
+        self.watch.arm(self.allowance());
+        let ready = stream.writable().await;
+        self.watch.disarm();
+        if self.watch.fired_in() == Some(Phase::Send) {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "send timeout: the client reads too slowly or not at all",
+            ));
+        }
+        ready
+    }
+}
+
+/// Writes all of `buf`, waiting for the socket within the pacer's bounds.
 pub async fn write_all(
     stream: &Async<TcpStream>,
     buf: &[u8],
-    watch: &Watch,
-    limit: Duration,
+    pacer: &mut Pacer<'_>,
 ) -> io::Result<()> {
     // Try at once: most writes fit the socket buffer and need no wait.
     let mut sent = write_now(stream, buf)?;
     while sent < buf.len() {
-        writable(stream, watch, limit).await?;
+        pacer.writable(stream).await?;
         sent += write_now(stream, &buf[sent..])?;
     }
+    pacer.sent += buf.len() as u64;
     Ok(())
-}
-
-/// Waits until the socket takes more bytes, at most `limit`.
-async fn writable(stream: &Async<TcpStream>, watch: &Watch, limit: Duration) -> io::Result<()> {
-    watch.set_phase(Phase::Send);
-    watch.arm(limit);
-    let ready = stream.writable().await;
-    watch.disarm();
-    if watch.fired_in() == Some(Phase::Send) {
-        return Err(io::Error::new(
-            io::ErrorKind::TimedOut,
-            "send timeout: the client stopped reading",
-        ));
-    }
-    ready
 }
 
 /// Sends `len` bytes of `file` from `offset` with zero-copy `sendfile`.
@@ -169,8 +200,7 @@ async fn send_file(
     file: &std::fs::File,
     mut offset: u64,
     len: u64,
-    watch: &Watch,
-    limit: Duration,
+    pacer: &mut Pacer<'_>,
 ) -> io::Result<()> {
     let end = offset + len;
     let mut since_yield = 0;
@@ -180,6 +210,7 @@ async fn send_file(
             // The file was truncated after its length was announced.
             Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
             Ok(n) => {
+                pacer.sent += n as u64;
                 // A reader as fast as us never makes us wait: let other tasks run.
                 since_yield += n;
                 if since_yield >= YIELD_EVERY {
@@ -187,10 +218,33 @@ async fn send_file(
                     futures_lite::future::yield_now().await;
                 }
             }
-            Err(rustix::io::Errno::AGAIN) => writable(stream, watch, limit).await?,
+            Err(rustix::io::Errno::AGAIN) => pacer.writable(stream).await?,
             Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(e.into()),
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::watchdog::Watchdog;
+
+    #[test]
+    fn pacer_allows_one_timeout_then_demands_the_minimum_rate() {
+        let dog = Watchdog::new();
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let reg = dog.register(&socket, Duration::from_secs(1));
+        let mut p = Pacer::new(&reg, Duration::from_secs(30));
+        // At the start: the whole send timeout.
+        assert!(p.allowance() > Duration::from_secs(29));
+        // Pretend 40 s passed with only 1 KiB sent: the client is below the floor.
+        p.start -= Duration::from_secs(40);
+        p.sent = 1024;
+        assert_eq!(p.allowance(), Duration::ZERO);
+        // A client that read 1 MiB in those 40 s (26 KiB/s) keeps the full timeout.
+        p.sent = 1024 * 1024;
+        assert_eq!(p.allowance(), Duration::from_secs(30));
+    }
 }

@@ -3,6 +3,7 @@
 use crate::cache::FileCache;
 use crate::config::Config;
 use crate::resolve::Root;
+use crate::variants::GzipCache;
 use crate::watchdog::Watchdog;
 use std::time::Duration;
 
@@ -17,6 +18,8 @@ pub struct State {
     pub cache: FileCache,
     /// Every connection's deadline, enforced by one sweeper.
     pub watchdog: Watchdog,
+    /// On-the-fly gzip results (`--compress`), one per file version.
+    pub gzip_cache: GzipCache,
 }
 
 impl State {

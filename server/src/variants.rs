@@ -1,6 +1,7 @@
 //! Choosing a file's representation: the file itself, a precompressed twin (`x.br`,
 //! `x.zst`, `x.gz`) the client accepts, or on-the-fly gzip behind `--compress`.
 
+use crate::cache::Budgeted;
 use crate::file_reply::Representation;
 use crate::state::State;
 use flate2::write::GzEncoder;
@@ -10,14 +11,30 @@ use shared::request::Request;
 use std::borrow::Cow;
 use std::fs::{File, Metadata};
 use std::io::{Read, Write};
+use std::sync::Arc;
 
 /// Smallest file worth compressing on the fly: below ~1 KiB, gzip's header and the
 /// round of CPU cost more than the bytes saved.
 pub const COMPRESS_MIN: u64 = 1024;
 
-/// Largest file compressed on the fly; it is compressed in memory, so this bounds the
-/// memory one request can take. Bigger text files should ship a precompressed twin.
-pub const COMPRESS_MAX: u64 = 4 * 1024 * 1024;
+/// Largest file compressed on the fly. Compression runs on the connection's thread
+/// (about 30 ms for 1 MiB of text), so this bounds how long one request can hold it, as
+/// well as the memory it takes. Bigger text files should ship a precompressed twin.
+pub const COMPRESS_MAX: u64 = 1024 * 1024;
+
+/// Bytes of gzipped output kept for reuse, keyed by the file's validator, so each
+/// version of a file is compressed once, not per request. Cleared when full.
+pub const GZIP_CACHE_BYTES: usize = 16 * 1024 * 1024;
+
+/// On-the-fly gzip results, keyed by the identity representation's `ETag`.
+#[derive(Debug)]
+pub struct GzipCache(Budgeted<[u8]>);
+
+impl Default for GzipCache {
+    fn default() -> Self {
+        GzipCache(Budgeted::new(GZIP_CACHE_BYTES))
+    }
+}
 
 /// Picks what to send for `relative`. `file`/`meta` are the identity representation.
 pub fn choose(
@@ -77,18 +94,29 @@ pub fn choose(
             file,
             modified,
             len,
+            etag: identity_etag,
             ..
         } = identity;
         let Some(file) = file else {
             return Err(std::io::ErrorKind::NotFound.into());
         };
-        let gz = gzip(file, len)?;
+        let gz = match state.gzip_cache.0.get(&identity_etag) {
+            Some(gz) => gz,
+            None => {
+                let gz: Arc<[u8]> = gzip(file, len)?.into();
+                state
+                    .gzip_cache
+                    .0
+                    .insert(identity_etag, gz.clone(), gz.len());
+                gz
+            }
+        };
         return Ok(Representation {
             etag: shared::validators::strong_etag(len, modified, Some("gzip-otf")),
             len: gz.len() as u64,
             modified,
             file: None,
-            bytes: Some(gz.into()),
+            bytes: Some(gz),
             coding: Some(Coding::Gzip),
             vary: true,
             content_type: Cow::Borrowed(""),

@@ -197,3 +197,42 @@ fn quiet_turns_the_access_log_off() {
         server.stdout_lines()
     );
 }
+
+#[test]
+fn a_stalled_stdout_never_blocks_the_server() {
+    // Nobody reads the server's stdout: the pipe fills after a few hundred log lines.
+    let site = tests::server::site();
+    let mut child = std::process::Command::new(tests::bin::binary("server"))
+        .args(["--port", "0", "--bind", "127.0.0.1", "--root"])
+        .arg(site.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 256];
+    let n = stdout.read(&mut first).unwrap();
+    let line = String::from_utf8_lossy(&first[..n]).into_owned();
+    let addr: std::net::SocketAddr = line
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Far more requests than a 64 KiB pipe holds log lines for, each with a long target.
+    let long = "x".repeat(1000);
+    let mut c = Conn::open(addr);
+    for i in 0..3000 {
+        c.send(format!("GET /HelloWorld.html?{long}{i} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+        let r = c
+            .read_response("GET")
+            .unwrap_or_else(|| panic!("request {i} got no answer"));
+        assert_eq!(r.status, 200);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(stdout);
+}
