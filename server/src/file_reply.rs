@@ -116,9 +116,9 @@ pub fn reply(
 /// a 200, 206 and 304 share.
 fn validator_fields(out: &mut Vec<u8>, state: &State, rep: &Representation) {
     format::header(out, "ETag", rep.etag.as_bytes());
-    let mut date = String::new();
-    let _ = std::fmt::Write::write_fmt(&mut date, format_args!("{}", httpdate_of(rep.modified)));
-    format::header(out, "Last-Modified", date.as_bytes());
+    // RFC 9110 section 8.8.2.1: a modification time in the future is sent as now.
+    let last_modified = shared::date::format_http_date(rep.modified.min(SystemTime::now()));
+    format::header(out, "Last-Modified", last_modified.as_bytes());
     format::header(out, "Cache-Control", state.config.cache_control.as_bytes());
     if rep.vary {
         format::header(out, "Vary", b"Accept-Encoding");
@@ -126,10 +126,6 @@ fn validator_fields(out: &mut Vec<u8>, state: &State, rep: &Representation) {
     if let Some(c) = rep.coding {
         format::header(out, "Content-Encoding", c.token().as_bytes());
     }
-}
-
-fn httpdate_of(t: SystemTime) -> String {
-    shared::date::format_http_date(t)
 }
 
 /// 200 with the whole representation.

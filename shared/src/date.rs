@@ -5,9 +5,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// Length of an IMF-fixdate such as `Sun, 06 Nov 1994 08:49:37 GMT`.
 pub const HTTP_DATE_LEN: usize = 29;
 
-/// Formats `t` as an IMF-fixdate.
+/// The last instant an IMF-fixdate can show (9999-12-31 23:59:59 UTC).
+pub const LATEST_HTTP_DATE_SECS: u64 = 253_402_300_799;
+
+/// Formats `t` as an IMF-fixdate. Times outside what the format can show (before 1970
+/// or after 9999: file times can be anything) are clamped to its range, never a panic.
 pub fn format_http_date(t: SystemTime) -> String {
-    httpdate::fmt_http_date(t)
+    let latest = UNIX_EPOCH + Duration::from_secs(LATEST_HTTP_DATE_SECS);
+    httpdate::fmt_http_date(t.clamp(UNIX_EPOCH, latest))
 }
 
 /// Parses any of the three date formats a recipient must accept; `None` if invalid.
@@ -119,6 +124,14 @@ mod tests {
         assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), Some(t));
         assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), Some(t));
         assert_eq!(parse_http_date("yesterday"), None);
+    }
+
+    #[test]
+    fn dates_outside_the_format_are_clamped_not_a_panic() {
+        let before = UNIX_EPOCH - Duration::from_secs(60);
+        assert_eq!(format_http_date(before), "Thu, 01 Jan 1970 00:00:00 GMT");
+        let after = UNIX_EPOCH + Duration::from_secs(LATEST_HTTP_DATE_SECS + 1000);
+        assert_eq!(format_http_date(after), "Fri, 31 Dec 9999 23:59:59 GMT");
     }
 
     #[test]

@@ -350,3 +350,41 @@ fn ranges_work_beyond_4_gib() {
     );
     assert_eq!(r.body, vec![0u8; 4]);
 }
+
+#[test]
+fn files_dated_before_1970_or_in_the_future_are_served_with_sane_dates() {
+    let site = tests::server::site();
+    write(site.path(), "old.txt", b"old");
+    write(site.path(), "future.txt", b"future");
+    let set = |name: &str, t: SystemTime| {
+        let f = std::fs::File::options()
+            .write(true)
+            .open(site.path().join(name))
+            .unwrap();
+        f.set_modified(t).unwrap();
+    };
+    set("old.txt", SystemTime::UNIX_EPOCH - Duration::from_secs(60));
+    set(
+        "future.txt",
+        SystemTime::now() + Duration::from_secs(86_400),
+    );
+    let server = TestServer::start_in(site.path(), &["--quiet"]);
+    // Regression: formatting a pre-1970 Last-Modified panicked and the file could never
+    // be served.
+    let r = req(&server, "/old.txt", "");
+    assert_eq!((r.status, r.text().as_str()), (200, "old"));
+    assert_eq!(
+        r.header("last-modified"),
+        Some("Thu, 01 Jan 1970 00:00:00 GMT")
+    );
+    // RFC 9110 section 8.8.2.1: Last-Modified is never later than Date.
+    let r = req(&server, "/future.txt", "");
+    assert_eq!(r.status, 200);
+    let date = shared_date(r.header("date").unwrap());
+    let lm = shared_date(r.header("last-modified").unwrap());
+    assert!(lm <= date, "Last-Modified {lm:?} after Date {date:?}");
+}
+
+fn shared_date(s: &str) -> SystemTime {
+    shared::date::parse_http_date(s).expect("an HTTP date")
+}
