@@ -92,7 +92,7 @@ thread_local! {
 }
 
 /// Writes one line: `host - - [date] "request line" status bytes`.
-pub fn log(peer: IpAddr, request_line: &str, status: u16, bytes: u64) {
+pub fn log(peer: IpAddr, request_line: &[u8], status: u16, bytes: u64) {
     let mut line = String::with_capacity(96 + request_line.len());
     let _ = write!(line, "{peer} - - [");
     CLF_TIME.with(|t| {
@@ -114,10 +114,10 @@ pub fn log(peer: IpAddr, request_line: &str, status: u16, bytes: u64) {
     }
 }
 
-/// Appends `s` with control characters, `"`, `\` and non-ASCII written as `\xHH`
+/// Appends the raw bytes `s` with control characters, `"`, `\` and non-ASCII written as `\xHH`
 /// (as nginx does), cut at [`MAX_LOGGED_REQUEST_LINE`].
-pub fn escape_into(out: &mut String, s: &str) {
-    for &b in s.as_bytes().iter().take(MAX_LOGGED_REQUEST_LINE) {
+pub fn escape_into(out: &mut String, s: &[u8]) {
+    for &b in s.iter().take(MAX_LOGGED_REQUEST_LINE) {
         if b.is_ascii_graphic() && b != b'"' && b != b'\\' || b == b' ' {
             out.push(b as char);
         } else {
@@ -157,7 +157,10 @@ mod tests {
     #[test]
     fn escaping_prevents_log_injection() {
         let mut s = String::new();
-        escape_into(&mut s, "GET /a\r\n127.0.0.1 - - \"x\" é HTTP/1.1");
+        escape_into(
+            &mut s,
+            "GET /a\r\n127.0.0.1 - - \"x\" é HTTP/1.1".as_bytes(),
+        );
         assert_eq!(
             s,
             "GET /a\\x0D\\x0A127.0.0.1 - - \\x22x\\x22 \\xC3\\xA9 HTTP/1.1"

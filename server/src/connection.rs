@@ -68,16 +68,18 @@ struct Answer {
     unsent: Vec<u8>,
     /// A large body still to stream.
     body: Body,
-    /// Body bytes announced (for the log).
-    body_len: u64,
+    /// Length of the response head in the bytes written so far.
+    head_len: usize,
+    /// Bytes the first write sent (head and inline body).
+    sent: usize,
     status: StatusCode,
     /// Body bytes of the request to skip before the next request.
     discard: Option<BodyFraming>,
     close: bool,
     /// Whether the client may still send bytes we will not read (linger before closing).
     unread_input: bool,
-    /// The request line for the access log (empty when logging is off).
-    request_line: String,
+    /// The request line for the access log, raw (empty when logging is off).
+    request_line: Vec<u8>,
 }
 
 /// Serves one connection until it closes. Errors are the peer's doing or I/O failures;
@@ -139,12 +141,13 @@ pub async fn serve(
             && answer.discard.is_none()
             && !answer.close
         {
+            let body_bytes = answer.sent.saturating_sub(answer.head_len);
             log_line(
                 state,
                 peer,
                 &answer.request_line,
                 answer.status,
-                answer.body_len,
+                body_bytes as u64,
             );
             continue;
         }
@@ -183,8 +186,10 @@ async fn finish(
     if result.is_ok() {
         result = send::stream_body(stream, answer.body, &mut pacer).await;
     }
-    let logged_len = if result.is_ok() { answer.body_len } else { 0 };
-    log_line(state, peer, &answer.request_line, answer.status, logged_len);
+    // The log counts body bytes actually sent, also when the transfer broke off.
+    let written = answer.sent as u64 + pacer.sent();
+    let body_bytes = written.saturating_sub(answer.head_len as u64);
+    log_line(state, peer, &answer.request_line, answer.status, body_bytes);
     result?;
     if let Some(framing) = answer.discard {
         let deadline = Instant::now() + state.head_timeout();
@@ -268,6 +273,7 @@ fn step(
         }
         // 4. Finish the head, inline a small body, and write what the socket takes now.
         finish_head(out, x.close, x.http10);
+        let head_len = out.len();
         let body = send::inline_small(out, x.reply.body)?;
         let sent = if matches!(body, Body::Empty) {
             send::write_now(stream, out)?
@@ -277,7 +283,8 @@ fn step(
         Ok(Step::Answered(Answer {
             unsent: out[sent..].to_vec(),
             body,
-            body_len: x.reply.body_len,
+            head_len,
+            sent,
             status: x.reply.status,
             discard: x.discard,
             close: x.close,
@@ -312,7 +319,7 @@ struct Exchange {
     discard: Option<BodyFraming>,
     close: bool,
     unread_input: bool,
-    request_line: String,
+    request_line: Vec<u8>,
     http10: bool,
 }
 
@@ -337,9 +344,9 @@ fn process(
                 close: true,
                 unread_input: true,
                 request_line: if state.config.quiet {
-                    String::new()
+                    Vec::new()
                 } else {
-                    first_line(buf)
+                    first_line(buf).to_vec()
                 },
                 http10: false,
             });
@@ -369,21 +376,20 @@ fn process(
         close,
         unread_input: skip_body,
         request_line: if state.config.quiet {
-            String::new()
+            Vec::new()
         } else {
-            format!("{} {} {}", req.method, req.target, req.version.as_str())
+            format!("{} {} {}", req.method, req.target, req.version.as_str()).into_bytes()
         },
         http10: req.version == Version::Http10,
         reply,
     })
 }
 
-/// The first line of an unparseable head, for the log.
-fn first_line(buf: &[u8]) -> String {
+/// The first line of an unparseable head, raw, for the log.
+fn first_line(buf: &[u8]) -> &[u8] {
     let line = buf.split(|&b| b == b'\n').next().unwrap_or(&[]);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    String::from_utf8_lossy(&line[..line.len().min(access_log::MAX_LOGGED_REQUEST_LINE)])
-        .into_owned()
+    &line[..line.len().min(access_log::MAX_LOGGED_REQUEST_LINE)]
 }
 
 /// Adds `Connection` as needed and the blank line that ends the head.
@@ -396,7 +402,7 @@ fn finish_head(out: &mut Vec<u8>, close: bool, http10: bool) {
     shared::format::end_head(out);
 }
 
-fn log_line(state: &State, peer: SocketAddr, request_line: &str, status: StatusCode, bytes: u64) {
+fn log_line(state: &State, peer: SocketAddr, request_line: &[u8], status: StatusCode, bytes: u64) {
     if !state.config.quiet {
         access_log::log(peer.ip(), request_line, status.as_u16(), bytes);
     }
@@ -420,7 +426,7 @@ async fn request_timeout(
         )
         .await;
     }
-    log_line(state, peer, "-", StatusCode::REQUEST_TIMEOUT, r.body_len);
+    log_line(state, peer, b"-", StatusCode::REQUEST_TIMEOUT, r.body_len);
     linger_close(stream, LINGER_TIME).await;
 }
 

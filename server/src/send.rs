@@ -155,6 +155,11 @@ impl<'a> Pacer<'a> {
         }
     }
 
+    /// Bytes written so far.
+    pub fn sent(&self) -> u64 {
+        self.sent
+    }
+
     /// How long the next wait may last.
     fn allowance(&self) -> Duration {
         let earned = Duration::from_millis(self.sent.saturating_mul(1000) / MIN_SEND_RATE);
@@ -186,11 +191,13 @@ pub async fn write_all(
 ) -> io::Result<()> {
     // Try at once: most writes fit the socket buffer and need no wait.
     let mut sent = write_now(stream, buf)?;
+    pacer.sent += sent as u64;
     while sent < buf.len() {
         pacer.writable(stream).await?;
-        sent += write_now(stream, &buf[sent..])?;
+        let n = write_now(stream, &buf[sent..])?;
+        pacer.sent += n as u64;
+        sent += n;
     }
-    pacer.sent += buf.len() as u64;
     Ok(())
 }
 

@@ -174,6 +174,13 @@ fn access_log_has_one_common_log_format_line_per_request() {
     let len = r.body.len();
     assert!(line.starts_with("127.0.0.1 - - ["), "{line}");
     assert!(line.ends_with(&format!("\" 200 {len}")), "{line}");
+    // HEAD sends no body, and the log says so.
+    c.send(b"HEAD /style.css HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(c.read_response("HEAD").map(|r| r.status), Some(200));
+    let head = server
+        .wait_for_stdout("\"HEAD /style.css HTTP/1.1\"", Duration::from_secs(5))
+        .expect("logged");
+    assert!(head.ends_with("\" 200 0"), "{head}");
     // Control characters cannot forge a second line.
     c.send(b"GET /a%0d%0aforged HTTP/1.1\r\nHost: x\r\n\r\n");
     let _ = c.read_response("GET");

@@ -166,3 +166,24 @@ fn out_of_descriptors_backs_off_and_recovers() {
     let _ = child.wait();
     assert!(ok, "server did not recover after descriptors were freed");
 }
+
+#[test]
+fn an_aborted_download_logs_the_bytes_actually_sent() {
+    let site = tests::server::site();
+    write(site.path(), "big.bin", &vec![3u8; 30 * 1024 * 1024]);
+    let server = TestServer::start_in(site.path(), &[]);
+    let mut s = TcpStream::connect(server.addr).unwrap();
+    s.write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut got = vec![0u8; 1024 * 1024];
+    s.read_exact(&mut got).unwrap();
+    drop(s);
+    let line = server
+        .wait_for_stdout("\"GET /big.bin HTTP/1.1\"", Duration::from_secs(10))
+        .expect("logged");
+    let bytes: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(
+        bytes > 0 && bytes < 30 * 1024 * 1024,
+        "logged {bytes} bytes: {line}"
+    );
+}
