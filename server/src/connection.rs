@@ -186,6 +186,15 @@ async fn finish(
     if result.is_ok() {
         result = send::stream_body(stream, answer.body, &mut pacer).await;
     }
+    // A client dropped for reading too slowly gets a reset, not a graceful close that
+    // would leave the unsent bytes queued in the kernel for it (nginx's
+    // reset_timedout_connection).
+    if result
+        .as_ref()
+        .is_err_and(|e| e.kind() == io::ErrorKind::TimedOut)
+    {
+        let _ = rustix::net::sockopt::set_socket_linger(stream.get_ref(), Some(Duration::ZERO));
+    }
     // The log counts body bytes actually sent, also when the transfer broke off.
     let written = answer.sent as u64 + pacer.sent();
     let body_bytes = written.saturating_sub(answer.head_len as u64);
@@ -442,7 +451,7 @@ async fn discard_body(
         BodyFraming::Length(n) => n,
         _ => 0,
     };
-    let mut decoder = (framing == BodyFraming::Chunked).then(ChunkedDecoder::new);
+    let mut decoder = (framing == BodyFraming::Chunked).then(ChunkedDecoder::strict);
     let mut total: u64 = 0;
     // The body gets its own deadline, as generous as a head's from now.
     let deadline = deadline.max(Instant::now()) + Duration::from_secs(1);

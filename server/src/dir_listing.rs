@@ -3,12 +3,13 @@
 
 use crate::reply::{self, Body, Reply};
 use crate::state::State;
+use shared::conditional::{evaluate, Precondition, Preconditions};
 use shared::listing::{render_html, render_json, retain_visible, wants_json, Entry};
 use shared::path::SafePath;
 use shared::request::Request;
 use shared::StatusCode;
 use std::fs::File;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Most entries listed; a folder with more is cut there, so one request cannot make the
 /// server stat a million files or build a huge page.
@@ -23,6 +24,10 @@ pub fn reply(
     out: &mut Vec<u8>,
     head_only: bool,
 ) -> Reply {
+    let dir_modified = dir
+        .metadata()
+        .and_then(|m| m.modified())
+        .unwrap_or(UNIX_EPOCH);
     let Ok(mut entries) = read_entries(state, safe, dir) else {
         return reply::internal_error(out, head_only);
     };
@@ -40,9 +45,36 @@ pub fn reply(
         (render_html(&url_path, &entries), "text/html; charset=utf-8")
     };
     let body = body.into_bytes();
+    // A weak validator (the page is generated) so revalidation and preconditions work
+    // as they do for files (RFC 9110 section 13.2.1: they MUST be evaluated).
+    let etag = format!("W/\"{:x}\"", fnv1a(&body));
+    let modified = entries
+        .iter()
+        .map(|e| e.modified)
+        .fold(dir_modified, SystemTime::max);
+    let pre = Preconditions::from_headers(req.headers);
+    match evaluate(req.method, &pre, &etag, modified) {
+        Precondition::Proceed => {}
+        Precondition::NotModified => {
+            reply::head(out, StatusCode::NOT_MODIFIED);
+            shared::format::header(out, "ETag", etag.as_bytes());
+            shared::format::header(out, "Cache-Control", b"no-cache");
+            shared::format::header(out, "Vary", b"Accept");
+            return Reply {
+                status: StatusCode::NOT_MODIFIED,
+                body: Body::Empty,
+                body_len: 0,
+                close: false,
+            };
+        }
+        Precondition::PreconditionFailed => {
+            return reply::error(out, StatusCode::PRECONDITION_FAILED, head_only, &[]);
+        }
+    }
     reply::head(out, StatusCode::OK);
     shared::format::header(out, "Content-Type", content_type.as_bytes());
     shared::format::header_u64(out, "Content-Length", body.len() as u64);
+    shared::format::header(out, "ETag", etag.as_bytes());
     shared::format::header(out, "Cache-Control", b"no-cache");
     shared::format::header(out, "Vary", b"Accept");
     Reply {
@@ -55,6 +87,13 @@ pub fn reply(
         },
         close: false,
     }
+}
+
+/// FNV-1a, 64-bit: a fast, stable hash for the listing's validator (not for security).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Reads up to [`MAX_LISTING_ENTRIES`] entries. Symlinks are shown only if they resolve
@@ -70,7 +109,10 @@ fn read_entries(state: &State, safe: &SafePath, dir: File) -> std::io::Result<Ve
         let Ok(name) = item.file_name().to_str() else {
             continue;
         };
-        if name == "." || name == ".." {
+        // `.`/`..`, and names no URL can reach (the path sanitiser refuses control
+        // characters and backslashes), so no link leads to a 400.
+        if name == "." || name == ".." || name.bytes().any(|b| b < 0x20 || b == 0x7f || b == b'\\')
+        {
             continue;
         }
         let rel = safe.join(name);

@@ -58,8 +58,10 @@ enum State {
     DataLf,
     /// At the start of a trailer line (or the final empty line).
     TrailerStart,
-    /// Inside a trailer field line, up to LF.
+    /// Inside a trailer field line, up to CRLF.
     TrailerLine,
+    /// Seen CR in a trailer line; expect LF.
+    TrailerLf,
     /// Seen CR on an empty trailer line; expect LF.
     FinalLf,
     /// The body is complete.
@@ -70,6 +72,9 @@ enum State {
 #[derive(Clone, Debug)]
 pub struct ChunkedDecoder {
     state: State,
+    /// Refuse a bare LF where the grammar has CRLF (for requests: lenient line endings
+    /// inside a body are a request-smuggling shape).
+    strict: bool,
     size: u64,
     line_len: usize,
     trailer_len: usize,
@@ -86,9 +91,20 @@ impl ChunkedDecoder {
     pub fn new() -> Self {
         Self {
             state: State::Size { digits: 0 },
+            strict: false,
             size: 0,
             line_len: 0,
             trailer_len: 0,
+        }
+    }
+
+    /// A decoder that insists on CRLF line endings (RFC 9112 section 7.1), for request
+    /// bodies; [`ChunkedDecoder::new`] also takes a bare LF, as clients must tolerate
+    /// from servers.
+    pub fn strict() -> Self {
+        Self {
+            strict: true,
+            ..Self::new()
         }
     }
 
@@ -133,7 +149,7 @@ impl ChunkedDecoder {
                         self.state = State::Extension;
                     } else if b == b'\r' {
                         self.state = State::SizeLf;
-                    } else if b == b'\n' {
+                    } else if b == b'\n' && !self.strict {
                         self.end_size_line();
                     } else {
                         return Err(ChunkedError::BadSize);
@@ -141,8 +157,10 @@ impl ChunkedDecoder {
                 }
                 State::Extension => {
                     self.bump_line()?;
-                    if b == b'\n' {
+                    if b == b'\n' && !self.strict {
                         self.end_size_line();
+                    } else if b == b'\n' {
+                        return Err(ChunkedError::BadSize);
                     } else if b == b'\r' {
                         self.state = State::SizeLf;
                     } else if b < 0x20 && b != b'\t' || b == 0x7f {
@@ -158,7 +176,7 @@ impl ChunkedDecoder {
                 State::DataCr => {
                     self.state = match b {
                         b'\r' => State::DataLf,
-                        b'\n' => State::Size { digits: 0 },
+                        b'\n' if !self.strict => State::Size { digits: 0 },
                         _ => return Err(ChunkedError::BadChunkEnd),
                     };
                 }
@@ -172,15 +190,26 @@ impl ChunkedDecoder {
                     self.bump_trailer()?;
                     self.state = match b {
                         b'\r' => State::FinalLf,
-                        b'\n' => State::Done,
+                        b'\n' if !self.strict => State::Done,
+                        b'\n' => return Err(ChunkedError::BadChunkEnd),
                         _ => State::TrailerLine,
                     };
                 }
                 State::TrailerLine => {
                     self.bump_trailer()?;
-                    if b == b'\n' {
-                        self.state = State::TrailerStart;
+                    match b {
+                        b'\r' => self.state = State::TrailerLf,
+                        b'\n' if !self.strict => self.state = State::TrailerStart,
+                        b'\n' => return Err(ChunkedError::BadChunkEnd),
+                        _ => {}
                     }
+                }
+                State::TrailerLf => {
+                    self.bump_trailer()?;
+                    if b != b'\n' {
+                        return Err(ChunkedError::BadChunkEnd);
+                    }
+                    self.state = State::TrailerStart;
                 }
                 State::FinalLf => {
                     if b != b'\n' {
@@ -301,6 +330,47 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn strict_mode_refuses_bare_lf() {
+        for input in [
+            &b"5\nhello\r\n0\r\n\r\n"[..],
+            b"5\r\nhello\n0\r\n\r\n",
+            b"5;e=1\nhello\r\n0\r\n\r\n",
+            b"0\r\n\n",
+            b"0\r\nX: y\n\r\n",
+        ] {
+            let mut d = ChunkedDecoder::strict();
+            let mut pos = 0;
+            let mut failed = false;
+            while pos < input.len() {
+                match d.decode(&input[pos..]) {
+                    Ok((n, Chunk::Done)) => {
+                        pos += n;
+                        break;
+                    }
+                    Ok((n, _)) => pos += n,
+                    Err(_) => {
+                        failed = true;
+                        break;
+                    }
+                }
+            }
+            assert!(
+                failed,
+                "strict decoder took {:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        let mut d = ChunkedDecoder::strict();
+        let ok = b"5;e=1\r\nhello\r\n0\r\nX: y\r\n\r\n";
+        let mut pos = 0;
+        while !d.is_done() {
+            let (n, _) = d.decode(&ok[pos..]).expect("valid CRLF body");
+            pos += n;
+        }
+        assert_eq!(pos, ok.len());
     }
 
     #[test]

@@ -210,6 +210,7 @@ pub fn parse_request<'b, 'h>(
     let headers: &'h [Header<'b>] = req.headers;
     check_field_values(headers)?;
     check_host(headers, version)?;
+    check_target_authority(target)?;
     let body = request_framing(headers, version)?;
     let keep_alive = wants_keep_alive(headers, version);
     Ok(Parsed::Complete(Request {
@@ -327,6 +328,39 @@ fn check_host(headers: &[Header<'_>], version: Version) -> Result<(), RequestErr
     }
 }
 
+/// An absolute-form target's authority must be a valid, non-empty host, held to the
+/// same rules as `Host` (RFC 9110 section 4.2.1: an http URI with an empty host is
+/// invalid), since it takes precedence over `Host` (RFC 9112 section 3.2.2).
+fn check_target_authority(target: &str) -> Result<(), RequestError> {
+    let bytes = target.as_bytes();
+    let has_prefix = |p: &[u8]| {
+        bytes
+            .get(..p.len())
+            .is_some_and(|t| t.eq_ignore_ascii_case(p))
+    };
+    let rest = if has_prefix(b"http://") {
+        &bytes[7..]
+    } else if has_prefix(b"https://") {
+        &bytes[8..]
+    } else {
+        return Ok(());
+    };
+    let end = rest
+        .iter()
+        .position(|&b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let authority = &rest[..end];
+    // No userinfo (deprecated for http, RFC 9110 section 4.2.4) and no empty host.
+    if authority.is_empty()
+        || authority.starts_with(b":")
+        || authority.contains(&b'@')
+        || !valid_host(authority)
+    {
+        return Err(RequestError::BadHost);
+    }
+    Ok(())
+}
+
 /// `uri-host [":" port]`: reg-name, IPv4 or a bracketed IPv6 literal. Empty is allowed
 /// (RFC 9112 section 3.2 for targets without an authority).
 fn valid_host(v: &[u8]) -> bool {
@@ -399,18 +433,10 @@ fn request_framing(headers: &[Header<'_>], version: Version) -> Result<BodyFrami
                 .next()
                 .unwrap_or(coding)
                 .trim_ascii();
+            // We decode no coding but chunked, so any other one (gzip included) is a
+            // coding we do not understand: 501 (RFC 9112 section 6.1).
             let is_chunked = name.eq_ignore_ascii_case(b"chunked");
-            let known = is_chunked
-                || [
-                    &b"gzip"[..],
-                    b"x-gzip",
-                    b"deflate",
-                    b"compress",
-                    b"x-compress",
-                ]
-                .iter()
-                .any(|k| name.eq_ignore_ascii_case(k));
-            if !known {
+            if !is_chunked {
                 return Err(RequestError::UnknownTransferEncoding);
             }
             if is_chunked && codings.peek().is_some() {
@@ -567,7 +593,13 @@ mod tests {
             (b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", Err(BadTransferEncoding)),
             (b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", Err(BadTransferEncoding)),
             (b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n", Err(UnknownTransferEncoding)),
-            (b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", Ok(Some(()))),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", Err(UnknownTransferEncoding)),
+            (b"GET http:///a HTTP/1.1\r\nHost: x\r\n\r\n", Err(BadHost)),
+            (b"GET http://x:abc/a HTTP/1.1\r\nHost: x\r\n\r\n", Err(BadHost)),
+            (b"GET http://[::1/a HTTP/1.1\r\nHost: x\r\n\r\n", Err(BadHost)),
+            (b"GET http://u@x/a HTTP/1.1\r\nHost: x\r\n\r\n", Err(BadHost)),
+            (b"GET http://x:8080/a?q HTTP/1.1\r\nHost: x\r\n\r\n", Ok(Some(()))),
+            (b"GET HTTP://[::1]:80 HTTP/1.1\r\nHost: x\r\n\r\n", Ok(Some(()))),
             (b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n", Ok(Some(()))),
             (long_target.as_bytes(), Err(UriTooLong)),
             (many_headers.as_bytes(), Err(HeadTooLarge)),

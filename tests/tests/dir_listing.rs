@@ -97,3 +97,27 @@ fn index_and_cache_control_flags() {
     assert_eq!(r.header("cache-control"), Some("public, max-age=60"));
     assert_eq!(get(server.addr, "/").status, 200);
 }
+
+#[test]
+fn listings_have_a_validator_and_honour_preconditions() {
+    let site = tests::server::site();
+    write(site.path(), "files/a.txt", b"a");
+    // A name no URL can reach (control character) is not linked.
+    write(site.path(), "files/tab\there.txt", b"x");
+    let server = TestServer::start_in(site.path(), &["--quiet", "--listing"]);
+    let r = get(server.addr, "/files/");
+    assert!(!r.text().contains("here.txt"), "{}", r.text());
+    let etag = r.header("etag").expect("listing ETag").to_string();
+    assert!(etag.starts_with("W/\""), "{etag}");
+    assert_eq!(
+        req(&server, "/files/", &format!("If-None-Match: {etag}\r\n")).status,
+        304
+    );
+    assert_eq!(req(&server, "/files/", "If-None-Match: *\r\n").status, 304);
+    assert_eq!(req(&server, "/files/", "If-Match: \"x\"\r\n").status, 412);
+    // A new file changes the listing and its validator.
+    write(site.path(), "files/b.txt", b"b");
+    let r = req(&server, "/files/", &format!("If-None-Match: {etag}\r\n"));
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("b.txt"));
+}
