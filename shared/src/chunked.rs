@@ -346,10 +346,7 @@ mod tests {
             let mut failed = false;
             while pos < input.len() {
                 match d.decode(&input[pos..]) {
-                    Ok((n, Chunk::Done)) => {
-                        pos += n;
-                        break;
-                    }
+                    Ok((_, Chunk::Done)) => break,
                     Ok((n, _)) => pos += n,
                     Err(_) => {
                         failed = true;
