@@ -25,7 +25,7 @@ Exit status:
      body on a HEAD or 304 response, unwritable output file
   2  the server did not answer within --timeout
   4  the response was 4xx
-  5  the response was 5xx";
+  5  the response was 5xx (or an undefined status, 600-999)";
 
 /// An HTTP/1.x client: one request like curl, or a session like a shell.
 ///
@@ -84,7 +84,7 @@ fn parse_timeout(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(v) if v > 0.0 && v <= MAX_TIMEOUT_SECS => Ok(v),
         _ => Err(format!(
-            "'{s}' is not a number of seconds between 0 and {MAX_TIMEOUT_SECS}; try --timeout 5"
+            "'{s}' is not a number of seconds above 0 and at most {MAX_TIMEOUT_SECS}; try --timeout 5"
         )),
     }
 }

@@ -73,7 +73,8 @@ pub mod exit {
     pub fn for_status(status: u16) -> u8 {
         match status {
             400..=499 => CLIENT_ERROR,
-            500..=599 => SERVER_ERROR,
+            // 600-999 are not defined: RFC 9110 section 15 says treat them as 5xx.
+            500.. => SERVER_ERROR,
             _ => OK,
         }
     }

@@ -14,11 +14,23 @@ mod repl;
 mod request;
 mod transport;
 
-use clap::Parser;
+use clap::Parser as _;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args = cli::Args::parse();
+    // Usage errors exit 1 ("any other failure"); 2 means a timeout here, not clap's
+    // usual usage-error code.
+    let args = match cli::Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(error::exit::FAILURE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     let mut printer = printer::Printer::new(args.no_color);
     match run(&args, &mut printer) {
         Ok(code) => code,

@@ -60,10 +60,12 @@ impl Printer {
         }
     }
 
-    /// Shows a request as sent (`-v`).
+    /// Shows a request as sent (`-v`), on stderr as curl does, so stdout keeps only what
+    /// came over the wire.
     pub fn request(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        if !self.terminal {
-            return self.write(bytes);
+        if !self.err_color {
+            let _ = io::stderr().write_all(bytes);
+            return Ok(());
         }
         let mut text = String::new();
         for line in bytes.split_inclusive(|&b| b == b'\n') {
@@ -73,7 +75,8 @@ impl Printer {
             escape_into(&mut escaped, line, false);
             let _ = writeln!(text, "{}", self.paint(REQUEST, &escaped));
         }
-        self.write(text.as_bytes())
+        let _ = io::stderr().write_all(text.as_bytes());
+        Ok(())
     }
 
     /// Shows a response head: exact bytes when piped, coloured and escaped on a terminal.

@@ -32,6 +32,7 @@ pub const MAX_TRAILERS: usize = 16 * 1024;
 /// hostile one can make the client hold.
 pub const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 
-/// Most header fields parsed in one response. Servers send 5-30; CDNs add a dozen more.
-/// 128 leaves room for them and bounds the field array the client keeps on its stack.
-pub const MAX_RESPONSE_HEADERS: usize = 128;
+/// Most header fields parsed in one response. Servers send 5-30; CDNs add a dozen more,
+/// and some send dozens of `Set-Cookie`. 256 leaves room for them and bounds the field
+/// array (8 KiB) the client keeps on its stack.
+pub const MAX_RESPONSE_HEADERS: usize = 256;

@@ -19,13 +19,15 @@ pub enum ResponseError {
     Malformed,
     /// The status line starts like `HTTP/x.y` but names a version other than 1.0 or 1.1.
     Version,
-    /// The status code is outside 100-599 (RFC 9110 section 15).
+    /// The status code is below 100 (RFC 9110 section 15: three digits, 1xx-5xx defined;
+    /// 600-999 are accepted and treated as server errors by callers).
     BadStatus,
     /// A field value holds NUL, a bare CR or another control byte.
     InvalidFieldValue,
-    /// The head is larger than [`MAX_RESPONSE_HEAD`] or has more than
-    /// [`MAX_RESPONSE_HEADERS`] fields.
+    /// The head is larger than [`MAX_RESPONSE_HEAD`].
     HeadTooLarge,
+    /// The head has more than [`MAX_RESPONSE_HEADERS`] fields.
+    TooManyFields,
     /// `Content-Length` is not a number, overflows, or its values disagree.
     BadContentLength,
     /// `Transfer-Encoding` on an HTTP/1.0 response, whose framing is then unknowable.
@@ -38,9 +40,10 @@ impl ResponseError {
         match self {
             ResponseError::Malformed => "malformed response head",
             ResponseError::Version => "HTTP version other than 1.0 or 1.1",
-            ResponseError::BadStatus => "status code outside 100-599",
+            ResponseError::BadStatus => "status code below 100",
             ResponseError::InvalidFieldValue => "control byte in a field value",
             ResponseError::HeadTooLarge => "response head too large",
+            ResponseError::TooManyFields => "too many header fields",
             ResponseError::BadContentLength => "invalid or conflicting Content-Length",
             ResponseError::BadTransferEncoding => "Transfer-Encoding on an HTTP/1.0 response",
         }
@@ -111,13 +114,20 @@ pub fn parse_response<'b, 'h>(
     headers: &'h mut [Header<'b>],
 ) -> Result<Parsed<Response<'b, 'h>>, ResponseError> {
     let mut res = httparse::Response::new(headers);
-    let head_len = match res.parse(buf) {
+    // RFC 9112 section 5.2: a user agent MUST accept obs-fold in responses (and replace
+    // it with spaces when interpreting); whitespace before a colon is tolerated, as
+    // curl and browsers do.
+    let mut config = httparse::ParserConfig::default();
+    config
+        .allow_obsolete_multiline_headers_in_responses(true)
+        .allow_spaces_after_header_name_in_responses(true);
+    let head_len = match config.parse_response(&mut res, buf) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) if buf.len() >= MAX_RESPONSE_HEAD => {
             return Err(ResponseError::HeadTooLarge)
         }
         Ok(httparse::Status::Partial) => return Ok(Parsed::Partial),
-        Err(httparse::Error::TooManyHeaders) => return Err(ResponseError::HeadTooLarge),
+        Err(httparse::Error::TooManyHeaders) => return Err(ResponseError::TooManyFields),
         Err(httparse::Error::HeaderValue) => return Err(ResponseError::InvalidFieldValue),
         Err(httparse::Error::Version) => return Err(version_error(buf)),
         Err(_) => return Err(ResponseError::Malformed),
@@ -128,7 +138,7 @@ pub fn parse_response<'b, 'h>(
     let (Some(minor), Some(code)) = (res.version, res.code) else {
         return Err(ResponseError::Malformed);
     };
-    if !(100..=599).contains(&code) {
+    if code < 100 {
         return Err(ResponseError::BadStatus);
     }
     let version = if minor == 0 {
@@ -137,8 +147,7 @@ pub fn parse_response<'b, 'h>(
         Version::Http11
     };
     let headers: &'h [Header<'b>] = res.headers;
-    let bad = |b: &u8| (*b < 0x20 && *b != b'\t') || *b == 0x7f;
-    if headers.iter().any(|h| h.value.iter().any(bad)) {
+    if headers.iter().any(|h| !valid_value(h.value)) {
         return Err(ResponseError::InvalidFieldValue);
     }
     Ok(Parsed::Complete(Response {
@@ -148,6 +157,27 @@ pub fn parse_response<'b, 'h>(
         headers,
         head_len,
     }))
+}
+
+/// A field value without control bytes, except the CRLF of an obs-fold (followed by a
+/// space or tab), which httparse leaves inside the value.
+fn valid_value(value: &[u8]) -> bool {
+    let mut i = 0;
+    while i < value.len() {
+        match value[i] {
+            b'\r'
+                if value.get(i + 1) == Some(&b'\n')
+                    && matches!(value.get(i + 2), Some(b' ' | b'\t')) =>
+            {
+                i += 2
+            }
+            b'\n' if matches!(value.get(i + 1), Some(b' ' | b'\t')) => i += 1,
+            b'\t' => i += 1,
+            b if b < 0x20 || b == 0x7f => return false,
+            _ => i += 1,
+        }
+    }
+    true
 }
 
 /// `HTTP/x.y` with other digits is a version we do not speak; anything else is not HTTP.
@@ -249,7 +279,8 @@ mod tests {
             &'a [u8],
             Result<Option<(u16, &'a str, BodyFraming, bool)>, ResponseError>,
         );
-        let cases: Vec<Case<'_>> = vec![
+        let cases: Vec<Case<'_>> =
+            vec![
             // Ordinary replies.
             (
                 "GET",
@@ -418,7 +449,13 @@ mod tests {
             ("GET", b"HTTP/1.1 2000 OK\r\n\r\n", Err(Malformed)),
             ("GET", b"HTTP/1.1 20x OK\r\n\r\n", Err(Malformed)),
             ("GET", b"HTTP/1.1 099 Low\r\n\r\n", Err(BadStatus)),
-            ("GET", b"HTTP/1.1 600 High\r\n\r\n", Err(BadStatus)),
+            ("GET", b"HTTP/1.1 600 High\r\n\r\n", Ok(Some((600, "High", UntilClose, true)))),
+            // obs-fold and space before the colon are accepted from servers (RFC 9112 5.2).
+            (
+                "GET",
+                b"HTTP/1.1 200 OK\r\nX-Fold: a\r\n b\r\nContent-Length : 2\r\n\r\nok",
+                Ok(Some((200, "OK", Length(2), true))),
+            ),
             (
                 "GET",
                 b"HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n",
@@ -440,9 +477,9 @@ mod tests {
                 Err(InvalidFieldValue),
             ),
             // Oversized heads.
-            ("GET", many.as_bytes(), Err(HeadTooLarge)),
+            ("GET", many.as_bytes(), Err(TooManyFields)),
             ("GET", huge.as_bytes(), Err(HeadTooLarge)),
-            ("GET", endless.as_bytes(), Err(HeadTooLarge)),
+            ("GET", endless.as_bytes(), Err(TooManyFields)),
         ];
         for (method, input, want) in cases {
             let got = run(method, input);
