@@ -18,8 +18,9 @@ pub const SMALL_BODY_MAX: u64 = 64 * 1024;
 /// bytes, so one fast download cannot starve the rest of its thread.
 const YIELD_EVERY: usize = 16 * 1024 * 1024;
 
-/// Most bytes one `sendfile` call is asked for; the kernel sends what the socket takes.
-const SENDFILE_CHUNK: u64 = 1 << 30;
+/// Most bytes one `sendfile` call is asked for, so one call never holds the thread long
+/// (lighttpd uses the same size); the kernel sends what the socket takes.
+const SENDFILE_CHUNK: u64 = 256 * 1024;
 
 /// Appends a small body to the head in `out` so both go out in one write, and returns
 /// what is left to stream (`Body::Empty` when nothing is).
@@ -97,7 +98,14 @@ pub async fn stream_body(
             .await
         }
         Body::Bytes(bytes) => write_all(stream, &bytes, pacer).await,
-        Body::File { file, offset, len } => send_file(stream, &file, offset, len, pacer).await,
+        Body::File { file, offset, len } => {
+            // Cork while streaming: full-sized segments instead of one push per chunk
+            // (TCP_NODELAY is on for the small responses); uncorking flushes the tail.
+            let _ = rustix::net::sockopt::set_tcp_cork(stream.get_ref(), true);
+            let result = send_file(stream, &file, offset, len, pacer).await;
+            let _ = rustix::net::sockopt::set_tcp_cork(stream.get_ref(), false);
+            result
+        }
         Body::Parts { file, parts } => {
             for part in parts {
                 match part {
