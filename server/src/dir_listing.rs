@@ -71,22 +71,17 @@ pub fn reply(
             return reply::error(out, StatusCode::PRECONDITION_FAILED, head_only, &[]);
         }
     }
-    reply::head(out, StatusCode::OK);
-    shared::format::header(out, "Content-Type", content_type.as_bytes());
-    shared::format::header_u64(out, "Content-Length", body.len() as u64);
+    let r = reply::in_memory(
+        out,
+        StatusCode::OK,
+        content_type.as_bytes(),
+        body,
+        head_only,
+    );
     shared::format::header(out, "ETag", etag.as_bytes());
     shared::format::header(out, "Cache-Control", b"no-cache");
     shared::format::header(out, "Vary", b"Accept");
-    Reply {
-        status: StatusCode::OK,
-        body_len: body.len() as u64,
-        body: if head_only {
-            Body::Empty
-        } else {
-            Body::Bytes(body)
-        },
-        close: false,
-    }
+    r
 }
 
 /// FNV-1a, 64-bit: a fast, stable hash for the listing's validator (not for security).

@@ -7,7 +7,7 @@
 
 use crate::cache::FileCache;
 use crate::file_reply::{self, Representation};
-use crate::reply::{self, Body, Reply};
+use crate::reply::{self, Reply};
 use crate::resolve::OpenError;
 use crate::state::State;
 use crate::{dir_listing, variants};
@@ -231,17 +231,5 @@ pub fn not_found(state: &State, out: &mut Vec<u8>, head_only: bool) -> Reply {
     let Some(page) = custom else {
         return reply::not_found(out, head_only);
     };
-    reply::head(out, StatusCode::NOT_FOUND);
-    shared::format::header(out, "Content-Type", b"text/html; charset=utf-8");
-    shared::format::header_u64(out, "Content-Length", page.len() as u64);
-    Reply {
-        status: StatusCode::NOT_FOUND,
-        body_len: page.len() as u64,
-        body: if head_only {
-            Body::Empty
-        } else {
-            Body::Bytes(page)
-        },
-        close: false,
-    }
+    reply::in_memory(out, StatusCode::NOT_FOUND, reply::HTML, page, head_only)
 }

@@ -112,21 +112,38 @@ fn with_page(
     extra: &[(&str, &str)],
 ) -> Reply {
     let page = page::error_page(status, detail).into_bytes();
-    head(out, status);
-    format::header(out, "Content-Type", b"text/html; charset=utf-8");
-    format::header_u64(out, "Content-Length", page.len() as u64);
+    let mut r = in_memory(out, status, HTML, page, head_only);
     for (name, value) in extra {
         format::header(out, name, value.as_bytes());
     }
+    // Requests we could not parse leave the stream in an unknown state.
+    r.close = status == StatusCode::BAD_REQUEST;
+    r
+}
+
+/// The `Content-Type` of our HTML pages.
+pub const HTML: &[u8] = b"text/html; charset=utf-8";
+
+/// A reply whose body is in memory: status line, `Date`, `Server`, `Content-Type` and
+/// `Content-Length`; the caller may add fields after it (the head is not ended).
+pub fn in_memory(
+    out: &mut Vec<u8>,
+    status: StatusCode,
+    content_type: &[u8],
+    body: Vec<u8>,
+    head_only: bool,
+) -> Reply {
+    head(out, status);
+    format::header(out, "Content-Type", content_type);
+    format::header_u64(out, "Content-Length", body.len() as u64);
     Reply {
         status,
-        body_len: page.len() as u64,
+        body_len: body.len() as u64,
         body: if head_only {
             Body::Empty
         } else {
-            Body::Bytes(page)
+            Body::Bytes(body)
         },
-        // Requests we could not parse leave the stream in an unknown state.
-        close: status == StatusCode::BAD_REQUEST,
+        close: false,
     }
 }

@@ -206,7 +206,7 @@ fn collect(pipe: impl Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
 }
 
 /// Reads the address out of `Serving /root at http://127.0.0.1:PORT/`.
-fn parse_addr(line: &str) -> Option<SocketAddr> {
+pub fn parse_addr(line: &str) -> Option<SocketAddr> {
     let rest = line.split("http://").nth(1)?;
     rest.split('/').next()?.parse().ok()
 }

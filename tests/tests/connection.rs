@@ -220,15 +220,7 @@ fn a_stalled_stdout_never_blocks_the_server() {
     let mut first = [0u8; 256];
     let n = stdout.read(&mut first).unwrap();
     let line = String::from_utf8_lossy(&first[..n]).into_owned();
-    let addr: std::net::SocketAddr = line
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let addr = tests::server::parse_addr(&line).expect("address in the start-up line");
     // Far more requests than a 64 KiB pipe holds log lines for, each with a long target.
     let long = "x".repeat(1000);
     let mut c = Conn::open(addr);

@@ -122,15 +122,7 @@ fn out_of_descriptors_backs_off_and_recovers() {
     let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     std::io::BufRead::read_line(&mut out, &mut line).unwrap();
-    let addr: std::net::SocketAddr = line
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let addr = tests::server::parse_addr(&line).expect("address in the start-up line");
     let hogs: Vec<TcpStream> = (0..60)
         .filter_map(|_| TcpStream::connect(addr).ok())
         .collect();
