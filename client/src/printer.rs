@@ -298,6 +298,15 @@ impl View<'_> {
 }
 
 impl Sink for View<'_> {
+    /// Interim responses (`100 Continue`, `103 Early Hints`) came over the wire too, so
+    /// they are shown before the final head, as `curl -i` does.
+    fn interim(&mut self, head: &Head) -> Result<(), Error> {
+        if self.parts.head {
+            self.printer.head(head)?;
+        }
+        Ok(())
+    }
+
     fn head(&mut self, head: &Head) -> Result<(), Error> {
         if self.parts.head {
             self.printer.head(head)?;

@@ -301,6 +301,10 @@ struct Keep<'a, 'p> {
 }
 
 impl Sink for Keep<'_, '_> {
+    fn interim(&mut self, head: &Head) -> Result<(), Error> {
+        self.inner.interim(head)
+    }
+
     fn head(&mut self, head: &Head) -> Result<(), Error> {
         self.inner.head(head)
     }

@@ -58,6 +58,11 @@ impl Head {
 
 /// Where a response goes as it arrives.
 pub trait Sink {
+    /// An interim (1xx) response head that came before the final one.
+    fn interim(&mut self, head: &Head) -> Result<(), Error> {
+        let _ = head;
+        Ok(())
+    }
     /// The final response head, before any body byte.
     fn head(&mut self, head: &Head) -> Result<(), Error>;
     /// The next piece of the (de-chunked) body.
@@ -178,8 +183,8 @@ impl Transport {
             Some(conn) => (conn, true),
             None => (self.connect()?, false),
         };
-        let head = match self.send(&mut conn, method, request) {
-            Ok(head) => head,
+        let (interim, head) = match self.send(&mut conn, method, request) {
+            Ok(heads) => heads,
             Err(Attempt::Stale) if reused => {
                 // The server closed the idle connection as we used it: retry once.
                 conn = self.connect()?;
@@ -192,6 +197,9 @@ impl Transport {
             Err(Attempt::Stale) => return Err(self.closed_without_reply()),
             Err(Attempt::Failed(e)) => return Err(e),
         };
+        for early in &interim {
+            sink.interim(early)?;
+        }
         sink.head(&head)?;
         let mut warnings = Vec::new();
         let body_len = self.read_body(&mut conn, &head, sink, &mut warnings)?;
@@ -268,7 +276,12 @@ impl Transport {
     }
 
     /// Writes the request and reads the final response head.
-    fn send(&self, conn: &mut Conn, method: &str, request: &[u8]) -> Result<Head, Attempt> {
+    fn send(
+        &self,
+        conn: &mut Conn,
+        method: &str,
+        request: &[u8],
+    ) -> Result<(Vec<Head>, Head), Attempt> {
         if let Err(e) = conn
             .stream
             .write_all(request)
@@ -285,21 +298,21 @@ impl Transport {
                 ))),
             });
         }
-        let mut interim = 0;
+        let mut interim = Vec::new();
         loop {
             let head = self.read_head(conn, method)?;
             // 1xx other than 101 are interim: the final response follows (RFC 9110 15.2).
             if (100..200).contains(&head.status) && head.status != 101 {
-                interim += 1;
-                if interim > MAX_INTERIM_RESPONSES {
+                if interim.len() >= MAX_INTERIM_RESPONSES {
                     return Err(Attempt::Failed(Error::other(format!(
                         "{} sent more than {MAX_INTERIM_RESPONSES} interim 1xx responses and no final one",
                         self.server
                     ))));
                 }
+                interim.push(head);
                 continue;
             }
-            return Ok(head);
+            return Ok((interim, head));
         }
     }
 

@@ -72,13 +72,13 @@ fn exit_codes_follow_the_status_class() {
 }
 
 #[test]
-fn interim_responses_are_skipped() {
+fn interim_responses_do_not_end_the_exchange() {
     let peer = Peer::canned(
         b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal",
     );
     let out = once(&peer, &["/"]);
     assert!(
-        stdout(&out).starts_with("HTTP/1.1 200 OK\r\n"),
+        stdout(&out).contains("\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"),
         "{}",
         stdout(&out)
     );
@@ -659,4 +659,25 @@ fn usage_errors_exit_1_not_the_timeout_code() {
     }
     let help = tests::client::run(home.client(&["--help"]), b"");
     assert_eq!(help.status.code(), Some(0));
+}
+
+#[test]
+fn interim_responses_are_shown_before_the_final_one() {
+    // RFC 9110 15.2: 1xx responses precede the final one; they came over the wire, so
+    // the client shows them (as curl -i does) and then the final response.
+    let peer = Peer::canned(
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    );
+    let out = once(&peer, &["/"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    let (cont, hints, ok) = (
+        text.find("HTTP/1.1 100 Continue").expect("100 shown"),
+        text.find("HTTP/1.1 103 Early Hints").expect("103 shown"),
+        text.find("HTTP/1.1 200 OK").expect("200 shown"),
+    );
+    assert!(cont < hints && hints < ok, "{text}");
+    assert!(text.ends_with("ok"));
+    let body_only = once(&peer, &["/", "--body-only"]);
+    assert_eq!(stdout(&body_only), "ok");
 }
