@@ -11,6 +11,9 @@ pub enum Kind {
     Timeout,
     /// Anything else: refused connection, garbage reply, unwritable file (exit code 1).
     Other,
+    /// Whoever read our stdout stopped (`client ... | head`): exit 1 without a message,
+    /// as command-line tools do.
+    OutputClosed,
 }
 
 /// A failure with the single line the user sees after `client: error: `.
@@ -43,7 +46,7 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self.kind {
             Kind::Timeout => ExitCode::from(exit::TIMEOUT),
-            Kind::Other => ExitCode::from(exit::FAILURE),
+            Kind::Other | Kind::OutputClosed => ExitCode::from(exit::FAILURE),
         }
     }
 }

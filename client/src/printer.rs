@@ -178,6 +178,9 @@ impl Printer {
 
     /// `client: error: ...` on stderr.
     pub fn error(&self, error: &Error) {
+        if error.kind == crate::error::Kind::OutputClosed {
+            return;
+        }
         let label = self.paint_err(ERROR, "error:");
         let _ = writeln!(io::stderr(), "client: {label} {error}");
     }
@@ -186,7 +189,13 @@ impl Printer {
         let mut out = io::stdout().lock();
         out.write_all(bytes)
             .and_then(|()| out.flush())
-            .map_err(|e| Error::other(format!("cannot write to stdout: {e}")))
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::BrokenPipe => Error {
+                    kind: crate::error::Kind::OutputClosed,
+                    message: "stdout was closed".into(),
+                },
+                _ => Error::other(format!("cannot write to stdout: {e}")),
+            })
     }
 
     fn paint(&self, style: Style, text: &str) -> String {
