@@ -1,7 +1,7 @@
 //! The request handler: a flat pipeline from a parsed request to a reply.
 //!
-//! Steps, each an early return: method → target path → sanitise → dotfiles → open
-//! beneath the root → folders (redirect, index, listing) → regular files only → pick the
+//! Steps, each an early return: method → expectation → target path → sanitise →
+//! dotfiles → small-file cache → open beneath the root → folders (redirect, index, listing) → regular files only → pick the
 //! representation (precompressed twin or on-the-fly gzip) → validators, conditionals
 //! and ranges ([`crate::file_reply`]).
 
@@ -46,24 +46,31 @@ pub fn handle(req: &Request<'_, '_>, state: &State, out: &mut Vec<u8>) -> Reply 
         };
         return reply::error(out, status, head_only, &[("Allow", ALLOW)]);
     }
-    // 2. Target: origin-form or absolute-form; the query is ignored.
+    // 2. Expectations: only 100-continue exists (RFC 9110 section 10.1.1); any other
+    //    value cannot be met, so 417.
+    if let Some(expect) = req.header("expect") {
+        if !expect.trim_ascii().eq_ignore_ascii_case(b"100-continue") {
+            return reply::error(out, StatusCode::EXPECTATION_FAILED, head_only, &[]);
+        }
+    }
+    // 3. Target: origin-form or absolute-form; the query is ignored.
     let Some(path) = req.path() else {
         return reply::error(out, StatusCode::BAD_REQUEST, head_only, &[]);
     };
-    // 3. Sanitise: decode, normalise, refuse anything that could leave the root.
+    // 4. Sanitise: decode, normalise, refuse anything that could leave the root.
     let safe = match sanitize_path(path) {
         Ok(p) => p,
         Err(e) => return reply::error_detail(out, e.status(), head_only, e.describe()),
     };
-    // 4. Dotfiles are private unless asked for (/.well-known/ is always public).
+    // 5. Dotfiles are private unless asked for (/.well-known/ is always public).
     if safe.hidden && !state.config.dotfiles {
         return not_found(state, out, head_only);
     }
-    // 5. A cached small file that is provably unchanged skips open/stat/read/close.
+    // 6. A cached small file that is provably unchanged skips open/stat/read/close.
     if let Some(r) = from_cache(req, state, &safe, out) {
         return r;
     }
-    // 6. Open strictly beneath the root.
+    // 7. Open strictly beneath the root.
     let file = match state.root.open_beneath(&safe.relative) {
         Ok(f) => f,
         Err(e) => return open_failed(e, state, out, head_only),
@@ -71,11 +78,11 @@ pub fn handle(req: &Request<'_, '_>, state: &State, out: &mut Vec<u8>) -> Reply 
     let Ok(meta) = file.metadata() else {
         return reply::internal_error(out, head_only);
     };
-    // 7. Folders: redirect to the slashed URL, then the index file, then a listing.
+    // 8. Folders: redirect to the slashed URL, then the index file, then a listing.
     if meta.is_dir() {
         return folder(req, state, &safe, file, out, head_only);
     }
-    // 8. Only regular files are served (no FIFOs, sockets or devices).
+    // 9. Only regular files are served (no FIFOs, sockets or devices).
     if !meta.is_file() || safe.trailing_slash {
         return not_found(state, out, head_only);
     }

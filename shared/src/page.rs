@@ -25,6 +25,7 @@ pub fn default_detail(status: StatusCode) -> &'static str {
         413 => "The request body is too large.",
         414 => "The request target is too long.",
         416 => "The requested range is not satisfiable.",
+        417 => "The server cannot meet the request's Expect field.",
         431 => "The request header fields are too large.",
         500 => "The server hit an internal error.",
         501 => "The server does not implement this request.",

@@ -25,6 +25,7 @@ impl StatusCode {
     pub const CONTENT_TOO_LARGE: Self = Self(413);
     pub const URI_TOO_LONG: Self = Self(414);
     pub const RANGE_NOT_SATISFIABLE: Self = Self(416);
+    pub const EXPECTATION_FAILED: Self = Self(417);
     pub const HEADERS_TOO_LARGE: Self = Self(431);
     pub const INTERNAL_SERVER_ERROR: Self = Self(500);
     pub const NOT_IMPLEMENTED: Self = Self(501);

@@ -58,6 +58,8 @@ fn table() -> Vec<(&'static str, Vec<u8>, u16)> {
         ("differing Content-Lengths", v("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"), 400),
         ("negative Content-Length", v("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"), 400),
         ("overflowing Content-Length", v("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 18446744073709551616\r\n\r\n"), 400),
+        ("unknown expectation", v("GET /HelloWorld.html HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\n\r\n"), 417),
+        ("100-continue without a body", v("GET /HelloWorld.html HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\n"), 200),
         ("huge GET body", v("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n\r\n"), 413),
         ("target too long", long_target.into_bytes(), 414),
         ("header too large", big_header.into_bytes(), 431),
