@@ -1,7 +1,7 @@
 //! Folder listings behind `--listing`: read the folder through the root's descriptor and
 //! render HTML or JSON with `shared::listing`.
 
-use crate::reply::{self, Body, Reply};
+use crate::reply::{self, Reply};
 use crate::state::State;
 use shared::conditional::{evaluate, Precondition, Preconditions};
 use shared::listing::{render_html, render_json, retain_visible, wants_json, Entry};
@@ -56,16 +56,11 @@ pub fn reply(
     match evaluate(req.method, &pre, &etag, modified) {
         Precondition::Proceed => {}
         Precondition::NotModified => {
-            reply::head(out, StatusCode::NOT_MODIFIED);
+            let r = reply::not_modified(out);
             shared::format::header(out, "ETag", etag.as_bytes());
             shared::format::header(out, "Cache-Control", b"no-cache");
             shared::format::header(out, "Vary", b"Accept");
-            return Reply {
-                status: StatusCode::NOT_MODIFIED,
-                body: Body::Empty,
-                body_len: 0,
-                close: false,
-            };
+            return r;
         }
         Precondition::PreconditionFailed => {
             return reply::error(out, StatusCode::PRECONDITION_FAILED, head_only, &[]);

@@ -70,14 +70,9 @@ pub fn reply(
     match evaluate(req.method, &pre, &rep.etag, rep.modified) {
         Precondition::Proceed => {}
         Precondition::NotModified => {
-            reply::head(out, StatusCode::NOT_MODIFIED);
+            let r = reply::not_modified(out);
             validator_fields(out, state, &rep);
-            return Reply {
-                status: StatusCode::NOT_MODIFIED,
-                body: Body::Empty,
-                body_len: 0,
-                close: false,
-            };
+            return r;
         }
         Precondition::PreconditionFailed => {
             return reply::error(out, StatusCode::PRECONDITION_FAILED, head_only, &[]);

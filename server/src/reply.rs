@@ -95,6 +95,17 @@ pub fn internal_error(out: &mut Vec<u8>, head_only: bool) -> Reply {
     error(out, StatusCode::INTERNAL_SERVER_ERROR, head_only, &[])
 }
 
+/// 304: status line, `Date` and `Server`; the caller adds the validator fields.
+pub fn not_modified(out: &mut Vec<u8>) -> Reply {
+    head(out, StatusCode::NOT_MODIFIED);
+    Reply {
+        status: StatusCode::NOT_MODIFIED,
+        body: Body::Empty,
+        body_len: 0,
+        close: false,
+    }
+}
+
 /// 301 to `location`, which must be an absolute path the caller built safely.
 pub fn redirect(out: &mut Vec<u8>, location: &str, head_only: bool) -> Reply {
     let detail = format!("This folder lives at {location}");

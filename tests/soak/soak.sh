@@ -36,15 +36,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# SERVER_BIN=path runs an already built server instead of building this checkout.
-bin="${SERVER_BIN:-}"
-if [ -z "$bin" ]; then
-    echo "building the release server..." >&2
-    (cd "$repo" && timeout 900 cargo build --release -p server -q)
-    bin="$repo/target/release/server"
-fi
-# What was tested, for the report: SERVER_LABEL, else this checkout's commit.
-label="${SERVER_LABEL:-commit $(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)}"
+# The binary under test ($bin) and its label ($label).
+. "$repo/tests/lib/server_bin.sh"
 
 root="$work/root"
 mkdir -p "$root/sub"
