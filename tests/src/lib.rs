@@ -2,6 +2,7 @@
 //! sites, speak raw HTTP over sockets, and find outside programs (or skip without them).
 
 pub mod bin;
+pub mod certs;
 pub mod client;
 pub mod raw;
 pub mod server;
