@@ -13,6 +13,9 @@ pub mod connection;
 pub mod deadline;
 pub mod dir_listing;
 pub mod file_reply;
+// Not wired to the listener until the TLS listener lands (issue 13, step 2).
+#[allow(dead_code, unused_imports)]
+pub(crate) mod h2;
 pub mod handler;
 pub mod listener;
 pub mod reply;

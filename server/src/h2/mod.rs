@@ -1,0 +1,76 @@
+//! HTTP/2 over TLS (RFC 9113) with the `h2` crate on the async-std runtime: `h2` speaks
+//! tokio's I/O traits, and `tokio_util::compat` adapts our futures-based streams to them
+//! (no tokio runtime runs). A connection is one task driving `h2` and its streams
+//! ([`conn`]); each stream is answered by the same handler as HTTP/1.1 through
+//! [`Respond`] and written by this module's writer ([`stream`], [`body`], [`response`]).
+//!
+//! Not here: h2c (cleartext HTTP/2, prior knowledge or `Upgrade: h2c`), server push,
+//! request bodies (the server serves GET and HEAD only), RFC 9218 priorities.
+
+pub(crate) mod body;
+pub(crate) mod conn;
+pub(crate) mod flood;
+pub(crate) mod frames;
+pub(crate) mod io;
+pub(crate) mod limits;
+pub(crate) mod request;
+pub(crate) mod response;
+pub(crate) mod stream;
+
+#[cfg(test)]
+mod tests;
+
+pub(crate) use body::Piece;
+pub(crate) use conn::serve;
+pub(crate) use request::Head;
+
+use crate::config::Config;
+use std::time::Duration;
+
+/// ALPN protocol id of HTTP/2 over TLS (RFC 9113 section 3.2), offered before
+/// `http/1.1`.
+pub const ALPN_H2: &[u8] = b"h2";
+
+/// The connection-wide timeouts and caps, from the configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    /// For the client preface and, while no request has come yet, for the first one.
+    pub(crate) head_timeout: Duration,
+    /// How long a connection with no open stream stays open (keep-alive timeout).
+    pub(crate) idle_timeout: Duration,
+    /// Longest wait for the client's window or for the socket to take our bytes.
+    pub(crate) send_timeout: Duration,
+    /// Streams one connection may carry before GOAWAY (as requests per HTTP/1
+    /// connection).
+    pub(crate) max_requests: u32,
+    /// Whether each stream writes an access-log line.
+    pub(crate) log: bool,
+}
+
+impl Settings {
+    /// The settings `config` implies, the same values as for HTTP/1.1.
+    pub(crate) fn from_config(config: &Config) -> Settings {
+        Settings {
+            head_timeout: Duration::from_secs(config.head_timeout),
+            idle_timeout: Duration::from_secs(config.keep_alive_timeout),
+            send_timeout: Duration::from_secs(config.send_timeout),
+            max_requests: config.max_requests,
+            log: !config.quiet,
+        }
+    }
+}
+
+/// A response for the HTTP/2 writer: the head and the body in pieces.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) head: http::Response<()>,
+    pub(crate) body: Vec<Piece>,
+}
+
+/// What the driver needs from the rest of the server: the handler's answer to a request.
+pub(crate) trait Respond: Sync {
+    /// The answer to `head`.
+    fn respond(&self, head: &Head) -> Answer;
+    /// A standard error answer (`head_only` for HEAD).
+    fn error(&self, status: u16, head_only: bool) -> Answer;
+}
