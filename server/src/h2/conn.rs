@@ -181,7 +181,10 @@ async fn drive<S, R>(
             }
             Event::Closed => break,
             Event::Failed(e) => {
-                report(peer, &e);
+                // After a flood, h2's own complaint about it would say it twice.
+                if flooded.is_none() {
+                    report(peer, &e);
+                }
                 break;
             }
             Event::Shutdown => {
