@@ -28,14 +28,14 @@ const MIN_SCREENSHOT_BYTES: u64 = 6 * 1024;
 
 /// What one Chromium run left behind.
 #[derive(Debug)]
-struct Run {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 /// A temporary copy of the repo's `www/` folder, so the test shows the real pages.
-fn www_copy() -> tempfile::TempDir {
+pub(crate) fn www_copy() -> tempfile::TempDir {
     let www = Path::new(env!("CARGO_MANIFEST_DIR")).join("../www");
     let dir = tempfile::tempdir().expect("temp dir");
     copy_tree(&www, dir.path());
@@ -62,7 +62,7 @@ fn copy_tree(from: &Path, to: &Path) {
 /// Runs headless Chromium with `args` then `url`, with a fresh profile, and kills it if
 /// it has not exited within [`CHROMIUM_LIMIT`]. Output goes to files, not pipes, so a
 /// helper process that outlives the browser cannot keep us waiting.
-fn run_chromium(bin: &Path, args: &[&str], url: &str) -> Run {
+pub(crate) fn run_chromium(bin: &Path, args: &[&str], url: &str) -> Run {
     let scratch = tempfile::tempdir().expect("temp dir");
     let profile = scratch.path().join("profile");
     let out_path = scratch.path().join("stdout");

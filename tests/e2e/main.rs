@@ -12,6 +12,8 @@ mod connection;
 mod dir_listing;
 mod file_reply;
 mod handler;
+mod http2;
+mod http2_attacks;
 mod interop_curl;
 mod interop_python;
 mod listener;
@@ -34,6 +36,8 @@ fn main() {
         dir_listing::trials,
         file_reply::trials,
         handler::trials,
+        http2::trials,
+        http2_attacks::trials,
         interop_curl::trials,
         interop_python::trials,
         listener::trials,
