@@ -409,232 +409,60 @@ mod tests {
 
     /// A table of framing cases: (fields, version, role, expected).
     #[test]
+    #[rustfmt::skip]
     fn framing_table() {
         use BodyFraming::*;
         use FramingError::*;
         use Role::*;
         use Version::*;
-        type Case = (
-            &'static [(&'static str, &'static str)],
-            Version,
-            Role,
-            Result<BodyFraming, FramingError>,
-        );
+        type Case = (&'static [(&'static str, &'static str)], Version, Role, Result<BodyFraming, FramingError>);
+        const CL: &str = "Content-Length";
+        const TE: &str = "Transfer-Encoding";
         let cases: &[Case] = &[
             (&[], Http11, Request, Ok(Length(0))),
             (&[], Http11, Response, Ok(UntilClose)),
-            (&[("Content-Length", "5")], Http11, Request, Ok(Length(5))),
-            (
-                &[("Content-Length", "5, 5")],
-                Http11,
-                Request,
-                Ok(Length(5)),
-            ),
-            (
-                &[("Content-Length", "5"), ("content-length", "5")],
-                Http11,
-                Request,
-                Ok(Length(5)),
-            ),
-            // Duplicate Content-Length that disagrees.
-            (
-                &[("Content-Length", "5"), ("Content-Length", "6")],
-                Http11,
-                Request,
-                Err(BadContentLength),
-            ),
-            (
-                &[("Content-Length", "5, 6")],
-                Http11,
-                Response,
-                Err(BadContentLength),
-            ),
-            (
-                &[("Content-Length", "")],
-                Http11,
-                Request,
-                Err(BadContentLength),
-            ),
-            (
-                &[("Content-Length", "-1")],
-                Http11,
-                Request,
-                Err(BadContentLength),
-            ),
-            (
-                &[("Content-Length", "+1")],
-                Http11,
-                Request,
-                Err(BadContentLength),
-            ),
-            (
-                &[("Content-Length", "0x10")],
-                Http11,
-                Request,
-                Err(BadContentLength),
-            ),
-            (
-                &[("Content-Length", "18446744073709551616")],
-                Http11,
-                Request,
-                Err(BadContentLength),
-            ),
+            (&[(CL, "5")], Http11, Request, Ok(Length(5))),
+            (&[(CL, "5, 5")], Http11, Request, Ok(Length(5))),
+            (&[(CL, "5"), ("content-length", "5")], Http11, Request, Ok(Length(5))),
+            // Duplicate Content-Length that disagrees, and values that are no length.
+            (&[(CL, "5"), (CL, "6")], Http11, Request, Err(BadContentLength)),
+            (&[(CL, "5, 6")], Http11, Response, Err(BadContentLength)),
+            (&[(CL, "")], Http11, Request, Err(BadContentLength)),
+            (&[(CL, "-1")], Http11, Request, Err(BadContentLength)),
+            (&[(CL, "+1")], Http11, Request, Err(BadContentLength)),
+            (&[(CL, "0x10")], Http11, Request, Err(BadContentLength)),
+            (&[(CL, "18446744073709551616")], Http11, Request, Err(BadContentLength)),
             // CL + TE: a request is refused; a response is chunked (TE wins).
-            (
-                &[("Content-Length", "1"), ("Transfer-Encoding", "chunked")],
-                Http11,
-                Request,
-                Err(LengthAndTransferEncoding),
-            ),
-            (
-                &[("Content-Length", "1"), ("Transfer-Encoding", "chunked")],
-                Http11,
-                Response,
-                Ok(Chunked),
-            ),
-            (
-                &[("Transfer-Encoding", "chunked")],
-                Http11,
-                Request,
-                Ok(Chunked),
-            ),
-            (
-                &[("Transfer-Encoding", "Chunked")],
-                Http11,
-                Request,
-                Ok(Chunked),
-            ),
-            (
-                &[("Transfer-Encoding", "chunked")],
-                Http10,
-                Request,
-                Err(BadTransferEncoding),
-            ),
-            (
-                &[("Transfer-Encoding", "chunked")],
-                Http10,
-                Response,
-                Err(BadTransferEncoding),
-            ),
-            (
-                &[("Transfer-Encoding", "")],
-                Http11,
-                Request,
-                Err(BadTransferEncoding),
-            ),
-            (
-                &[("Transfer-Encoding", "chunked, chunked")],
-                Http11,
-                Request,
-                Err(BadTransferEncoding),
-            ),
-            (
-                &[("Transfer-Encoding", "chunked, gzip")],
-                Http11,
-                Request,
-                Err(BadTransferEncoding),
-            ),
-            (
-                &[
-                    ("Transfer-Encoding", "chunked"),
-                    ("Transfer-Encoding", "gzip"),
-                ],
-                Http11,
-                Request,
-                Err(BadTransferEncoding),
-            ),
-            (
-                &[("Transfer-Encoding", "gzip, chunked")],
-                Http11,
-                Request,
-                Err(UnknownTransferEncoding),
-            ),
-            (
-                &[("Transfer-Encoding", "xchunked")],
-                Http11,
-                Request,
-                Err(UnknownTransferEncoding),
-            ),
+            (&[(CL, "1"), (TE, "chunked")], Http11, Request, Err(LengthAndTransferEncoding)),
+            (&[(CL, "1"), (TE, "chunked")], Http11, Response, Ok(Chunked)),
+            (&[(TE, "chunked")], Http11, Request, Ok(Chunked)),
+            (&[(TE, "Chunked")], Http11, Request, Ok(Chunked)),
+            (&[(TE, "chunked")], Http10, Request, Err(BadTransferEncoding)),
+            (&[(TE, "chunked")], Http10, Response, Err(BadTransferEncoding)),
+            (&[(TE, "")], Http11, Request, Err(BadTransferEncoding)),
+            (&[(TE, "chunked, chunked")], Http11, Request, Err(BadTransferEncoding)),
+            (&[(TE, "chunked, gzip")], Http11, Request, Err(BadTransferEncoding)),
+            (&[(TE, "chunked"), (TE, "gzip")], Http11, Request, Err(BadTransferEncoding)),
+            (&[(TE, "gzip, chunked")], Http11, Request, Err(UnknownTransferEncoding)),
+            (&[(TE, "xchunked")], Http11, Request, Err(UnknownTransferEncoding)),
             // A coding with parameters is not chunked (issue 9 item 14).
-            (
-                &[("Transfer-Encoding", "chunked;q=1")],
-                Http11,
-                Request,
-                Err(UnknownTransferEncoding),
-            ),
-            (
-                &[("Transfer-Encoding", "chunked ; foo=\"bar\"")],
-                Http11,
-                Request,
-                Err(UnknownTransferEncoding),
-            ),
-            (
-                &[("Transfer-Encoding", "chunked;q=1")],
-                Http11,
-                Response,
-                Ok(UntilClose),
-            ),
+            (&[(TE, "chunked;q=1")], Http11, Request, Err(UnknownTransferEncoding)),
+            (&[(TE, "chunked ; foo=\"bar\"")], Http11, Request, Err(UnknownTransferEncoding)),
+            (&[(TE, "chunked;q=1")], Http11, Response, Ok(UntilClose)),
             // Not a transfer-coding at all.
-            (
-                &[("Transfer-Encoding", "chunked;")],
-                Http11,
-                Request,
-                Err(BadTransferEncoding),
-            ),
-            (
-                &[("Transfer-Encoding", "chunked;=1")],
-                Http11,
-                Request,
-                Err(BadTransferEncoding),
-            ),
-            (
-                &[("Transfer-Encoding", "chunked x")],
-                Http11,
-                Request,
-                Err(BadTransferEncoding),
-            ),
-            (
-                &[("Transfer-Encoding", "\"chunked\"")],
-                Http11,
-                Request,
-                Err(BadTransferEncoding),
-            ),
+            (&[(TE, "chunked;")], Http11, Request, Err(BadTransferEncoding)),
+            (&[(TE, "chunked;=1")], Http11, Request, Err(BadTransferEncoding)),
+            (&[(TE, "chunked x")], Http11, Request, Err(BadTransferEncoding)),
+            (&[(TE, "\"chunked\"")], Http11, Request, Err(BadTransferEncoding)),
             // Responses: chunked last is chunked, anything else runs until close.
-            (
-                &[("Transfer-Encoding", "gzip, chunked")],
-                Http11,
-                Response,
-                Ok(Chunked),
-            ),
-            (
-                &[
-                    ("Transfer-Encoding", "gzip"),
-                    ("Transfer-Encoding", "CHUNKED"),
-                ],
-                Http11,
-                Response,
-                Ok(Chunked),
-            ),
-            (
-                &[("Transfer-Encoding", "chunked, gzip")],
-                Http11,
-                Response,
-                Ok(UntilClose),
-            ),
-            (
-                &[("Transfer-Encoding", "")],
-                Http11,
-                Response,
-                Ok(UntilClose),
-            ),
+            (&[(TE, "gzip, chunked")], Http11, Response, Ok(Chunked)),
+            (&[(TE, "gzip"), (TE, "CHUNKED")], Http11, Response, Ok(Chunked)),
+            (&[(TE, "chunked, gzip")], Http11, Response, Ok(UntilClose)),
+            (&[(TE, "")], Http11, Response, Ok(UntilClose)),
         ];
         for (pairs, version, role, want) in cases {
             let fields: Vec<Header<'_>> = pairs.iter().map(|&(n, v)| h(n, v)).collect();
-            assert_eq!(
-                framing(&fields, *version, *role),
-                *want,
-                "{pairs:?} {version} {role:?}"
-            );
+            assert_eq!(framing(&fields, *version, *role), *want, "{pairs:?} {version} {role:?}");
         }
     }
 
