@@ -21,6 +21,7 @@ pub mod send;
 pub mod shutdown;
 pub mod signals;
 pub mod state;
+pub mod tls;
 pub mod variants;
 pub mod watchdog;
 

@@ -3,6 +3,7 @@
 //! over sockets, and the outside programs a test needs.
 
 pub mod bin;
+pub mod certs;
 pub mod client;
 pub mod harness;
 pub mod raw;
