@@ -1,7 +1,8 @@
 //! Criterion benches for the server's per-request pure work: parsing a browser-sized
 //! request head, sanitising its path, and formatting a response head.
 //!
-//! Run with `cargo bench -p shared`; not part of the test run.
+//! Run with `cargo bench` in `benches/` (its own workspace, like `fuzz/`); not part of
+//! `cargo test --workspace`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use shared::wire::limits::MAX_HEADERS;
