@@ -6,8 +6,7 @@ use shared::request::{parse_request, target_path, Parsed, EMPTY_HEADER};
 /// `fuzz/artifacts/request_head/crash-cc635b50f9986b9774fd6c0793042a904f94916e`
 /// (found 2026-11-25): a request target whose 7th or 8th byte falls inside a multi-byte
 /// UTF-8 character made `target_path` slice a `str` off a char boundary while checking
-/// for `http://`/`https://`, a panic, and in the release server (`panic = "abort"`)
-/// an exit: one request took the whole server down.
+/// for `http://`/`https://`: a panic on one request line any peer can send.
 #[test]
 fn target_path_with_a_multibyte_char_across_the_scheme_length_is_not_a_panic() {
     let cases: [(&str, Option<&str>); 7] = [
