@@ -97,7 +97,7 @@ pub(crate) fn log(peer: IpAddr, request_line: &[u8], status: u16, bytes: u64) {
     let _ = write!(line, "{peer} - - [");
     CLF_TIME.with(|t| {
         let mut t = t.borrow_mut();
-        let now = shared::date::to_seconds(SystemTime::now());
+        let now = shared::wire::date::to_seconds(SystemTime::now());
         if t.0 != now {
             *t = (now, clf_time(now));
         }
@@ -131,7 +131,7 @@ pub(crate) fn clf_time(secs: u64) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let c = shared::date::civil(UNIX_EPOCH + Duration::from_secs(secs));
+    let c = shared::wire::date::civil(UNIX_EPOCH + Duration::from_secs(secs));
     format!(
         "{:02}/{}/{:04}:{:02}:{:02}:{:02} +0000",
         c.day,

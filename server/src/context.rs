@@ -2,8 +2,9 @@
 //! a request whatever protocol carried it (method, HEAD or not, the clock, the sanitised
 //! path, the fields by name).
 
-use shared::path::{sanitize_path, SafePath};
-use shared::request::{target_path, Header};
+use shared::site::path::{sanitize_path, SafePath};
+use shared::wire::message::{self, Header};
+use shared::wire::request::target_path;
 use shared::StatusCode;
 use std::time::SystemTime;
 
@@ -44,7 +45,7 @@ impl<'r> Ctx<'r> {
         let path = match target_path(target) {
             None => Err(Refused {
                 status: StatusCode::BAD_REQUEST,
-                detail: shared::page::default_detail(StatusCode::BAD_REQUEST),
+                detail: shared::site::page::default_detail(StatusCode::BAD_REQUEST),
             }),
             Some(p) => sanitize_path(p).map_err(|e| Refused {
                 status: e.status(),
@@ -63,18 +64,12 @@ impl<'r> Ctx<'r> {
 
     /// The value of the first field named `name` (case-insensitive).
     pub(crate) fn field(&self, name: &str) -> Option<&'r [u8]> {
-        self.fields
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value)
+        message::field(self.fields, name)
     }
 
     /// Every value of fields named `name`, in order.
     pub(crate) fn fields_named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'r [u8]> + 's {
-        self.fields
-            .iter()
-            .filter(move |h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value)
+        message::fields_named(self.fields, name)
     }
 
     /// The query string, without its `?`.

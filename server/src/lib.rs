@@ -17,6 +17,7 @@ mod shutdown;
 mod signals;
 mod state;
 mod swap;
+pub mod tls;
 mod watchdog;
 
 pub use config::Config;

@@ -5,7 +5,7 @@
 //! each writer adds what its protocol needs, so an HTTP/2 writer reuses all of this.
 
 use bytes::Bytes;
-use shared::page;
+use shared::site::page;
 use shared::StatusCode;
 use std::borrow::Cow;
 use std::fs::File;

@@ -6,9 +6,9 @@ use crate::conn::input::Input;
 use crate::conn::Transport;
 use crate::watchdog::{Phase, Watch};
 use futures::io::{AsyncReadExt, AsyncWriteExt};
-use shared::chunked::{Chunk, ChunkedDecoder};
-use shared::framing::BodyFraming;
-use shared::limits::MAX_DISCARDED_BODY;
+use shared::wire::body::{BodyDecoder, Decoded};
+use shared::wire::limits::MAX_DISCARDED_BODY;
+use shared::wire::message::BodyFraming;
 use std::io;
 use std::time::Duration;
 
@@ -32,50 +32,24 @@ pub(crate) async fn skip_body<S: Transport>(
     watch: &Watch,
     head_timeout: Duration,
 ) -> io::Result<bool> {
-    let mut remaining = match framing {
-        BodyFraming::Length(n) => n,
-        _ => 0,
-    };
-    let mut decoder = (framing == BodyFraming::Chunked).then(ChunkedDecoder::strict);
-    let mut total: u64 = 0;
+    let mut decoder = BodyDecoder::request(framing);
     watch.set_phase(Phase::Drain);
     watch.arm(head_timeout + BODY_GRACE);
     loop {
         // Consume what is buffered.
-        let buffered = input.buffered();
-        let used = if let Some(d) = decoder.as_mut() {
-            let mut used = 0;
-            loop {
-                match d.decode(&buffered[used..]) {
-                    Ok((n, Chunk::Data(_))) => {
-                        used += n;
-                        total += n as u64;
-                    }
-                    Ok((n, Chunk::NeedMore | Chunk::Done)) => {
-                        used += n;
-                        break;
-                    }
-                    Err(_) => return Ok(false),
-                }
-            }
-            used
-        } else {
-            let n = remaining.min(buffered.len() as u64) as usize;
-            remaining -= n as u64;
-            total += n as u64;
-            n
+        let (used, decoded) = match decoder.decode(input.buffered()) {
+            Ok(step) => step,
+            Err(_) => return Ok(false),
         };
         input.consume(used);
-        let done = match &decoder {
-            Some(d) => d.is_done(),
-            None => remaining == 0,
-        };
-        if done {
-            watch.disarm();
-            return Ok(true);
-        }
-        if total > MAX_DISCARDED_BODY {
-            return Ok(false);
+        match decoded {
+            Decoded::Done => {
+                watch.disarm();
+                return Ok(true);
+            }
+            Decoded::Data(_) if decoder.body_len() > MAX_DISCARDED_BODY => return Ok(false),
+            Decoded::Data(_) => continue,
+            Decoded::NeedMore => {}
         }
         // End of input, or the watchdog cut the reading side at the deadline.
         if input.read_more(stream).await? == 0 {

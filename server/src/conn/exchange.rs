@@ -8,9 +8,9 @@ use crate::files;
 use crate::response::Response;
 use crate::shutdown::Shutdown;
 use crate::state::State;
-use shared::framing::BodyFraming;
-use shared::limits::MAX_DISCARDED_BODY;
-use shared::request::{Request, Version};
+use shared::wire::limits::MAX_DISCARDED_BODY;
+use shared::wire::message::BodyFraming;
+use shared::wire::request::{Request, Version};
 use shared::StatusCode;
 use std::time::SystemTime;
 

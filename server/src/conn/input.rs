@@ -6,9 +6,9 @@
 //! are kept in the connection's own buffer, which is given back once drained.
 
 use futures::io::{AsyncRead, AsyncReadExt};
-use shared::limits::{MAX_HEADERS, MAX_REQUEST_HEAD};
-use shared::request::{
-    downgrade_minor_version, parse_request, Parsed, Request, RequestError, EMPTY_HEADER,
+use shared::wire::limits::{MAX_HEADERS, MAX_REQUEST_HEAD};
+use shared::wire::request::{
+    downgrade_minor_version, parse_request, Request, RequestError, Status, EMPTY_HEADER,
 };
 use std::cell::RefCell;
 use std::io;
@@ -182,8 +182,8 @@ where
     let buf: &[u8] = buf;
     let mut headers = [EMPTY_HEADER; MAX_HEADERS];
     let (head, used) = match parse_request(buf, &mut headers) {
-        Ok(Parsed::Partial) => return None,
-        Ok(Parsed::Complete(req)) => {
+        Ok(Status::Partial) => return None,
+        Ok(Status::Complete(req)) => {
             let used = req.head_len;
             (Head::Request(req), used)
         }

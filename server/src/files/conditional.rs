@@ -3,7 +3,7 @@
 
 use crate::context::Ctx;
 use crate::response::{Fields, Response};
-use shared::conditional::{evaluate, Precondition, Preconditions};
+use shared::site::conditional::{evaluate, Precondition, Preconditions};
 use shared::StatusCode;
 use std::time::SystemTime;
 

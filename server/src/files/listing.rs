@@ -1,12 +1,12 @@
 //! Folder listings behind `--listing`: read the folder through the root's descriptor and
-//! render HTML or JSON with `shared::listing`.
+//! render HTML or JSON with `shared::site::listing`.
 
 use crate::context::Ctx;
 use crate::files::conditional;
 use crate::response::{Fields, Response, HTML};
 use crate::state::State;
-use shared::listing::{render_html, render_json, retain_visible, wants_json, Entry};
-use shared::path::SafePath;
+use shared::site::listing::{render_html, render_json, retain_visible, wants_json, Entry};
+use shared::site::path::SafePath;
 use shared::StatusCode;
 use std::fs::File;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -20,7 +20,7 @@ use crate::response::{Response, HTML};
 use crate::state::State;
 use representation::Representation;
 use root::OpenError;
-use shared::path::{encode_path, SafePath};
+use shared::site::path::{encode_path, SafePath};
 use shared::StatusCode;
 use std::fs::{File, Metadata};
 use std::io::Read;

@@ -9,8 +9,8 @@ use crate::files::compress;
 use crate::response::{Fields, Value};
 use crate::state::State;
 use bytes::Bytes;
-use shared::encoding::{negotiate, Coding};
-use shared::path::SafePath;
+use shared::site::encoding::{negotiate, Coding};
+use shared::site::path::SafePath;
 use std::borrow::Cow;
 use std::fs::{File, Metadata};
 use std::os::unix::fs::FileExt;
@@ -61,8 +61,8 @@ impl Representation {
                 file_name(&safe.relative),
             )
         };
-        let content_type = shared::mime::content_type(name);
-        let compressible = shared::mime::is_compressible(&content_type);
+        let content_type = shared::site::mime::content_type(name);
+        let compressible = shared::site::mime::is_compressible(&content_type);
         if compressible && ctx.field("accept-encoding").is_some() {
             return None;
         }
@@ -86,11 +86,11 @@ impl Representation {
         file: File,
         meta: &Metadata,
     ) -> std::io::Result<Representation> {
-        let content_type = shared::mime::content_type(file_name(relative));
+        let content_type = shared::site::mime::content_type(file_name(relative));
         // Text-like types may have compressed forms, so their responses always carry
         // `Vary: Accept-Encoding` (consistently, whatever the request; as nginx's
         // gzip_vary). Other types are served as they are, with no twin lookups.
-        let compressible = shared::mime::is_compressible(&content_type);
+        let compressible = shared::site::mime::is_compressible(&content_type);
         let accepts: Vec<&[u8]> = ctx.fields_named("accept-encoding").collect();
         if compressible && !accepts.is_empty() {
             if let Some(rep) = compressed(
@@ -122,7 +122,7 @@ impl Representation {
         let mut f = Fields::default();
         f.append("ETag", Value::Shared(self.etag.clone()));
         // RFC 9110 section 8.8.2.1: a modification time in the future is sent as now.
-        let last_modified = shared::date::format_http_date(self.modified.min(now));
+        let last_modified = shared::wire::date::format_http_date(self.modified.min(now));
         f.append("Last-Modified", last_modified);
         f.append("Cache-Control", state.site.load().cache_control.clone());
         if self.vary {
@@ -150,8 +150,12 @@ fn compressed(
     if let Some((coding, twin, twin_meta)) = twin(state, relative, meta, accepts) {
         let modified = modified(&twin_meta);
         return Ok(Some(Representation {
-            etag: shared::validators::strong_etag(twin_meta.len(), modified, Some(coding.token()))
-                .into(),
+            etag: shared::site::validators::strong_etag(
+                twin_meta.len(),
+                modified,
+                Some(coding.token()),
+            )
+            .into(),
             content: Content::File(Arc::new(twin)),
             len: twin_meta.len(),
             modified,
@@ -168,7 +172,7 @@ fn compressed(
         && negotiate(accepts.iter().copied(), &[Coding::Gzip]) == Some(Coding::Gzip)
     {
         let modified = modified(meta);
-        let key = shared::validators::strong_etag(meta.len(), modified, None);
+        let key = shared::site::validators::strong_etag(meta.len(), modified, None);
         let gz = match state.caches.gzip.get(&key) {
             Some(gz) => gz,
             None => {
@@ -178,7 +182,8 @@ fn compressed(
             }
         };
         return Ok(Some(Representation {
-            etag: shared::validators::strong_etag(meta.len(), modified, Some("gzip-otf")).into(),
+            etag: shared::site::validators::strong_etag(meta.len(), modified, Some("gzip-otf"))
+                .into(),
             len: gz.len() as u64,
             content: Content::Memory(gz),
             modified,
@@ -211,7 +216,7 @@ fn identity(
     vary: bool,
 ) -> Representation {
     let modified = modified(meta);
-    let etag: Arc<str> = shared::validators::strong_etag(meta.len(), modified, None).into();
+    let etag: Arc<str> = shared::site::validators::strong_etag(meta.len(), modified, None).into();
     let mut content = Content::File(Arc::new(file));
     if FileCache::wants(meta, ctx.now) {
         if let Content::File(f) = &content {

@@ -60,7 +60,7 @@ impl Root {
         &self.canonical
     }
 
-    /// Opens `relative` (from [`shared::path::sanitize_path`], `""` for the root) for
+    /// Opens `relative` (from [`shared::site::path::sanitize_path`], `""` for the root) for
     /// reading. Symlinks are followed only while they stay beneath the root.
     pub(crate) fn open_beneath(&self, relative: &str) -> Result<File, OpenError> {
         let rel = if relative.is_empty() { "." } else { relative };
