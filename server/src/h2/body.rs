@@ -5,6 +5,7 @@
 //! in memory and a slow disk never stalls the connection's other streams.
 
 use super::limits::BODY_CHUNK;
+use crate::rt::Timer;
 use bytes::Bytes;
 use h2::{Reason, SendStream};
 use std::fs::File;
@@ -163,7 +164,7 @@ async fn capacity(
     if now > 0 {
         return Ok(now);
     }
-    let mut timer: Option<async_io::Timer> = None;
+    let mut timer: Option<Timer> = None;
     std::future::poll_fn(|cx| {
         match stream.poll_capacity(cx) {
             Poll::Ready(Some(Ok(n))) if n > 0 => return Poll::Ready(Ok(n)),
@@ -174,7 +175,7 @@ async fn capacity(
         if stream.poll_reset(cx).is_ready() {
             return Poll::Ready(Err(Stop::Gone));
         }
-        let timer = timer.get_or_insert_with(|| async_io::Timer::after(limit));
+        let timer = timer.get_or_insert_with(|| Timer::after(limit));
         if Pin::new(timer).poll(cx).is_ready() {
             return Poll::Ready(Err(Stop::TimedOut));
         }
@@ -190,7 +191,7 @@ async fn read_at(file: &Arc<File>, offset: u64, n: usize) -> io::Result<Bytes> {
         return read_exact_at(file, offset, n);
     }
     let file = file.clone();
-    async_std::task::spawn_blocking(move || read_exact_at(&file, offset, n)).await
+    crate::rt::unblock(move || read_exact_at(&file, offset, n)).await
 }
 
 fn read_exact_at(file: &File, offset: u64, n: usize) -> io::Result<Bytes> {

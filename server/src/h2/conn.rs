@@ -7,8 +7,8 @@
 
 use super::io::{Kept, Signals, Watched};
 use super::{limits, stream, Respond, Settings};
+use crate::rt::Timer;
 use crate::shutdown::Shutdown;
-use async_io::Timer;
 use bytes::Bytes;
 use futures::future::{select, Either};
 use futures::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};

@@ -1,8 +1,9 @@
 //! HTTP/2 over TLS (RFC 9113) with the `h2` crate on the async-std runtime: `h2` speaks
 //! tokio's I/O traits, and `tokio_util::compat` adapts our futures-based streams to them
 //! (no tokio runtime runs). A connection is one task driving `h2` and its streams
-//! ([`conn`]); each stream is answered by the same handler as HTTP/1.1 through
-//! [`Respond`] and written by this module's writer ([`stream`], [`body`], [`response`]).
+//! ([`conn`]); each stream gets the same [`Ctx`] and the same handler as HTTP/1.1
+//! ([`Respond`], [`files::handle`]), and its [`Response`] is written by this module's
+//! writer ([`stream`], [`response`], [`body`]).
 //!
 //! Not here: h2c (cleartext HTTP/2, prior knowledge or `Upgrade: h2c`), server push,
 //! request bodies (the server serves GET and HEAD only), RFC 9218 priorities.
@@ -25,6 +26,10 @@ pub(crate) use conn::serve;
 pub(crate) use request::Head;
 
 use crate::config::Config;
+use crate::context::Ctx;
+use crate::files;
+use crate::response::Response;
+use crate::state::State;
 use std::time::Duration;
 
 /// ALPN protocol id of HTTP/2 over TLS (RFC 9113 section 3.2), offered before
@@ -60,17 +65,15 @@ impl Settings {
     }
 }
 
-/// A response for the HTTP/2 writer: the head and the body in pieces.
-#[derive(Debug)]
-pub(crate) struct Answer {
-    pub(crate) head: http::Response<()>,
-    pub(crate) body: Vec<Piece>,
+/// What the driver needs from the rest of the server: the handler. The server's is
+/// [`files::handle`], the same for HTTP/1.1; tests put a stub in its place.
+pub(crate) trait Respond: Sync {
+    /// The answer to the request `ctx` describes.
+    fn respond(&self, ctx: &Ctx<'_>) -> Response;
 }
 
-/// What the driver needs from the rest of the server: the handler's answer to a request.
-pub(crate) trait Respond: Sync {
-    /// The answer to `head`.
-    fn respond(&self, head: &Head) -> Answer;
-    /// A standard error answer (`head_only` for HEAD).
-    fn error(&self, status: u16, head_only: bool) -> Answer;
+impl Respond for State {
+    fn respond(&self, ctx: &Ctx<'_>) -> Response {
+        files::handle(ctx, self)
+    }
 }

@@ -1,16 +1,22 @@
-//! An HTTP/2 request as the handler sees it: method, target (`:path`), authority and
-//! fields, checked beyond what `h2` checks. `h2` already treats as malformed (RST_STREAM
-//! `PROTOCOL_ERROR`, RFC 9113 section 8.1.1) a request with connection-specific fields
-//! (`Connection`, `Keep-Alive`, `Proxy-Connection`, `Transfer-Encoding`, `Upgrade`, a
-//! `TE` other than `trailers`; section 8.2.2), uppercase field names, missing or
-//! repeated pseudo-fields, and a bad `content-length`; this adds `Host` disagreeing with
-//! `:authority` (section 8.3.1), and tells when a request has more fields than HTTP/1
-//! allows.
+//! An HTTP/2 request as the handler sees it: the same [`Ctx`] an HTTP/1 request gets,
+//! built from the pseudo-fields and fields, checked beyond what `h2` checks.
+//!
+//! `h2` already treats as malformed (RST_STREAM `PROTOCOL_ERROR`, RFC 9113 section
+//! 8.1.1) a request with connection-specific fields (`Connection`, `Keep-Alive`,
+//! `Proxy-Connection`, `Transfer-Encoding`, `Upgrade`, a `TE` other than `trailers`;
+//! section 8.2.2), missing or repeated pseudo-fields and a bad `content-length`, and
+//! rejects uppercase field names. This adds `Host` disagreeing with `:authority`
+//! (section 8.3.1), and the limits an HTTP/1 head has (field count, target length), so
+//! a request one protocol refuses the other refuses too.
+//!
+//! [`Ctx`]: crate::context::Ctx
 
-use http::header::{HeaderMap, HOST};
+use crate::response::Response;
+use http::header::{HeaderMap, COOKIE, HOST};
 use http::Method;
-use shared::limits::MAX_HEADERS;
-use std::borrow::Cow;
+use shared::wire::limits::{MAX_HEADERS, MAX_URI_LEN};
+use shared::wire::message::Header;
+use shared::wire::request::RequestError;
 
 /// A request head, owned (it outlives the frame it came in).
 #[derive(Debug)]
@@ -20,7 +26,9 @@ pub(crate) struct Head {
     pub(crate) target: String,
     /// `:authority`, else `Host`.
     pub(crate) authority: Option<String>,
-    pub(crate) fields: HeaderMap,
+    fields: HeaderMap,
+    /// The `cookie` crumbs joined with `; `, as HTTP/1 carries them (RFC 9113 8.2.3).
+    cookie: Option<Vec<u8>>,
 }
 
 /// A malformed request (RFC 9113 section 8.1.1): the stream is reset with
@@ -46,39 +54,63 @@ impl Head {
             .uri
             .path_and_query()
             .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+        let mut crumbs = parts.headers.get_all(COOKIE).iter();
+        let cookie = crumbs.next().map(|first| {
+            let mut joined = first.as_bytes().to_vec();
+            for crumb in crumbs {
+                joined.extend_from_slice(b"; ");
+                joined.extend_from_slice(crumb.as_bytes());
+            }
+            joined
+        });
         Ok(Head {
             method: parts.method,
             target,
             authority,
             fields: parts.headers,
+            cookie,
         })
     }
 
-    /// More fields than an HTTP/1 head may carry ([`MAX_HEADERS`]): answered 431, as
-    /// over HTTP/1.
-    pub(crate) fn too_many_fields(&self) -> bool {
-        self.fields.len() > MAX_HEADERS
+    /// The fields as an HTTP/1 head would carry them: `Host` first (from `:authority`),
+    /// then every field in order, repeated ones as repeated lines, cookies as one.
+    pub(crate) fn fields(&self) -> Vec<Header<'_>> {
+        let mut out = Vec::with_capacity(self.fields.len() + 1);
+        if let Some(a) = &self.authority {
+            out.push(Header {
+                name: "host",
+                value: a.as_bytes(),
+            });
+        }
+        if let Some(c) = &self.cookie {
+            out.push(Header {
+                name: "cookie",
+                value: c,
+            });
+        }
+        for (name, value) in &self.fields {
+            if name != HOST && name != COOKIE {
+                out.push(Header {
+                    name: name.as_str(),
+                    value: value.as_bytes(),
+                });
+            }
+        }
+        out
     }
 
-    /// The field `name` as one value, as HTTP/1 sees a list field: repeated fields
-    /// joined with `, ` (`cookie` with `; `, RFC 9113 section 8.2.3).
-    pub(crate) fn field(&self, name: &str) -> Option<Cow<'_, [u8]>> {
-        let mut values = self.fields.get_all(name).iter();
-        let first = values.next()?;
-        let Some(second) = values.next() else {
-            return Some(Cow::Borrowed(first.as_bytes()));
-        };
-        let sep: &[u8] = if name.eq_ignore_ascii_case("cookie") {
-            b"; "
+    /// The answer to a request over the limits of an HTTP/1 head: more fields than
+    /// [`MAX_HEADERS`] (431), or a target longer than [`MAX_URI_LEN`] (414), with the
+    /// same page HTTP/1 gives.
+    pub(crate) fn refusal(&self) -> Option<Response> {
+        let error = if self.fields.len() > MAX_HEADERS {
+            RequestError::HeadTooLarge
+        } else if self.target.len() > MAX_URI_LEN {
+            RequestError::UriTooLong
         } else {
-            b", "
+            return None;
         };
-        let mut joined = first.as_bytes().to_vec();
-        for v in std::iter::once(second).chain(values) {
-            joined.extend_from_slice(sep);
-            joined.extend_from_slice(v.as_bytes());
-        }
-        Some(Cow::Owned(joined))
+        Some(Response::error_detail(error.status(), error.describe()))
     }
 
     /// The request line the access log shows: `GET /path HTTP/2.0`.
@@ -95,6 +127,18 @@ mod tests {
         req.body(()).unwrap().into_parts().0
     }
 
+    fn listed(head: &Head) -> Vec<(String, String)> {
+        head.fields()
+            .iter()
+            .map(|h| {
+                (
+                    h.name.to_owned(),
+                    String::from_utf8_lossy(h.value).into_owned(),
+                )
+            })
+            .collect()
+    }
+
     #[test]
     fn takes_path_query_and_authority() {
         let head = Head::from_parts(parts(
@@ -105,13 +149,22 @@ mod tests {
         assert_eq!(head.target, "/a/b?x=1");
         assert_eq!(head.authority.as_deref(), Some("example.com:8443"));
         assert_eq!(head.log_line(), "GET /a/b?x=1 HTTP/2.0");
-        assert_eq!(head.field("Accept").as_deref(), Some(&b"*/*"[..]));
+        let fields = listed(&head);
+        assert_eq!(fields[0], ("host".into(), "example.com:8443".into()));
+        assert_eq!(fields[1], ("accept".into(), "*/*".into()));
+        assert!(head.refusal().is_none());
     }
 
     #[test]
     fn host_must_agree_with_authority() {
         let ok = parts(http::Request::get("https://example.com/").header("host", "EXAMPLE.com"));
-        assert!(Head::from_parts(ok).is_ok());
+        let head = Head::from_parts(ok).unwrap();
+        // One Host, from :authority.
+        let hosts = listed(&head)
+            .into_iter()
+            .filter(|(n, _)| n == "host")
+            .count();
+        assert_eq!(hosts, 1);
         let bad = parts(http::Request::get("https://example.com/").header("host", "evil.test"));
         assert!(Head::from_parts(bad).is_err());
         // Without :authority, Host names the origin.
@@ -121,7 +174,7 @@ mod tests {
     }
 
     #[test]
-    fn repeated_fields_read_as_one_list() {
+    fn repeated_fields_stay_lines_and_cookie_crumbs_join() {
         let head = Head::from_parts(parts(
             http::Request::get("/")
                 .header("accept-encoding", "gzip")
@@ -131,21 +184,31 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(
-            head.field("accept-encoding").as_deref(),
-            Some(&b"gzip, br"[..])
+            listed(&head),
+            [
+                ("cookie".to_owned(), "a=1; b=2".to_owned()),
+                ("accept-encoding".into(), "gzip".into()),
+                ("accept-encoding".into(), "br".into()),
+            ]
         );
-        assert_eq!(head.field("cookie").as_deref(), Some(&b"a=1; b=2"[..]));
-        assert_eq!(head.field("range"), None);
     }
 
     #[test]
-    fn more_fields_than_http1_allows_are_refused() {
+    fn an_http1_head_limit_gives_the_http1_answer() {
         let mut req = http::Request::get("/");
         for i in 0..=MAX_HEADERS {
             req = req.header(format!("x-f{i}"), "v");
         }
-        assert!(Head::from_parts(parts(req)).unwrap().too_many_fields());
-        let few = Head::from_parts(parts(http::Request::get("/").header("a", "b"))).unwrap();
-        assert!(!few.too_many_fields());
+        let head = Head::from_parts(parts(req)).unwrap();
+        assert_eq!(
+            head.refusal().unwrap().status,
+            shared::StatusCode::HEADERS_TOO_LARGE
+        );
+        let long = format!("/{}", "a".repeat(MAX_URI_LEN));
+        let head = Head::from_parts(parts(http::Request::get(long.as_str()))).unwrap();
+        assert_eq!(
+            head.refusal().unwrap().status,
+            shared::StatusCode::URI_TOO_LONG
+        );
     }
 }

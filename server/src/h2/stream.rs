@@ -1,14 +1,18 @@
-//! One HTTP/2 stream: the request checked, answered by the handler, the head sent and
-//! the body streamed within flow control, then one access-log line as for HTTP/1.1.
+//! One HTTP/2 stream: the request checked and turned into the handler's [`Ctx`],
+//! answered by the same handler as HTTP/1.1, the head sent and the body streamed within
+//! flow control, then one access-log line as for HTTP/1.1 (`HTTP/2.0` as the version).
 
-use super::body::{self, Piece, Stop};
+use super::body::{self, Stop};
 use super::request::Head;
-use super::{Answer, Respond, Settings};
+use super::response;
+use super::{Respond, Settings};
+use crate::context::Ctx;
 use bytes::Bytes;
 use h2::server::SendResponse;
 use h2::{Reason, RecvStream};
-use http::{Method, Request};
+use http::Request;
 use std::net::SocketAddr;
+use std::time::SystemTime;
 
 /// Serves one stream to its end. Nothing here fails the connection: a stream that goes
 /// wrong is reset, the others carry on.
@@ -28,51 +32,39 @@ pub(crate) async fn serve<R: Respond>(
         respond.send_reset(Reason::PROTOCOL_ERROR);
         return;
     };
-    let head_only = head.method == Method::HEAD;
-    let answer = if head.too_many_fields() {
-        responder.error(431, head_only)
-    } else {
-        responder.respond(&head)
+    // The clock, read once for the request (as over HTTP/1).
+    let now = SystemTime::now();
+    let fields = head.fields();
+    let ctx = Ctx::new(head.method.as_str(), &head.target, &fields, now);
+    let response = match head.refusal() {
+        Some(refused) => refused,
+        None => responder.respond(&ctx),
     };
-    let (status, sent) = send(&mut respond, answer, head_only, settings).await;
-    log(settings, peer, &head.log_line(), status, sent);
+    let status = response.status.as_u16();
+    let (head_frame, pieces) = response::split(response, ctx.head_only, now);
+    let sent = send(&mut respond, head_frame, pieces, settings).await;
+    if settings.log {
+        crate::access_log::log(peer.ip(), head.log_line().as_bytes(), status, sent);
+    }
 }
 
-/// Sends `answer`; returns its status and the body bytes sent.
+/// Sends the head and the body; returns the body bytes handed to `h2`.
 async fn send(
     respond: &mut SendResponse<Bytes>,
-    answer: Answer,
-    head_only: bool,
+    head: http::Response<()>,
+    pieces: Vec<body::Piece>,
     settings: &Settings,
-) -> (u16, u64) {
-    let status = answer.head.status();
-    // HEAD, 1xx, 204 and 304 carry no content (RFC 9110 section 6.4.1), whatever the
-    // handler attached.
-    let bodiless = head_only
-        || status.is_informational()
-        || status == http::StatusCode::NO_CONTENT
-        || status == http::StatusCode::NOT_MODIFIED;
-    let pieces: Vec<Piece> = if bodiless {
-        Vec::new()
-    } else {
-        answer.body.into_iter().filter(|p| !p.is_empty()).collect()
-    };
-    let Ok(mut stream) = respond.send_response(answer.head, pieces.is_empty()) else {
+) -> u64 {
+    let Ok(mut stream) = respond.send_response(head, pieces.is_empty()) else {
         // The client reset the stream first.
-        return (status.as_u16(), 0);
+        return 0;
     };
     if pieces.is_empty() {
-        return (status.as_u16(), 0);
+        return 0;
     }
     let (sent, result) = body::send(&mut stream, pieces, settings.send_timeout).await;
     if let Err(Stop::Read(e)) = &result {
         eprintln!("server: a file could not be read while sending it: {e}; stream reset");
     }
-    (status.as_u16(), sent)
-}
-
-fn log(settings: &Settings, peer: SocketAddr, line: &str, status: u16, bytes: u64) {
-    if settings.log {
-        crate::access_log::log(peer.ip(), line.as_bytes(), status, bytes);
-    }
+    sent
 }

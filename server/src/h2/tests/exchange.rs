@@ -150,12 +150,12 @@ fn repeated_fields_and_authority_reach_the_handler() {
             .body(())
             .unwrap();
         let (_, _, body) = exchange(&mut c, req).await.unwrap();
-        assert_eq!(body, b"gzip, br|example.test:8443");
+        assert_eq!(body, b"gzip+br|example.test:8443");
     });
 }
 
 #[test]
-fn more_fields_than_http1_allows_get_431() {
+fn more_fields_than_http1_allows_get_431_as_over_http1() {
     let (io, _served) = serve(patient());
     async_std::task::block_on(async {
         let mut c = client(io).await;

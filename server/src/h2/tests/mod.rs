@@ -5,10 +5,13 @@
 mod exchange;
 mod hostile;
 
-use super::{Answer, Head, Piece, Respond, Settings};
+use super::{Respond, Settings};
+use crate::context::Ctx;
+use crate::response::{Body, Part, Response};
 use crate::shutdown::Shutdown;
 use async_io::Async;
 use bytes::Bytes;
+use shared::StatusCode;
 use std::fs::File;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -45,84 +48,63 @@ impl Stub {
     }
 }
 
-fn answer(status: u16, fields: &[(&str, &[u8])], body: Vec<Piece>) -> Answer {
-    Answer {
-        head: super::response::head(status, fields.iter().copied()),
-        body,
-    }
-}
-
 impl Respond for Stub {
-    fn respond(&self, head: &Head) -> Answer {
-        let len = |n: usize| n.to_string().into_bytes();
-        match head.target.as_str() {
-            "/hello" => answer(
-                200,
-                &[
-                    ("Content-Type", b"text/plain"),
-                    ("Content-Length", &len(5)),
-                    // What an HTTP/1 writer might add; HTTP/2 must never send it.
-                    ("Connection", b"keep-alive"),
-                    ("Keep-Alive", b"timeout=5"),
-                    ("Transfer-Encoding", b"chunked"),
-                ],
-                vec![Piece::Bytes(Bytes::from_static(b"hello"))],
-            ),
-            "/big" => answer(
-                200,
-                &[("Content-Length", &len(BIG))],
-                vec![Piece::File {
+    fn respond(&self, ctx: &Ctx<'_>) -> Response {
+        match ctx.target {
+            "/hello" => {
+                let mut r =
+                    Response::page(StatusCode::OK, "text/plain", Bytes::from_static(b"hello"));
+                // What an HTTP/1 writer adds; HTTP/2 must never send it.
+                r.fields.append("Connection", "keep-alive");
+                r.fields.append("Keep-Alive", "timeout=5");
+                r.fields.append("Transfer-Encoding", "chunked");
+                r
+            }
+            "/big" => {
+                let mut r = Response::new(StatusCode::OK);
+                r.body = Body::File {
                     file: self.big.clone(),
                     offset: 0,
                     len: BIG as u64,
-                }],
-            ),
+                };
+                r
+            }
             // Bytes and two file ranges, as a multipart body mixes them.
-            "/parts" => answer(
-                206,
-                &[("Content-Length", &len(3 + 10 + 3 + 100_000 + 3))],
-                vec![
-                    Piece::Bytes(Bytes::from_static(b"<a>")),
-                    Piece::File {
-                        file: self.big.clone(),
-                        offset: 5,
-                        len: 10,
-                    },
-                    Piece::Bytes(Bytes::from_static(b"<b>")),
-                    Piece::File {
-                        file: self.big.clone(),
-                        offset: 1_000_000,
-                        len: 100_000,
-                    },
-                    Piece::Bytes(Bytes::from_static(b"<c>")),
-                ],
-            ),
+            "/parts" => {
+                let mut r = Response::new(StatusCode::PARTIAL_CONTENT);
+                r.body = Body::Multipart {
+                    file: self.big.clone(),
+                    parts: vec![
+                        Part::Bytes(Bytes::from_static(b"<a>")),
+                        Part::Range { offset: 5, len: 10 },
+                        Part::Bytes(Bytes::from_static(b"<b>")),
+                        Part::Range {
+                            offset: 1_000_000,
+                            len: 100_000,
+                        },
+                        Part::Bytes(Bytes::from_static(b"<c>")),
+                    ],
+                };
+                r
+            }
             // A handler that attached a body to a 304 (the writer must drop it).
-            "/not-modified" => answer(
-                304,
-                &[("ETag", b"\"1\"")],
-                vec![Piece::Bytes(Bytes::from_static(b"stray"))],
-            ),
+            "/not-modified" => {
+                let mut r = Response::new(StatusCode::NOT_MODIFIED).with("ETag", "\"1\"");
+                r.body = Body::Memory(Bytes::from_static(b"stray"));
+                r
+            }
             "/fields" => {
-                let ae = head
-                    .field("accept-encoding")
-                    .unwrap_or_default()
-                    .into_owned();
-                let authority = head.authority.clone().unwrap_or_default();
-                let body = format!("{}|{}", String::from_utf8_lossy(&ae), authority);
-                answer(200, &[], vec![Piece::Bytes(Bytes::from(body))])
+                let ae: Vec<String> = ctx
+                    .fields_named("accept-encoding")
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+                    .collect();
+                let host = String::from_utf8_lossy(ctx.field("host").unwrap_or_default());
+                let body = format!("{}|{host}", ae.join("+"));
+                Response::page(StatusCode::OK, "text/plain", body.into_bytes())
             }
             "/panic" => panic!("a handler bug"),
-            _ => self.error(404, head.method == http::Method::HEAD),
+            _ => Response::error(StatusCode::NOT_FOUND),
         }
-    }
-
-    fn error(&self, status: u16, _head_only: bool) -> Answer {
-        answer(
-            status,
-            &[("Content-Type", b"text/plain")],
-            vec![Piece::Bytes(Bytes::from_static(b"error page"))],
-        )
     }
 }
 
