@@ -13,6 +13,9 @@ mod input;
 mod pacer;
 pub(crate) mod writer;
 
+/// The read-rate floor every response is held to (HTTP/2's connections too).
+pub(crate) use pacer::MIN_SEND_RATE;
+
 use crate::access_log;
 use crate::response::Response;
 use crate::shutdown::Shutdown;

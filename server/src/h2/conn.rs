@@ -2,10 +2,12 @@
 //! driving the connection and all its streams together (streams run as futures of this
 //! task, so they borrow the handler and need no spawn). It enforces, per connection:
 //! the idle timeout (the head timeout before the first request), the send timeout on a
-//! socket that stops taking our bytes, the request cap, flood limits (GOAWAY
-//! `ENHANCE_YOUR_CALM`), and graceful shutdown (GOAWAY, open streams finish).
+//! socket that stops taking our bytes, the read-rate floor ([`Pace`]), the request cap,
+//! flood limits (GOAWAY `ENHANCE_YOUR_CALM`), and graceful shutdown (GOAWAY, open
+//! streams finish).
 
 use super::io::{Kept, Signals, Watched};
+use super::pace::Pace;
 use super::{limits, stream, Respond, Settings};
 use crate::rt::Timer;
 use crate::shutdown::Shutdown;
@@ -108,6 +110,7 @@ async fn drive<S, R>(
     let mut close_by: Option<Instant> = None;
     // A flooding client gets its GOAWAY within a send timeout, streams or not.
     let mut flooded: Option<Instant> = None;
+    let mut pace = Pace::new(settings.send_timeout);
     if shutdown.is_fired() {
         conn.graceful_shutdown();
         closing = true;
@@ -117,9 +120,11 @@ async fn drive<S, R>(
             // Streams first: what they send is written by the connection below.
             let busy = !streams.is_empty();
             while let Poll::Ready(Some(())) = streams.poll_next_unpin(cx) {}
+            let now = Instant::now();
             if busy && streams.is_empty() {
-                idle_since = Instant::now();
+                idle_since = now;
             }
+            pace.set_busy(!streams.is_empty(), now);
             let accepted = conn.poll_accept(cx);
             if let (None, Some(flood)) = (flooded, signals.flood()) {
                 return Poll::Ready(Event::Flood(flood));
@@ -136,14 +141,15 @@ async fn drive<S, R>(
                 return Poll::Ready(Event::Shutdown);
             }
             if closing && streams.is_empty() && close_by.is_none() {
-                close_by = Some(Instant::now() + CLOSING_WAIT);
+                close_by = Some(now + CLOSING_WAIT);
             }
             let idle =
                 (!closing && streams.is_empty()).then(|| idle_end(idle_since, served, settings));
             let stalled = signals
                 .blocked_for()
-                .map(|b| Instant::now() + settings.send_timeout.saturating_sub(b));
-            let next = [idle, stalled, close_by, flooded]
+                .map(|b| now + settings.send_timeout.saturating_sub(b));
+            let slow = pace.deadline(signals.written(), now);
+            let next = [idle, stalled, slow, close_by, flooded]
                 .into_iter()
                 .flatten()
                 .min();
@@ -206,10 +212,13 @@ async fn drive<S, R>(
                 {
                     break;
                 }
-                if signals
+                let stalled = signals
                     .blocked_for()
-                    .is_some_and(|b| b >= settings.send_timeout)
-                {
+                    .is_some_and(|b| b >= settings.send_timeout);
+                let slow = pace
+                    .deadline(signals.written(), now)
+                    .is_some_and(|at| at <= now);
+                if stalled || slow {
                     eprintln!(
                         "server: {peer}: send timeout: the client reads too slowly or not at all; connection closed"
                     );

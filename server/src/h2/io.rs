@@ -26,6 +26,8 @@ pub(crate) struct Signals {
     blocked_ms: AtomicU64,
     /// 0 until a flood is seen, then 1 + the [`Flood`] variant.
     flood: AtomicU8,
+    /// Bytes the stream took, for the read-rate floor.
+    written: AtomicU64,
 }
 
 impl Signals {
@@ -34,6 +36,7 @@ impl Signals {
             epoch: Instant::now(),
             blocked_ms: AtomicU64::new(NOT_BLOCKED),
             flood: AtomicU8::new(0),
+            written: AtomicU64::new(0),
         }
     }
 
@@ -44,6 +47,11 @@ impl Signals {
             let now = self.epoch.elapsed().as_millis() as u64;
             Duration::from_millis(now.saturating_sub(since))
         })
+    }
+
+    /// Bytes written so far.
+    pub(crate) fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
     }
 
     /// The flood the client sent, if any.
@@ -61,6 +69,13 @@ impl Signals {
             Flood::Control => 2,
         };
         self.flood.store(code, Ordering::Release);
+    }
+
+    fn wrote(&self, poll: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+        if let Poll::Ready(Ok(n)) = &poll {
+            self.written.fetch_add(*n as u64, Ordering::Relaxed);
+        }
+        self.write_result(poll)
     }
 
     fn write_result<T>(&self, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
@@ -156,7 +171,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let poll = Pin::new(&mut *this.io()).poll_write(cx, buf);
-        this.signals.write_result(poll)
+        this.signals.wrote(poll)
     }
 
     fn poll_write_vectored(
@@ -166,7 +181,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let poll = Pin::new(&mut *this.io()).poll_write_vectored(cx, bufs);
-        this.signals.write_result(poll)
+        this.signals.wrote(poll)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

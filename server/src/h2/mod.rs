@@ -14,6 +14,7 @@ pub(crate) mod flood;
 pub(crate) mod frames;
 pub(crate) mod io;
 pub(crate) mod limits;
+pub(crate) mod pace;
 pub(crate) mod request;
 pub(crate) mod response;
 pub(crate) mod stream;

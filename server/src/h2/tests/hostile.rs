@@ -296,6 +296,46 @@ fn a_client_that_stops_reading_is_dropped_after_the_send_timeout() {
 }
 
 #[test]
+fn a_client_that_reads_under_the_rate_floor_is_dropped() {
+    // Each window update comes well within the send timeout, but 100 bytes every 200 ms
+    // is 500 B/s, under the 1 KiB/s floor: only the connection's pace can end this.
+    let mut settings = patient();
+    settings.send_timeout = Duration::from_secs(1);
+    let (io, served) = serve(settings);
+    let mut raw = Raw::open(io);
+    raw.send(&frame(SETTINGS, 0, 0, &[0, 4, 0, 0, 0, 100]));
+    raw.send(&request(1, "/big", &[]));
+    raw.0
+        .set_read_timeout(Some(Duration::from_millis(10)))
+        .unwrap();
+    let trickle = std::thread::spawn(move || {
+        let mut scratch = [0u8; 4096];
+        let end = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < end {
+            match raw.0.read(&mut scratch) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(_) => return,
+            }
+            // The client's pace, not a wait for an event: 100 bytes per 200 ms.
+            std::thread::sleep(Duration::from_millis(200));
+            if raw
+                .0
+                .write_all(&frame(WINDOW_UPDATE, 0, 1, &100u32.to_be_bytes()))
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+    async_std::task::block_on(async {
+        assert!(served.ended_within(Duration::from_secs(20)).await);
+    });
+    trickle.join().unwrap();
+}
+
+#[test]
 fn a_client_that_never_sends_the_preface_is_closed() {
     let (io, served) = serve(quick());
     async_std::task::block_on(async {
