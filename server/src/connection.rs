@@ -94,6 +94,7 @@ pub async fn serve(
     let watch = state
         .watchdog
         .register(stream.get_ref(), state.head_timeout());
+    watch.set_phase(Phase::Fresh);
     // Input not yet parsed: part of a head, or pipelined requests. Empty while idle.
     let mut pending: Vec<u8> = Vec::new();
     let mut served: u32 = 0;
@@ -105,12 +106,11 @@ pub async fn serve(
                 watch.set_phase(Phase::Idle);
                 watch.arm(state.keep_alive_timeout());
             }
-            if shutdown.is_fired() {
+            // A connection accepted while draining still gets its first request answered.
+            if shutdown.is_fired() && served > 0 {
                 // Stay until the client has our last response: exiting with bytes still
                 // queued in the kernel lets it reset the connection and lose them.
-                if served > 0 {
-                    Box::pin(linger_close(&stream, state.send_timeout())).await;
-                }
+                Box::pin(linger_close(&stream, state.send_timeout())).await;
                 return Ok(());
             }
             stream.readable().await?;

@@ -24,13 +24,27 @@ const NEVER: u64 = u64::MAX;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Phase {
-    /// Waiting for the first byte of a request: closed quietly on expiry or shutdown.
+    /// Waiting for the first byte of a request after a response (keep-alive): closed
+    /// quietly on expiry; at shutdown sent a FIN at once and closed after
+    /// [`SHUTDOWN_LINGER`].
     Idle = 0,
     /// Reading a head: its reading side is cut, so the connection can still send 408.
     Head = 1,
     /// Sending a response: both sides are cut, failing the stuck write.
     Send = 2,
+    /// Accepted, no request yet: closed quietly on expiry, but left alone at shutdown,
+    /// since its first request may be on the way (a client cannot retry it safely).
+    Fresh = 3,
+    /// Idle at shutdown, our FIN sent: reading what the client still sends (a request
+    /// that crossed the FIN) so the close is not a reset; cut on expiry.
+    Closing = 4,
 }
+
+/// How long an idle connection is read (and discarded) after shutdown sends its FIN,
+/// before it is closed: a request that crossed our FIN is consumed instead of meeting a
+/// reset, and the client, seeing end-of-file on a reused connection, retries it
+/// elsewhere (RFC 9112 section 9.3.1).
+pub const SHUTDOWN_LINGER: Duration = Duration::from_secs(2);
 
 /// `fired_in` before any deadline fired.
 const NOT_FIRED: u8 = u8::MAX;
@@ -68,6 +82,8 @@ impl Watch {
             0 => Some(Phase::Idle),
             1 => Some(Phase::Head),
             2 => Some(Phase::Send),
+            3 => Some(Phase::Fresh),
+            4 => Some(Phase::Closing),
             _ => None,
         }
     }
@@ -178,18 +194,31 @@ impl Watchdog {
             if !(expired || closing && idle) {
                 continue;
             }
-            watch.deadline_ms.store(NEVER, Ordering::Relaxed);
-            if expired {
-                watch.fired_in.store(phase, Ordering::Release);
+            // SAFETY: the descriptor belongs to a registered connection, and connections
+            // deregister (under this lock) before closing their sockets.
+            let fd = unsafe { BorrowedFd::borrow_raw(watch.fd) };
+            if !expired {
+                // Shutdown, idle: FIN now, read what crosses it, close on expiry. Only if
+                // it is still idle: one that just started reading a request answers it.
+                let idle_now = watch.phase.compare_exchange(
+                    Phase::Idle as u8,
+                    Phase::Closing as u8,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                );
+                if idle_now.is_ok() {
+                    watch.arm(SHUTDOWN_LINGER);
+                    let _ = rustix::net::shutdown(fd, rustix::net::Shutdown::Write);
+                }
+                continue;
             }
+            watch.deadline_ms.store(NEVER, Ordering::Relaxed);
+            watch.fired_in.store(phase, Ordering::Release);
             let how = if phase == Phase::Send as u8 {
                 rustix::net::Shutdown::Both
             } else {
                 rustix::net::Shutdown::Read
             };
-            // SAFETY: the descriptor belongs to a registered connection, and connections
-            // deregister (under this lock) before closing their sockets.
-            let fd = unsafe { BorrowedFd::borrow_raw(watch.fd) };
             let _ = rustix::net::shutdown(fd, how);
         }
     }
