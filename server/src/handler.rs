@@ -36,6 +36,10 @@ const MAX_NOT_FOUND_PAGE: u64 = 1024 * 1024;
 
 /// Handles one request, writing the response head (not yet ended) into `out`.
 pub fn handle(req: &Request<'_, '_>, state: &State, out: &mut Vec<u8>) -> Reply {
+    // 0. The health probe (--health) is answered from memory, before anything else.
+    if let Some(r) = crate::health::answer(req, state.config.health.as_deref(), out) {
+        return r;
+    }
     let head_only = req.method == "HEAD";
     // 1. Method: GET and HEAD serve files; known methods get 405, unknown ones 501.
     if req.method != "GET" && !head_only {

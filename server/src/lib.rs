@@ -7,20 +7,26 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod access_log;
+pub mod activation;
 pub mod cache;
 pub mod config;
 pub mod connection;
 pub mod deadline;
 pub mod dir_listing;
+pub mod drain;
 pub mod file_reply;
 pub mod handler;
+pub mod health;
 pub mod listener;
+pub mod log_file;
+pub mod notify;
 pub mod reply;
 pub mod resolve;
 pub mod send;
 pub mod shutdown;
 pub mod signals;
 pub mod state;
+pub mod upgrade;
 pub mod variants;
 pub mod watchdog;
 
@@ -31,23 +37,31 @@ use std::io::Write;
 
 /// Runs the server until SIGINT or SIGTERM, then drains in-flight responses.
 pub fn run(config: Config) -> Result<(), StartError> {
+    if let Some(path) = &config.access_log {
+        log_file::set_path(path).map_err(StartError)?;
+    }
     let server = Server::bind(config)?;
-    let addr = server
-        .local_addr()
-        .map_err(|e| StartError(format!("cannot read the bound address: {e}")))?;
-    let shown = if addr.ip().is_unspecified() {
-        format!(
-            "http://127.0.0.1:{}/ (listening on all interfaces)",
-            addr.port()
-        )
-    } else {
-        format!("http://{addr}/")
-    };
+    let mut urls = Vec::new();
+    for (_, addr) in server.local_addrs() {
+        let addr = addr.map_err(|e| StartError(format!("cannot read the bound address: {e}")))?;
+        urls.push(if addr.ip().is_unspecified() {
+            format!(
+                "http://127.0.0.1:{}/ (listening on all interfaces)",
+                addr.port()
+            )
+        } else {
+            format!("http://{addr}/")
+        });
+    }
+    let shown = urls.join(" and ");
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "Serving {} at {shown}", server.root().display());
     let _ = stdout.flush();
     drop(stdout);
-    signals::install(server.shutdown_handle())?;
+    signals::install(server.shutdown_handle(), server.upgrade_handle())?;
+    // The listeners are live (the kernel queues connections from listen()): tell systemd,
+    // or the process that started this one by an upgrade.
+    notify::ready(&format!("Serving at {shown}"));
     let left = async_std::task::block_on(server.run());
     access_log::flush();
     if left > 0 {

@@ -1,12 +1,16 @@
-//! The listening socket and the accept loop: one task per connection, a cap on live
-//! connections (backpressure, not refusal), and back-off when `accept` fails.
+//! The listening sockets and the accept loop: one task per connection, a cap on live
+//! connections (backpressure, not refusal), back-off when `accept` fails, and closing
+//! the listeners at shutdown without resetting a queued connection.
 
+use crate::activation;
 use crate::config::Config;
 use crate::connection;
 use crate::deadline::sleep;
+use crate::drain::{self, Origin, LISTEN_DRAIN};
 use crate::resolve::Root;
 use crate::shutdown::Shutdown;
 use crate::state::State;
+use crate::upgrade;
 use crate::watchdog::SWEEP_INTERVAL;
 use async_io::Async;
 use async_std::channel::{bounded, Receiver, Sender};
@@ -15,7 +19,9 @@ use rustix::net::{sockopt, AddressFamily, SocketType};
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
+use std::os::fd::AsFd;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -44,13 +50,38 @@ impl fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
+/// One listening socket.
+#[derive(Debug)]
+struct Listening {
+    socket: Async<TcpListener>,
+    /// `http`, or the name systemd gave it (`https` is for TLS).
+    name: String,
+    origin: Origin,
+}
+
 /// A bound server, ready to run.
 #[derive(Debug)]
 pub struct Server {
-    listener: Async<TcpListener>,
+    listeners: Vec<Listening>,
     state: Arc<State>,
     shutdown: Shutdown,
     max_connections: usize,
+    /// SIGUSR2: start the new binary and hand it the listeners.
+    upgrades: (Sender<()>, Receiver<()>),
+    /// Set once a new process holds our listening sockets (a binary upgrade started):
+    /// from then on they are closed without filtering, leaving their queues to it.
+    shared: Arc<AtomicBool>,
+}
+
+/// Asks a running server for a binary upgrade (SIGUSR2).
+#[derive(Clone, Debug)]
+pub struct UpgradeHandle(Sender<()>);
+
+impl UpgradeHandle {
+    /// Requests an upgrade; a request while one is under way is dropped.
+    pub fn request(&self) {
+        let _ = self.0.try_send(());
+    }
 }
 
 impl Server {
@@ -68,16 +99,13 @@ impl Server {
                 _ => StartError(format!("cannot open root folder '{shown}': {e}")),
             }
         })?;
-        let addr = SocketAddr::new(config.bind, config.port);
-        let listener = listen(addr).map_err(|e| bind_error(addr, &e))?;
-        let listener = Async::new(listener)
-            .map_err(|e| StartError(format!("cannot watch the socket: {e}")))?;
+        let listeners = open_listeners(&config)?;
         let max_connections = config
             .max_connections
             .unwrap_or_else(default_max_connections)
             .max(1);
         Ok(Server {
-            listener,
+            listeners,
             state: Arc::new(State {
                 config,
                 root,
@@ -87,12 +115,30 @@ impl Server {
             }),
             shutdown: Shutdown::new(),
             max_connections,
+            upgrades: bounded(1),
+            shared: Arc::new(AtomicBool::new(false)),
         })
     }
 
-    /// The address actually bound (with the real port when `--port 0`).
+    /// The address of the first listener (with the real port when `--port 0`).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.get_ref().local_addr()
+        match self.listeners.first() {
+            Some(l) => l.socket.get_ref().local_addr(),
+            None => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    /// Every listening address, with its socket's name.
+    pub fn local_addrs(&self) -> Vec<(String, io::Result<SocketAddr>)> {
+        self.listeners
+            .iter()
+            .map(|l| (l.name.clone(), l.socket.get_ref().local_addr()))
+            .collect()
+    }
+
+    /// A handle that asks for a binary upgrade.
+    pub fn upgrade_handle(&self) -> UpgradeHandle {
+        UpgradeHandle(self.upgrades.0.clone())
     }
 
     /// The canonical served folder.
@@ -110,11 +156,17 @@ impl Server {
         self.max_connections
     }
 
-    /// Accepts connections until shutdown, then waits up to the grace period for live
-    /// connections to finish. Returns the number still live when it gave up.
+    /// Accepts connections until shutdown, then closes the listeners (see
+    /// [`crate::drain`]) and waits up to the grace period for live connections to
+    /// finish. Returns the number still live when it gave up.
     pub async fn run(self) -> usize {
         let (slots_tx, slots_rx) = bounded::<()>(self.max_connections);
-        let accepting = self.accept_loop(slots_tx, slots_rx);
+        let grace = Duration::from_secs(self.state.config.shutdown_grace);
+        let accepting = futures::future::join_all(
+            self.listeners
+                .iter()
+                .map(|l| self.accept_loop(l, &slots_tx, &slots_rx)),
+        );
         let watchdog = self.state.watchdog.clone();
         let sweeping = async {
             loop {
@@ -123,35 +175,119 @@ impl Server {
             }
         };
         futures_lite::future::or(
-            futures_lite::future::or(accepting, sweeping),
-            self.shutdown.wait(),
+            futures_lite::future::or(
+                async {
+                    accepting.await;
+                },
+                sweeping,
+            ),
+            futures_lite::future::or(self.shutdown.wait(), self.upgrades()),
         )
         .await;
-        // Stop listening: new connections are refused from here on.
-        drop(self.listener);
-        // Close idle connections now; busy ones finish within the grace period, their
-        // deadlines still enforced.
-        let grace = Duration::from_secs(self.state.config.shutdown_grace);
         let end = Instant::now() + grace;
-        let mut next_sweep = Instant::now();
-        while self.shutdown.live() > 0 && Instant::now() < end {
-            if Instant::now() >= next_sweep {
-                watchdog.sweep(true);
-                next_sweep = Instant::now() + SWEEP_INTERVAL;
+        // Close idle connections now; busy ones finish within the grace period, their
+        // deadlines still enforced. Listeners we alone hold keep accepting what their
+        // queues hold (new connections are stopped) and close after LISTEN_DRAIN.
+        let draining = async {
+            let settle = Instant::now() + LISTEN_DRAIN;
+            let shared = self.shared.load(Ordering::Acquire);
+            let mut drains = Vec::new();
+            for l in self.listeners {
+                if shared || l.origin == Origin::Held {
+                    drop(l);
+                    continue;
+                }
+                if let Err(e) = drain::stop_new_connections(&l.socket) {
+                    eprintln!(
+                        "server: cannot stop new connections on {}: {e}; closing it now",
+                        l.name
+                    );
+                    continue;
+                }
+                drains.push(l);
             }
+            let state = &self.state;
+            let shutdown = &self.shutdown;
+            futures::future::join_all(
+                drains
+                    .iter()
+                    .map(|l| drain_queue(l, state, shutdown, &slots_tx, &slots_rx, settle, end)),
+            )
+            .await;
+        };
+        let waiting = async {
+            let mut next_sweep = Instant::now();
+            while Instant::now() < end {
+                if Instant::now() >= next_sweep {
+                    watchdog.sweep(true);
+                    next_sweep = Instant::now() + SWEEP_INTERVAL;
+                }
+                sleep(Duration::from_millis(20)).await;
+                if self.shutdown.live() == 0 {
+                    break;
+                }
+            }
+        };
+        futures_lite::future::zip(draining, waiting).await;
+        while self.shutdown.live() > 0 && Instant::now() < end {
+            watchdog.sweep(true);
             sleep(Duration::from_millis(20)).await;
         }
         self.shutdown.live()
     }
 
-    async fn accept_loop(&self, slots: Sender<()>, freed: Receiver<()>) {
+    /// Serves SIGUSR2 requests until one hands the listeners to a new process, then
+    /// returns (which starts the drain). Failed upgrades are logged; serving goes on.
+    async fn upgrades(&self) {
+        loop {
+            if self.upgrades.1.recv().await.is_err() {
+                return futures_lite::future::pending().await;
+            }
+            let owned = self.listeners.iter().all(|l| l.origin == Origin::Owned);
+            let sockets: Vec<_> = self
+                .listeners
+                .iter()
+                .map(|l| (l.socket.as_fd(), l.name.as_str()))
+                .collect();
+            // From here the new process may hold the sockets: never filter them.
+            self.shared.store(true, Ordering::Release);
+            let pending = match upgrade::spawn(&sockets, owned) {
+                Ok(p) => p,
+                Err(upgrade::Failed(why)) => {
+                    eprintln!("server: upgrade failed: {why}; still serving");
+                    self.shared.store(false, Ordering::Release);
+                    continue;
+                }
+            };
+            eprintln!(
+                "server: upgrade: started process {}; waiting until it is ready",
+                pending.pid()
+            );
+            match pending.wait_ready().await {
+                Ok(pid) => {
+                    eprintln!("server: upgrade: process {pid} is ready; this one drains and exits");
+                    if crate::notify::supervised() {
+                        crate::notify::main_pid(pid);
+                    }
+                    self.shutdown.fire();
+                    return;
+                }
+                Err(upgrade::Failed(why)) => {
+                    eprintln!("server: upgrade failed: {why}; still serving");
+                    self.shared.store(false, Ordering::Release);
+                }
+            }
+        }
+    }
+
+    async fn accept_loop(&self, listener: &Listening, slots: &Sender<()>, freed: &Receiver<()>) {
         loop {
             // Backpressure: wait for a free slot before accepting; the kernel queues the rest.
             if slots.send(()).await.is_err() {
                 return;
             }
             let (stream, peer) = loop {
-                match self.listener.accept().await {
+                match listener.socket.accept().await {
                     Ok(pair) => break pair,
                     Err(e) => {
                         if is_resource_exhaustion(&e) {
@@ -162,29 +298,142 @@ impl Server {
                     }
                 }
             };
-            let _ = stream.get_ref().set_nodelay(true);
-            let state = self.state.clone();
-            let shutdown = self.shutdown.clone();
-            let freed = freed.clone();
-            let guard = shutdown.track();
-            async_std::task::spawn(async move {
-                // A bug that panics takes down its own connection, never the server.
-                let served = AssertUnwindSafe(connection::serve(stream, peer, &state, &shutdown));
-                match served.catch_unwind().await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) if is_peer_gone(&e) => {}
-                    Ok(Err(e)) => eprintln!("server: {peer}: {e}"),
-                    Err(_) => eprintln!("server: {peer}: internal error (a bug: please report it); connection closed"),
-                }
-                drop(guard);
-                let _ = freed.try_recv();
-            });
+            spawn_connection(stream, peer, &self.state, &self.shutdown, freed);
         }
     }
 }
 
-/// Creates a listening socket with `SO_REUSEADDR` and a deep backlog.
-fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+/// Starts the task serving one accepted connection; its slot is freed when it ends.
+fn spawn_connection(
+    stream: Async<std::net::TcpStream>,
+    peer: SocketAddr,
+    state: &Arc<State>,
+    shutdown: &Shutdown,
+    freed: &Receiver<()>,
+) {
+    let _ = stream.get_ref().set_nodelay(true);
+    let state = state.clone();
+    let shutdown = shutdown.clone();
+    let freed = freed.clone();
+    let guard = shutdown.track();
+    async_std::task::spawn(async move {
+        // A bug that panics takes down its own connection, never the server.
+        let served = AssertUnwindSafe(connection::serve(stream, peer, &state, &shutdown));
+        match served.catch_unwind().await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) if is_peer_gone(&e) => {}
+            Ok(Err(e)) => eprintln!("server: {peer}: {e}"),
+            Err(_) => eprintln!(
+                "server: {peer}: internal error (a bug: please report it); connection closed"
+            ),
+        }
+        drop(guard);
+        let _ = freed.try_recv();
+    });
+}
+
+/// After new connections are stopped at `l`: accepts what its queue still holds until
+/// `settle` has passed and the queue is empty (or the grace period ends), then closes it.
+async fn drain_queue(
+    l: &Listening,
+    state: &Arc<State>,
+    shutdown: &Shutdown,
+    slots: &Sender<()>,
+    freed: &Receiver<()>,
+    settle: Instant,
+    end: Instant,
+) {
+    loop {
+        if Instant::now() >= end {
+            return;
+        }
+        let slot = crate::deadline::until(end, async {
+            slots
+                .send(())
+                .await
+                .map_err(|_| io::ErrorKind::BrokenPipe.into())
+        });
+        if slot.await.is_err() {
+            return;
+        }
+        // Non-blocking: WouldBlock means the queue is empty right now.
+        let accepted = loop {
+            match l.socket.get_ref().accept() {
+                Ok(pair) => break Some(pair),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if Instant::now() >= settle {
+                        break None;
+                    }
+                    let wait = crate::deadline::until(settle, l.socket.readable());
+                    let _ = wait.await;
+                }
+                Err(e) if is_resource_exhaustion(&e) => sleep(ACCEPT_BACKOFF).await,
+                Err(_) => {}
+            }
+        };
+        match accepted {
+            Some((stream, peer)) => match Async::new(stream) {
+                Ok(stream) => spawn_connection(stream, peer, state, shutdown, freed),
+                Err(_) => {
+                    let _ = freed.try_recv();
+                }
+            },
+            None => {
+                let _ = freed.try_recv();
+                return;
+            }
+        }
+    }
+}
+
+/// Takes the sockets systemd (or a binary upgrade) handed over, or binds `--bind:--port`.
+fn open_listeners(config: &Config) -> Result<Vec<Listening>, StartError> {
+    upgrade::take_parent_pipe();
+    let inherited = activation::from_env()?;
+    let watch = |l: TcpListener| {
+        Async::new(l).map_err(|e| StartError(format!("cannot watch the socket: {e}")))
+    };
+    if inherited.is_empty() {
+        let addr = SocketAddr::new(config.bind, config.port);
+        let listener = listen(addr, config.reuse_port).map_err(|e| bind_error(addr, &e))?;
+        return Ok(vec![Listening {
+            socket: watch(listener)?,
+            name: "http".to_owned(),
+            origin: Origin::Owned,
+        }]);
+    }
+    let origin = if upgrade::inherited_sockets_owned() {
+        Origin::Owned
+    } else {
+        Origin::Held
+    };
+    let mut listeners = Vec::with_capacity(inherited.len());
+    for socket in inherited {
+        if socket.is_https() {
+            return Err(StartError(format!(
+                "the inherited socket named '{}' is for HTTPS, which this server does not serve yet; name it http (FileDescriptorName=http)",
+                socket.name
+            )));
+        }
+        // A previous process may have stopped new connections on it while draining.
+        drain::clear_filter(&socket.listener).map_err(|e| {
+            StartError(format!(
+                "cannot clear the inherited socket '{}': {e}",
+                socket.name
+            ))
+        })?;
+        listeners.push(Listening {
+            socket: watch(socket.listener)?,
+            name: socket.name,
+            origin,
+        });
+    }
+    Ok(listeners)
+}
+
+/// Creates a listening socket with `SO_REUSEADDR` (and `SO_REUSEPORT` if asked) and a
+/// deep backlog.
+fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
     let family = if addr.is_ipv4() {
         AddressFamily::INET
     } else {
@@ -197,6 +446,9 @@ fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
         None,
     )?;
     sockopt::set_socket_reuseaddr(&fd, true)?;
+    if reuse_port {
+        sockopt::set_socket_reuseport(&fd, true)?;
+    }
     rustix::net::bind(&fd, &addr)?;
     rustix::net::listen(&fd, LISTEN_BACKLOG)?;
     Ok(TcpListener::from(fd))
@@ -206,11 +458,11 @@ fn bind_error(addr: SocketAddr, e: &io::Error) -> StartError {
     let port = addr.port();
     match e.kind() {
         io::ErrorKind::PermissionDenied => StartError(format!(
-            "port {port} needs root; try --port {}",
+            "port {port} needs root; try --port {}, or let systemd open it and pass it in (socket activation: deploy/server.socket)",
             if port < 1024 { 8080 } else { 0 }
         )),
         io::ErrorKind::AddrInUse => StartError(format!(
-            "port {port} is already in use; stop the other server or try --port 0"
+            "port {port} is already in use; stop the other server, try --port 0, or start both with --reuse-port"
         )),
         io::ErrorKind::AddrNotAvailable => StartError(format!(
             "address {} is not on this machine; try --bind 0.0.0.0",
