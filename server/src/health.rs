@@ -10,7 +10,11 @@ use shared::StatusCode;
 const BODY: &[u8] = b"ok";
 
 /// Answers `req` if it asks for the health path; `None` lets the handler carry on.
-pub(crate) fn answer(req: &Request<'_, '_>, health: Option<&str>, out: &mut Vec<u8>) -> Option<Reply> {
+pub(crate) fn answer(
+    req: &Request<'_, '_>,
+    health: Option<&str>,
+    out: &mut Vec<u8>,
+) -> Option<Reply> {
     let health = health?;
     let head_only = req.method == "HEAD";
     if !(req.method == "GET" || head_only) || req.path() != Some(health) {

@@ -94,6 +94,18 @@ pub(crate) fn tell_parent_ready() {
     }
 }
 
+/// How the wait for the new process ended.
+enum Wait {
+    Ready,
+    /// The pipe closed (or carried something else): the new process died or gave up.
+    Closed,
+    TimedOut,
+}
+
+/// After the pipe closes, how often and how many times to look for the exit status.
+const REAP_POLL: Duration = Duration::from_millis(10);
+const REAP_POLLS: u32 = 200;
+
 /// A new process started by an upgrade, not yet ready.
 #[derive(Debug)]
 pub(crate) struct Pending {
@@ -186,32 +198,45 @@ impl Pending {
             let mut buf = [0u8; 64];
             loop {
                 match self.ready.read(&mut buf).await {
-                    Ok(0) => return false,
+                    Ok(0) => return Wait::Closed,
                     Ok(n) => {
                         line.extend_from_slice(&buf[..n]);
                         if line.starts_with(READY_LINE) {
-                            return true;
+                            return Wait::Ready;
                         }
                         if line.len() >= READY_LINE.len() {
-                            return false;
+                            return Wait::Closed;
                         }
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => return false,
+                    Err(_) => return Wait::Closed,
                 }
             }
         };
         let timeout = async {
             sleep(READY_TIMEOUT).await;
-            false
+            Wait::TimedOut
         };
-        let ready = futures_lite::future::or(reading, timeout).await;
-        if ready {
-            return Ok(pid);
-        }
-        let why = match self.child.try_wait() {
-            Ok(Some(status)) => format!("the new process exited ({status}) before it was ready"),
-            _ => {
+        let why = match futures_lite::future::or(reading, timeout).await {
+            Wait::Ready => return Ok(pid),
+            Wait::Closed => {
+                // The pipe closes as the process exits, a moment before it can be reaped.
+                let mut status = None;
+                for _ in 0..REAP_POLLS {
+                    if let Ok(Some(s)) = self.child.try_wait() {
+                        status = Some(s);
+                        break;
+                    }
+                    sleep(REAP_POLL).await;
+                }
+                match status {
+                    Some(s) => format!("the new process exited ({s}) before it was ready"),
+                    None => format!(
+                        "the new process ({pid}) closed its ready pipe without saying ready"
+                    ),
+                }
+            }
+            Wait::TimedOut => {
                 if let Some(p) = rustix::process::Pid::from_raw(pid as i32) {
                     let _ = rustix::process::kill_process(p, rustix::process::Signal::TERM);
                 }

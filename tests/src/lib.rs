@@ -3,6 +3,8 @@
 
 pub mod bin;
 pub mod client;
+pub mod load;
+pub mod ops;
 pub mod raw;
 pub mod server;
 pub mod tools;
