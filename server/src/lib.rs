@@ -26,6 +26,7 @@ pub mod send;
 pub mod shutdown;
 pub mod signals;
 pub mod state;
+pub mod tls;
 pub mod upgrade;
 pub mod variants;
 pub mod watchdog;

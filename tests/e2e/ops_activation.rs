@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use tests::ops::{activated, free_port, loopback_listener, signal, ListenPid};
 use tests::raw::get;
 use tests::server::{site, TestServer};
-use tests::tools::require;
 
 const HELLO: &str = "HelloWorld.html";
 
@@ -18,14 +17,8 @@ fn hello_bytes(root: &Path) -> Vec<u8> {
     std::fs::read(root.join(HELLO)).unwrap()
 }
 
-#[test]
 fn systemd_socket_activate_serves_on_the_socket_it_opened() {
-    let Some(activate) = require(
-        "systemd_socket_activate_serves_on_the_socket_it_opened",
-        &["systemd-socket-activate"],
-    ) else {
-        return;
-    };
+    let activate = tests::tools::program("systemd-socket-activate");
     let site = site();
     let port = free_port();
     let mut command = Command::new(activate);
@@ -58,7 +51,6 @@ fn systemd_socket_activate_serves_on_the_socket_it_opened() {
     assert_eq!(r.body, hello_bytes(site.path()));
 }
 
-#[test]
 fn two_handed_over_sockets_both_serve() {
     let site = site();
     let (a, b) = (loopback_listener(), loopback_listener());
@@ -85,7 +77,6 @@ fn two_handed_over_sockets_both_serve() {
     }
 }
 
-#[test]
 fn a_wrong_listen_pid_is_ignored_and_the_port_bound() {
     let site = site();
     let held = loopback_listener();
@@ -121,7 +112,6 @@ fn a_wrong_listen_pid_is_ignored_and_the_port_bound() {
     }
 }
 
-#[test]
 fn a_socket_named_https_is_refused_until_tls_is_configured() {
     let site = site();
     let l = loopback_listener();
@@ -136,7 +126,6 @@ fn a_socket_named_https_is_refused_until_tls_is_configured() {
     );
 }
 
-#[test]
 fn sd_notify_socket_receives_ready_then_stopping() {
     let site = site();
     let dir = tempfile::tempdir().unwrap();
@@ -182,14 +171,8 @@ fn units_in(dir: &Path) {
     }
 }
 
-#[test]
 fn systemd_analyze_verify_accepts_the_unit_files() {
-    let Some(analyze) = require(
-        "systemd_analyze_verify_accepts_the_unit_files",
-        &["systemd-analyze"],
-    ) else {
-        return;
-    };
+    let analyze = tests::tools::program("systemd-analyze");
     let dir = tempfile::tempdir().unwrap();
     units_in(dir.path());
     for units in [
@@ -228,7 +211,6 @@ fn systemd_analyze_verify_accepts_the_unit_files() {
     }
 }
 
-#[test]
 fn health_answers_ok_without_touching_the_disk() {
     let site = site();
     let server = TestServer::start_in(site.path(), &["--health", "/healthz", "--quiet"]);
@@ -249,7 +231,6 @@ fn health_answers_ok_without_touching_the_disk() {
     assert_eq!((r.status, r.body.as_slice()), (200, &b"ok"[..]));
 }
 
-#[test]
 fn health_flag_refuses_a_path_that_could_inject_a_header() {
     let out = Command::new(tests::bin::binary("server"))
         .args(["--port", "0", "--health", "healthz"])
@@ -276,7 +257,6 @@ fn wait_for_line(path: &Path, needle: &str) -> String {
     }
 }
 
-#[test]
 fn access_log_file_is_reopened_on_sigusr1() {
     let site = site();
     let logs = tempfile::tempdir().unwrap();
@@ -307,7 +287,6 @@ fn access_log_file_is_reopened_on_sigusr1() {
     assert!(s.ends_with('\n'));
 }
 
-#[test]
 fn access_log_in_a_missing_folder_fails_at_start_up() {
     let out = Command::new(tests::bin::binary("server"))
         .args(["--port", "0", "--access-log", "/nonexistent/dir/access.log"])
@@ -319,4 +298,17 @@ fn access_log_in_a_missing_folder_fails_at_start_up() {
         err.starts_with("server: error: cannot open the access log '/nonexistent/dir/access.log'"),
         "{err}"
     );
+}
+
+tests::register! {
+    #[needs("systemd-socket-activate")] systemd_socket_activate_serves_on_the_socket_it_opened,
+    two_handed_over_sockets_both_serve,
+    a_wrong_listen_pid_is_ignored_and_the_port_bound,
+    a_socket_named_https_is_refused_until_tls_is_configured,
+    sd_notify_socket_receives_ready_then_stopping,
+    #[needs("systemd-analyze")] systemd_analyze_verify_accepts_the_unit_files,
+    health_answers_ok_without_touching_the_disk,
+    health_flag_refuses_a_path_that_could_inject_a_header,
+    access_log_file_is_reopened_on_sigusr1,
+    access_log_in_a_missing_folder_fails_at_start_up,
 }

@@ -97,7 +97,6 @@ fn wait_stderr(server: &TestServer, needle: &str) -> String {
     }
 }
 
-#[test]
 fn binary_upgrade_on_sigusr2_under_load_loses_nothing() {
     let (site, targets) = site_with_targets();
     let mut old = TestServer::start_in(site.path(), &["--quiet"]);
@@ -129,7 +128,6 @@ fn binary_upgrade_on_sigusr2_under_load_loses_nothing() {
     );
 }
 
-#[test]
 fn failed_upgrade_keeps_the_old_process_serving() {
     let site = site();
     let dir = tempfile::tempdir().unwrap();
@@ -156,7 +154,6 @@ fn failed_upgrade_keeps_the_old_process_serving() {
     assert_eq!(get(server.addr, "/HelloWorld.html").status, 200);
 }
 
-#[test]
 fn restart_with_the_socket_held_by_the_service_manager_loses_nothing() {
     // As systemd does for `systemctl restart`: the socket stays open in the manager
     // (here, the test); the old process drains and exits, then the new one starts.
@@ -188,7 +185,6 @@ fn restart_with_the_socket_held_by_the_service_manager_loses_nothing() {
     drop(second);
 }
 
-#[test]
 fn reuse_port_hand_over_loses_nothing() {
     // Start a new instance on the same port, then SIGTERM the old one.
     let (site, targets) = site_with_targets();
@@ -218,12 +214,13 @@ fn reuse_port_hand_over_loses_nothing() {
     assert_clean("reuse-port hand-over", &tally);
 }
 
-#[test]
 fn a_port_in_use_suggests_reuse_port() {
+    let site = site();
     let l = loopback_listener();
     let port = l.local_addr().unwrap().port().to_string();
     let out = std::process::Command::new(tests::bin::binary("server"))
-        .args(["--port", &port, "--bind", "127.0.0.1"])
+        .args(["--port", &port, "--bind", "127.0.0.1", "--root"])
+        .arg(site.path())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -232,4 +229,12 @@ fn a_port_in_use_suggests_reuse_port() {
         err.contains("already in use") && err.contains("--reuse-port"),
         "{err}"
     );
+}
+
+tests::register! {
+    binary_upgrade_on_sigusr2_under_load_loses_nothing,
+    failed_upgrade_keeps_the_old_process_serving,
+    restart_with_the_socket_held_by_the_service_manager_loses_nothing,
+    reuse_port_hand_over_loses_nothing,
+    a_port_in_use_suggests_reuse_port,
 }

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use tests::load::{self, Tally, Target};
 use tests::ops::{free_port, signal};
 use tests::server::{site, write, TestServer};
-use tests::tools::require;
 
 /// Requests each phase waits for.
 const PHASE_REQUESTS: u64 = 300;
@@ -165,8 +164,8 @@ fn wait_serving(server: &TestServer, more_than: usize) {
 }
 
 /// Runs the whole scenario with `how` ("TERM" or "KILL") applied to the first instance.
-fn one_instance_goes_away(test: &str, how: &str) -> Option<(Tally, usize)> {
-    let program = require(test, &["haproxy"])?;
+fn one_instance_goes_away(test: &str, how: &str) -> (Tally, usize) {
+    let program = tests::tools::program("haproxy");
     let (site, targets) = small_site();
     let dir = tempfile::tempdir().unwrap();
     let (port_a, port_b) = (free_port(), free_port());
@@ -217,7 +216,7 @@ fn one_instance_goes_away(test: &str, how: &str) -> Option<(Tally, usize)> {
                 .join("\n")
         );
     }
-    Some((tally, retried))
+    (tally, retried)
 }
 
 /// Requests HAProxy's log shows as retried: in the counts after the termination state
@@ -237,27 +236,26 @@ fn haproxy_retries(log: &[String]) -> usize {
         .count()
 }
 
-#[test]
 fn sigterm_one_instance_behind_haproxy_fails_no_request() {
     let test = "sigterm_one_instance_behind_haproxy_fails_no_request";
-    let Some((tally, _)) = one_instance_goes_away(test, "TERM") else {
-        return;
-    };
+    let (tally, _) = one_instance_goes_away(test, "TERM");
     assert_eq!(tally.failures(), 0, "failed requests: {tally:?}");
     assert_eq!(tally.resets, 0, "resets: {tally:?}");
     // HAProxy keeps the client's connections; nothing reaches the client.
     assert_eq!(tally.retried, 0, "{tally:?}");
 }
 
-#[test]
 fn sigkill_one_instance_behind_haproxy_is_retried_to_zero_failures() {
     let test = "sigkill_one_instance_behind_haproxy_is_retried_to_zero_failures";
-    let Some((tally, retried)) = one_instance_goes_away(test, "KILL") else {
-        return;
-    };
+    let (tally, retried) = one_instance_goes_away(test, "KILL");
     // The kill did fail requests between HAProxy and the instance (counted and
     // reported above); HAProxy's retries of these GETs keep the client's at zero.
     assert!(retried > 0, "the kill failed nothing HAProxy had to retry");
     assert_eq!(tally.failures(), 0, "failed requests: {tally:?}");
     assert_eq!(tally.resets, 0, "resets: {tally:?}");
+}
+
+tests::register! {
+    #[needs("haproxy")] sigterm_one_instance_behind_haproxy_fails_no_request,
+    #[needs("haproxy")] sigkill_one_instance_behind_haproxy_is_retried_to_zero_failures,
 }
