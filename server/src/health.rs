@@ -2,34 +2,25 @@
 //! from memory for `GET` and `HEAD`, never touching the disk, so a probe stays cheap and
 //! keeps answering even when the root is slow or unreadable.
 
-use crate::reply::{self, Reply};
-use shared::request::Request;
+use crate::context::Ctx;
+use crate::response::Response;
 use shared::StatusCode;
 
 /// The body of a health answer.
 const BODY: &[u8] = b"ok";
 
-/// Answers `req` if it asks for the health path; `None` lets the handler carry on.
-pub(crate) fn answer(
-    req: &Request<'_, '_>,
-    health: Option<&str>,
-    out: &mut Vec<u8>,
-) -> Option<Reply> {
+/// Answers `ctx` if it asks for the health path; `None` lets the handler carry on.
+pub(crate) fn answer(ctx: &Ctx<'_>, health: Option<&str>) -> Option<Response> {
     let health = health?;
-    let head_only = req.method == "HEAD";
-    if !(req.method == "GET" || head_only) || req.path() != Some(health) {
+    let path = shared::wire::request::target_path(ctx.target);
+    if !(ctx.method == "GET" || ctx.head_only) || path != Some(health) {
         return None;
     }
-    let r = reply::in_memory(
-        out,
-        StatusCode::OK,
-        b"text/plain; charset=utf-8",
-        BODY.to_vec(),
-        head_only,
-    );
     // A probe must see the server's state now, never a cached copy.
-    shared::format::header(out, "Cache-Control", b"no-store");
-    Some(r)
+    Some(
+        Response::page(StatusCode::OK, "text/plain; charset=utf-8", BODY)
+            .with("Cache-Control", "no-store"),
+    )
 }
 
 /// Checks a `--health` value at start-up: an absolute path of plain characters,
@@ -50,49 +41,34 @@ pub(crate) fn parse_path(value: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::request::{parse_request, Parsed, EMPTY_HEADER};
+    use crate::response::Body;
+    use std::time::SystemTime;
 
-    fn ask(head: &[u8], health: Option<&str>) -> Option<(Reply, String)> {
-        let mut headers = [EMPTY_HEADER; 16];
-        let Ok(Parsed::Complete(req)) = parse_request(head, &mut headers) else {
-            panic!("bad test request");
-        };
-        let mut out = Vec::new();
-        answer(&req, health, &mut out).map(|r| (r, String::from_utf8(out).unwrap()))
+    fn ask(method: &str, target: &str, health: Option<&str>) -> Option<Response> {
+        let ctx = Ctx::new(method, target, &[], SystemTime::UNIX_EPOCH);
+        answer(&ctx, health)
     }
 
     #[test]
     fn health_path_answers_ok_from_memory() {
-        let (r, head) = ask(
-            b"GET /healthz?probe=1 HTTP/1.1\r\nHost: x\r\n\r\n",
-            Some("/healthz"),
-        )
-        .unwrap();
+        let r = ask("GET", "/healthz?probe=1", Some("/healthz")).unwrap();
         assert_eq!(r.status, StatusCode::OK);
-        assert!(matches!(r.body, reply::Body::Bytes(ref b) if b == b"ok"));
-        assert!(head.contains("Content-Length: 2\r\n"), "{head}");
-        assert!(head.contains("Cache-Control: no-store\r\n"), "{head}");
-        let (r, _) = ask(
-            b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
-            Some("/healthz"),
-        )
-        .unwrap();
-        assert!(matches!(r.body, reply::Body::Empty));
+        assert!(matches!(r.body, Body::Memory(ref b) if &b[..] == b"ok"));
+        let fields: Vec<_> = r.fields.iter().collect();
+        assert!(
+            fields.contains(&("Cache-Control", "no-store")),
+            "{fields:?}"
+        );
+        assert!(ask("HEAD", "/healthz", Some("/healthz")).is_some());
+        assert!(ask("GET", "http://example.com/healthz", Some("/healthz")).is_some());
     }
 
     #[test]
     fn other_paths_methods_and_no_flag_fall_through() {
-        assert!(ask(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", None).is_none());
-        assert!(ask(
-            b"GET /healthz/ HTTP/1.1\r\nHost: x\r\n\r\n",
-            Some("/healthz")
-        )
-        .is_none());
-        assert!(ask(
-            b"POST /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
-            Some("/healthz")
-        )
-        .is_none());
+        assert!(ask("GET", "/healthz", None).is_none());
+        assert!(ask("GET", "/healthz/", Some("/healthz")).is_none());
+        assert!(ask("GET", "/x/healthz", Some("/healthz")).is_none());
+        assert!(ask("POST", "/healthz", Some("/healthz")).is_none());
     }
 
     #[test]

@@ -1,38 +1,30 @@
-//! A static-file HTTP/1.1 server: config → listener → connection → handler → send.
+//! A static-file HTTP/1.1 server: config → listener → connection → handler → writer.
 //!
-//! The binary is a thin wrapper over [`run`]; tests start a [`Server`] in-process on
-//! port 0.
+//! The binary is a thin wrapper over [`run`]. `docs/ARCHITECTURE.md` maps the modules.
 
 // Nothing a peer sends may panic the process: no unwrap/expect outside tests.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
-pub mod access_log;
-pub mod activation;
-pub mod cache;
+mod access_log;
 pub mod config;
-pub mod connection;
-pub mod deadline;
-pub mod dir_listing;
-pub mod drain;
-pub mod file_reply;
-pub mod handler;
-pub mod health;
-pub mod listener;
-pub mod log_file;
-pub mod notify;
-pub mod reply;
-pub mod resolve;
-pub mod send;
-pub mod shutdown;
-pub mod signals;
-pub mod state;
+mod conn;
+mod context;
+mod files;
+mod health;
+mod listener;
+mod log_file;
+mod ops;
+mod response;
+mod rt;
+mod shutdown;
+mod signals;
+mod state;
+mod swap;
 pub mod tls;
-pub mod upgrade;
-pub mod variants;
-pub mod watchdog;
+mod watchdog;
 
 pub use config::Config;
-pub use listener::{Server, StartError};
+pub use listener::StartError;
 
 use std::io::Write;
 
@@ -41,29 +33,37 @@ pub fn run(config: Config) -> Result<(), StartError> {
     if let Some(path) = &config.access_log {
         log_file::set_path(path).map_err(StartError)?;
     }
-    let server = Server::bind(config)?;
-    let mut urls = Vec::new();
-    for (_, addr) in server.local_addrs() {
-        let addr = addr.map_err(|e| StartError(format!("cannot read the bound address: {e}")))?;
-        urls.push(if addr.ip().is_unspecified() {
-            format!(
-                "http://127.0.0.1:{}/ (listening on all interfaces)",
-                addr.port()
-            )
-        } else {
-            format!("http://{addr}/")
-        });
-    }
-    let shown = urls.join(" and ");
+    let server = listener::Server::bind(config)?;
+    let addrs = server
+        .local_addrs()
+        .map_err(|e| StartError(format!("cannot read the bound address: {e}")))?;
+    let shown: Vec<String> = addrs
+        .iter()
+        .map(|addr| {
+            if addr.ip().is_unspecified() {
+                format!(
+                    "http://127.0.0.1:{}/ (listening on all interfaces)",
+                    addr.port()
+                )
+            } else {
+                format!("http://{addr}/")
+            }
+        })
+        .collect();
+    let shown = shown.join(" and ");
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "Serving {} at {shown}", server.root().display());
     let _ = stdout.flush();
     drop(stdout);
-    signals::install(server.shutdown_handle(), server.upgrade_handle())?;
-    // The listeners are live (the kernel queues connections from listen()): tell systemd,
-    // or the process that started this one by an upgrade.
-    notify::ready(&format!("Serving at {shown}"));
-    let left = async_std::task::block_on(server.run());
+    signals::install(
+        server.shutdown_handle(),
+        server.state(),
+        server.upgrade_handle(),
+    )?;
+    // The listeners are live (the kernel queues connections from listen()): tell
+    // systemd, or the process that started this one by an upgrade.
+    ops::notify::ready(&format!("Serving at {shown}"));
+    let left = rt::block_on(server.run());
     access_log::flush();
     if left > 0 {
         eprintln!("server: grace period over; {left} connection(s) cut off");

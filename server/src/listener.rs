@@ -1,25 +1,26 @@
-//! The listening sockets and the accept loop: one task per connection, a cap on live
-//! connections (backpressure, not refusal), back-off when `accept` fails, and closing
-//! the listeners at shutdown without resetting a queued connection.
+//! The listening sockets and their accept loops: one task per connection, one cap on
+//! live connections shared by every listener (backpressure, not refusal), and back-off
+//! when `accept` fails. Each listener says what its connections speak, so a socket can
+//! be wrapped (a TLS handshake) before the connection is served. The sockets are bound
+//! here or handed over ([`crate::ops::activation`]), and closed at shutdown without
+//! resetting a queued connection ([`crate::ops::drain`]).
 
-use crate::activation;
 use crate::config::Config;
-use crate::connection;
-use crate::deadline::sleep;
-use crate::drain::{self, Origin, LISTEN_DRAIN};
-use crate::resolve::Root;
+use crate::conn;
+use crate::files::root::Root;
+use crate::ops::drain::{self, Origin};
+use crate::ops::{activation, upgrade};
+use crate::rt;
 use crate::shutdown::Shutdown;
 use crate::state::State;
-use crate::upgrade;
-use crate::watchdog::SWEEP_INTERVAL;
 use async_io::Async;
+use async_lock::{Semaphore, SemaphoreGuardArc};
 use async_std::channel::{bounded, Receiver, Sender};
-use futures_lite::FutureExt;
+use futures::FutureExt;
 use rustix::net::{sockopt, AddressFamily, SocketType};
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, TcpListener};
-use std::os::fd::AsFd;
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -38,6 +39,9 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// cannot open its file for lack of descriptors gets a 500, and `accept` backs off).
 const RESERVED_DESCRIPTORS: u64 = 256;
 
+/// How often the shutdown wait checks whether the last connection has finished.
+const DRAIN_POLL: Duration = Duration::from_millis(20);
+
 /// Why the server could not start; each message says what to do.
 #[derive(Debug)]
 pub struct StartError(pub String);
@@ -50,43 +54,50 @@ impl fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
+/// What a listener's connections speak.
+#[derive(Clone, Debug)]
+enum Kind {
+    /// Plain HTTP/1.x.
+    Http,
+}
+
 /// One listening socket.
 #[derive(Debug)]
-struct Listening {
-    socket: Async<TcpListener>,
-    /// `http`, or the name systemd gave it (`https` is for TLS).
-    name: String,
-    origin: Origin,
+pub(crate) struct Listener {
+    pub(crate) socket: Async<TcpListener>,
+    kind: Kind,
+    /// `http`, or the name systemd gave the socket (`FileDescriptorName=`).
+    pub(crate) name: String,
+    /// Whether another process also holds it, which decides how it is closed.
+    pub(crate) origin: Origin,
 }
 
 /// A bound server, ready to run.
 #[derive(Debug)]
-pub struct Server {
-    listeners: Vec<Listening>,
+pub(crate) struct Server {
+    listeners: Vec<Listener>,
     state: Arc<State>,
     shutdown: Shutdown,
-    max_connections: usize,
+    /// One permit per connection served at once, returned when its task ends.
+    slots: Arc<Semaphore>,
     /// SIGUSR2: start the new binary and hand it the listeners.
     upgrades: (Sender<()>, Receiver<()>),
-    /// Set once a new process holds our listening sockets (a binary upgrade started):
-    /// from then on they are closed without filtering, leaving their queues to it.
-    shared: Arc<AtomicBool>,
 }
 
 /// Asks a running server for a binary upgrade (SIGUSR2).
 #[derive(Clone, Debug)]
-pub struct UpgradeHandle(Sender<()>);
+pub(crate) struct UpgradeHandle(Sender<()>);
 
 impl UpgradeHandle {
     /// Requests an upgrade; a request while one is under way is dropped.
-    pub fn request(&self) {
+    pub(crate) fn request(&self) {
         let _ = self.0.try_send(());
     }
 }
 
 impl Server {
     /// Opens the root and binds the listening socket.
-    pub fn bind(config: Config) -> Result<Server, StartError> {
+    pub(crate) fn bind(config: Config) -> Result<Server, StartError> {
         let root = Root::open(&config.root).map_err(|e| {
             let shown = config.root.display();
             match e.kind() {
@@ -106,219 +117,126 @@ impl Server {
             .max(1);
         Ok(Server {
             listeners,
-            state: Arc::new(State {
-                config,
-                root,
-                cache: Default::default(),
-                watchdog: Default::default(),
-                gzip_cache: Default::default(),
-            }),
+            state: Arc::new(State::new(config, root)),
             shutdown: Shutdown::new(),
-            max_connections,
+            slots: Arc::new(Semaphore::new(max_connections)),
             upgrades: bounded(1),
-            shared: Arc::new(AtomicBool::new(false)),
         })
     }
 
-    /// The address of the first listener (with the real port when `--port 0`).
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        match self.listeners.first() {
-            Some(l) => l.socket.get_ref().local_addr(),
-            None => Err(io::ErrorKind::NotConnected.into()),
-        }
-    }
-
-    /// Every listening address, with its socket's name.
-    pub fn local_addrs(&self) -> Vec<(String, io::Result<SocketAddr>)> {
+    /// Every listening address (the real port when `--port 0`).
+    pub(crate) fn local_addrs(&self) -> io::Result<Vec<SocketAddr>> {
         self.listeners
             .iter()
-            .map(|l| (l.name.clone(), l.socket.get_ref().local_addr()))
+            .map(|l| l.socket.get_ref().local_addr())
             .collect()
     }
 
     /// A handle that asks for a binary upgrade.
-    pub fn upgrade_handle(&self) -> UpgradeHandle {
+    pub(crate) fn upgrade_handle(&self) -> UpgradeHandle {
         UpgradeHandle(self.upgrades.0.clone())
     }
 
     /// The canonical served folder.
-    pub fn root(&self) -> &std::path::Path {
+    pub(crate) fn root(&self) -> &std::path::Path {
         self.state.root.path()
     }
 
     /// A handle that stops the server when fired.
-    pub fn shutdown_handle(&self) -> Shutdown {
+    pub(crate) fn shutdown_handle(&self) -> Shutdown {
         self.shutdown.clone()
     }
 
-    /// The most connections served at once.
-    pub fn max_connections(&self) -> usize {
-        self.max_connections
+    /// The shared state (for the signal task's reload).
+    pub(crate) fn state(&self) -> Arc<State> {
+        self.state.clone()
     }
 
-    /// Accepts connections until shutdown, then closes the listeners (see
-    /// [`crate::drain`]) and waits up to the grace period for live connections to
-    /// finish. Returns the number still live when it gave up.
-    pub async fn run(self) -> usize {
-        let (slots_tx, slots_rx) = bounded::<()>(self.max_connections);
-        let grace = Duration::from_secs(self.state.config.shutdown_grace);
+    /// Accepts connections until shutdown (or until a binary upgrade has handed the
+    /// listeners on), closes the listeners, then waits up to the grace period for live
+    /// connections to finish. Returns the number still live when it gave up.
+    pub(crate) async fn run(self) -> usize {
+        let Server {
+            listeners,
+            state,
+            shutdown,
+            slots,
+            upgrades,
+        } = self;
         let accepting = futures::future::join_all(
-            self.listeners
+            listeners
                 .iter()
-                .map(|l| self.accept_loop(l, &slots_tx, &slots_rx)),
+                .map(|l| accept_loop(l, &state, &shutdown, &slots)),
         );
-        let watchdog = self.state.watchdog.clone();
-        let sweeping = async {
-            loop {
-                sleep(SWEEP_INTERVAL).await;
-                watchdog.sweep(false);
-            }
-        };
+        // Set once a new process holds the sockets too: from then on they are closed
+        // without filtering, leaving their queues to it.
+        let handed_on = AtomicBool::new(false);
+        let upgrading = upgrade::serve(&upgrades.1, &listeners, &handed_on, &shutdown);
         futures_lite::future::or(
-            futures_lite::future::or(
-                async {
-                    accepting.await;
-                },
-                sweeping,
-            ),
-            futures_lite::future::or(self.shutdown.wait(), self.upgrades()),
+            futures_lite::future::or(accepting.map(drop), state.watchdog.run(&shutdown)),
+            futures_lite::future::or(shutdown.wait(), upgrading),
         )
         .await;
-        let end = Instant::now() + grace;
+        let end = Instant::now() + Duration::from_secs(state.config.shutdown_grace);
+        let handed_on = handed_on.load(Ordering::Acquire);
+        let closing = close_listeners(listeners, handed_on, &state, &shutdown, &slots, end);
         // Close idle connections now; busy ones finish within the grace period, their
-        // deadlines still enforced. Listeners we alone hold keep accepting what their
-        // queues hold (new connections are stopped) and close after LISTEN_DRAIN.
+        // deadlines still enforced by the sweeper.
+        state.watchdog.sweep(true);
         let draining = async {
-            let settle = Instant::now() + LISTEN_DRAIN;
-            let shared = self.shared.load(Ordering::Acquire);
-            let mut drains = Vec::new();
-            for l in self.listeners {
-                if shared || l.origin == Origin::Held {
-                    drop(l);
-                    continue;
-                }
-                if let Err(e) = drain::stop_new_connections(&l.socket) {
-                    eprintln!(
-                        "server: cannot stop new connections on {}: {e}; closing it now",
-                        l.name
-                    );
-                    continue;
-                }
-                drains.push(l);
-            }
-            let state = &self.state;
-            let shutdown = &self.shutdown;
-            futures::future::join_all(
-                drains
-                    .iter()
-                    .map(|l| drain_queue(l, state, shutdown, &slots_tx, &slots_rx, settle, end)),
-            )
-            .await;
-        };
-        let waiting = async {
-            let mut next_sweep = Instant::now();
-            while Instant::now() < end {
-                if Instant::now() >= next_sweep {
-                    watchdog.sweep(true);
-                    next_sweep = Instant::now() + SWEEP_INTERVAL;
-                }
-                sleep(Duration::from_millis(20)).await;
-                if self.shutdown.live() == 0 {
-                    break;
-                }
+            closing.await;
+            while shutdown.live() > 0 && Instant::now() < end {
+                rt::sleep(DRAIN_POLL).await;
             }
         };
-        futures_lite::future::zip(draining, waiting).await;
-        while self.shutdown.live() > 0 && Instant::now() < end {
-            watchdog.sweep(true);
-            sleep(Duration::from_millis(20)).await;
-        }
-        self.shutdown.live()
-    }
-
-    /// Serves SIGUSR2 requests until one hands the listeners to a new process, then
-    /// returns (which starts the drain). Failed upgrades are logged; serving goes on.
-    async fn upgrades(&self) {
-        loop {
-            if self.upgrades.1.recv().await.is_err() {
-                return futures_lite::future::pending().await;
-            }
-            let owned = self.listeners.iter().all(|l| l.origin == Origin::Owned);
-            let sockets: Vec<_> = self
-                .listeners
-                .iter()
-                .map(|l| (l.socket.as_fd(), l.name.as_str()))
-                .collect();
-            // From here the new process may hold the sockets: never filter them.
-            self.shared.store(true, Ordering::Release);
-            let pending = match upgrade::spawn(&sockets, owned) {
-                Ok(p) => p,
-                Err(upgrade::Failed(why)) => {
-                    eprintln!("server: upgrade failed: {why}; still serving");
-                    self.shared.store(false, Ordering::Release);
-                    continue;
-                }
-            };
-            eprintln!(
-                "server: upgrade: started process {}; waiting until it is ready",
-                pending.pid()
-            );
-            match pending.wait_ready().await {
-                Ok(pid) => {
-                    eprintln!("server: upgrade: process {pid} is ready; this one drains and exits");
-                    if crate::notify::supervised() {
-                        crate::notify::main_pid(pid);
-                    }
-                    self.shutdown.fire();
-                    return;
-                }
-                Err(upgrade::Failed(why)) => {
-                    eprintln!("server: upgrade failed: {why}; still serving");
-                    self.shared.store(false, Ordering::Release);
-                }
-            }
-        }
-    }
-
-    async fn accept_loop(&self, listener: &Listening, slots: &Sender<()>, freed: &Receiver<()>) {
-        loop {
-            // Backpressure: wait for a free slot before accepting; the kernel queues the rest.
-            if slots.send(()).await.is_err() {
-                return;
-            }
-            let (stream, peer) = loop {
-                match listener.socket.accept().await {
-                    Ok(pair) => break pair,
-                    Err(e) => {
-                        if is_resource_exhaustion(&e) {
-                            eprintln!("server: accept failed: {e}; backing off");
-                            sleep(ACCEPT_BACKOFF).await;
-                        }
-                        // ECONNABORTED and friends concern one peer only: accept again.
-                    }
-                }
-            };
-            spawn_connection(stream, peer, &self.state, &self.shutdown, freed);
-        }
+        futures_lite::future::or(draining, state.watchdog.run(&shutdown)).await;
+        shutdown.live()
     }
 }
 
-/// Starts the task serving one accepted connection; its slot is freed when it ends.
+/// Accepts on one listener until dropped.
+async fn accept_loop(
+    listener: &Listener,
+    state: &Arc<State>,
+    shutdown: &Shutdown,
+    slots: &Arc<Semaphore>,
+) {
+    loop {
+        // Backpressure: wait for a free slot before accepting; the kernel queues the rest.
+        let slot = slots.acquire_arc().await;
+        let (stream, peer) = loop {
+            match listener.socket.accept().await {
+                Ok(pair) => break pair,
+                Err(e) => {
+                    if is_resource_exhaustion(&e) {
+                        eprintln!("server: accept failed: {e}; backing off");
+                        rt::sleep(ACCEPT_BACKOFF).await;
+                    }
+                    // ECONNABORTED and friends concern one peer only: accept again.
+                }
+            }
+        };
+        spawn_connection(listener.kind.clone(), slot, stream, peer, state, shutdown);
+    }
+}
+
+/// Starts the task serving one accepted connection; `slot` is returned when it ends.
 fn spawn_connection(
-    stream: Async<std::net::TcpStream>,
+    kind: Kind,
+    slot: SemaphoreGuardArc,
+    stream: Async<TcpStream>,
     peer: SocketAddr,
     state: &Arc<State>,
     shutdown: &Shutdown,
-    freed: &Receiver<()>,
 ) {
     let _ = stream.get_ref().set_nodelay(true);
-    let state = state.clone();
-    let shutdown = shutdown.clone();
-    let freed = freed.clone();
-    let guard = shutdown.track();
-    async_std::task::spawn(async move {
+    let (state, shutdown) = (state.clone(), shutdown.clone());
+    let live = shutdown.track();
+    rt::spawn(async move {
+        // Both guards are released when this task ends, however it ends.
+        let (_slot, _live) = (slot, live);
         // A bug that panics takes down its own connection, never the server.
-        let served = AssertUnwindSafe(connection::serve(stream, peer, &state, &shutdown));
+        let served = AssertUnwindSafe(connection(kind, stream, peer, &state, &shutdown));
         match served.catch_unwind().await {
             Ok(Ok(())) => {}
             Ok(Err(e)) if is_peer_gone(&e) => {}
@@ -327,77 +245,55 @@ fn spawn_connection(
                 "server: {peer}: internal error (a bug: please report it); connection closed"
             ),
         }
-        drop(guard);
-        let _ = freed.try_recv();
     });
 }
 
-/// After new connections are stopped at `l`: accepts what its queue still holds until
-/// `settle` has passed and the queue is empty (or the grace period ends), then closes it.
-async fn drain_queue(
-    l: &Listening,
+/// Closes the listeners at shutdown: at once those another process also holds (it
+/// keeps their queues), and those we alone hold once new connections are stopped and
+/// what their queues still hold has been accepted (see [`drain`]).
+async fn close_listeners(
+    listeners: Vec<Listener>,
+    handed_on: bool,
     state: &Arc<State>,
     shutdown: &Shutdown,
-    slots: &Sender<()>,
-    freed: &Receiver<()>,
-    settle: Instant,
+    slots: &Arc<Semaphore>,
     end: Instant,
 ) {
-    loop {
-        if Instant::now() >= end {
-            return;
+    let settle = Instant::now() + drain::LISTEN_DRAIN;
+    let mut ours = Vec::new();
+    for l in listeners {
+        if handed_on || l.origin == Origin::Held {
+            continue;
         }
-        let slot = crate::deadline::until(end, async {
-            slots
-                .send(())
-                .await
-                .map_err(|_| io::ErrorKind::BrokenPipe.into())
-        });
-        if slot.await.is_err() {
-            return;
-        }
-        // Non-blocking: WouldBlock means the queue is empty right now.
-        let accepted = loop {
-            match l.socket.get_ref().accept() {
-                Ok(pair) => break Some(pair),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if Instant::now() >= settle {
-                        break None;
-                    }
-                    let wait = crate::deadline::until(settle, l.socket.readable());
-                    let _ = wait.await;
-                }
-                Err(e) if is_resource_exhaustion(&e) => sleep(ACCEPT_BACKOFF).await,
-                Err(_) => {}
-            }
-        };
-        match accepted {
-            Some((stream, peer)) => match Async::new(stream) {
-                Ok(stream) => spawn_connection(stream, peer, state, shutdown, freed),
-                Err(_) => {
-                    let _ = freed.try_recv();
-                }
-            },
-            None => {
-                let _ = freed.try_recv();
-                return;
-            }
+        match drain::stop_new_connections(&l.socket) {
+            Ok(()) => ours.push(l),
+            Err(e) => eprintln!(
+                "server: cannot stop new connections on the {} socket ({e}); closing it now",
+                l.name
+            ),
         }
     }
+    futures::future::join_all(ours.iter().map(|l| {
+        drain::accept_queued(&l.socket, slots, settle, end, |slot, stream, peer| {
+            spawn_connection(l.kind.clone(), slot, stream, peer, state, shutdown);
+        })
+    }))
+    .await;
 }
 
 /// Takes the sockets systemd (or a binary upgrade) handed over, or binds `--bind:--port`.
-fn open_listeners(config: &Config) -> Result<Vec<Listening>, StartError> {
+fn open_listeners(config: &Config) -> Result<Vec<Listener>, StartError> {
     upgrade::take_parent_pipe();
-    let inherited = activation::from_env()?;
     let watch = |l: TcpListener| {
         Async::new(l).map_err(|e| StartError(format!("cannot watch the socket: {e}")))
     };
+    let inherited = activation::from_env()?;
     if inherited.is_empty() {
         let addr = SocketAddr::new(config.bind, config.port);
-        let listener = listen(addr, config.reuse_port).map_err(|e| bind_error(addr, &e))?;
-        return Ok(vec![Listening {
-            socket: watch(listener)?,
+        let socket = listen(addr, config.reuse_port).map_err(|e| bind_error(addr, &e))?;
+        return Ok(vec![Listener {
+            socket: watch(socket)?,
+            kind: Kind::Http,
             name: "http".to_owned(),
             origin: Origin::Owned,
         }]);
@@ -411,7 +307,7 @@ fn open_listeners(config: &Config) -> Result<Vec<Listening>, StartError> {
     for socket in inherited {
         if socket.is_https() {
             return Err(StartError(format!(
-                "the inherited socket named '{}' is for HTTPS, which this server does not serve yet; name it http (FileDescriptorName=http)",
+                "the inherited socket named '{}' is for HTTPS, which this server does not serve on handed-over sockets yet; name it http (FileDescriptorName=http)",
                 socket.name
             )));
         }
@@ -422,13 +318,28 @@ fn open_listeners(config: &Config) -> Result<Vec<Listening>, StartError> {
                 socket.name
             ))
         })?;
-        listeners.push(Listening {
+        listeners.push(Listener {
             socket: watch(socket.listener)?,
+            kind: Kind::Http,
             name: socket.name,
             origin,
         });
     }
     Ok(listeners)
+}
+
+/// Serves one accepted socket as its listener's protocol says. A protocol that wraps
+/// the socket (TLS) does its handshake here, then hands the wrapped stream over.
+async fn connection(
+    kind: Kind,
+    stream: Async<TcpStream>,
+    peer: SocketAddr,
+    state: &State,
+    shutdown: &Shutdown,
+) -> io::Result<()> {
+    match kind {
+        Kind::Http => conn::serve(stream, peer, state, shutdown).await,
+    }
 }
 
 /// Creates a listening socket with `SO_REUSEADDR` (and `SO_REUSEPORT` if asked) and a
@@ -493,7 +404,7 @@ fn default_max_connections() -> usize {
 }
 
 /// `accept` errors that mean the process or system is out of something.
-fn is_resource_exhaustion(e: &io::Error) -> bool {
+pub(crate) fn is_resource_exhaustion(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error().map(rustix::io::Errno::from_raw_os_error),
         Some(rustix::io::Errno::MFILE)

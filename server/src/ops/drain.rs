@@ -12,9 +12,14 @@
 //! A socket another process also holds (systemd's socket unit, or the new process after
 //! a binary upgrade) is never filtered: the holder keeps the queue alive and serves it.
 
+use crate::rt;
+use async_io::Async;
+use async_lock::{Semaphore, SemaphoreGuardArc};
 use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsFd, AsRawFd};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// How long a filtered listener keeps accepting before it closes: long enough for
 /// handshakes already answered (one round trip) to complete and be accepted, and
@@ -98,6 +103,61 @@ pub(crate) fn clear_filter(listener: &impl AsFd) -> io::Result<()> {
         _ if err.raw_os_error() == Some(libc::ENOENT) => Ok(()),
         _ => Err(err),
     }
+}
+
+/// Pause when `accept` fails for lack of descriptors or memory while draining.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// After [`stop_new_connections`]: accepts what `socket`'s queue still holds, each with
+/// a connection slot, handing it to `serve`, until `settle` has passed and the queue is
+/// empty, or `end` (the grace period) comes first. The caller then closes the socket.
+pub(crate) async fn accept_queued(
+    socket: &Async<TcpListener>,
+    slots: &Arc<Semaphore>,
+    settle: Instant,
+    end: Instant,
+    mut serve: impl FnMut(SemaphoreGuardArc, Async<TcpStream>, SocketAddr),
+) {
+    loop {
+        let Some(slot) = before(end, slots.acquire_arc()).await else {
+            return;
+        };
+        let accepted = loop {
+            // Not the async accept: "would block" is the answer that the queue is empty.
+            match socket.get_ref().accept() {
+                Ok(pair) => break Some(pair),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if Instant::now() >= settle {
+                        break None;
+                    }
+                    let _ = before(settle, socket.readable()).await;
+                }
+                Err(e) if crate::listener::is_resource_exhaustion(&e) => {
+                    if Instant::now() >= end {
+                        break None;
+                    }
+                    rt::sleep(ACCEPT_BACKOFF).await;
+                }
+                // ECONNABORTED and friends concern one peer only: accept again.
+                Err(_) => {}
+            }
+        };
+        let Some((stream, peer)) = accepted else {
+            return;
+        };
+        if let Ok(stream) = Async::new(stream) {
+            serve(slot, stream, peer);
+        }
+    }
+}
+
+/// Runs `fut` until `deadline`; `None` if the deadline came first.
+async fn before<T>(deadline: Instant, fut: impl std::future::Future<Output = T>) -> Option<T> {
+    futures_lite::future::or(async { Some(fut.await) }, async {
+        rt::sleep(deadline.saturating_duration_since(Instant::now())).await;
+        None
+    })
+    .await
 }
 
 #[cfg(test)]

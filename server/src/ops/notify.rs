@@ -1,7 +1,7 @@
 //! Telling whoever started the server how it is doing: systemd's `NOTIFY_SOCKET`
 //! (`sd_notify(3)`: `READY=1` once the listeners are live, `STOPPING=1` when a stop
 //! begins, `MAINPID=` when a binary upgrade hands the service to a new process) and,
-//! on a binary upgrade, the previous process waiting on a pipe (see [`crate::upgrade`]).
+//! on a binary upgrade, the previous process waiting on a pipe (see [`super::upgrade`]).
 //!
 //! Without `NOTIFY_SOCKET` nothing is sent. A datagram that cannot be sent is reported
 //! once on stderr and never blocks the server.
@@ -20,7 +20,7 @@ static REPORTED: AtomicBool = AtomicBool::new(false);
 /// process started by a binary upgrade also tells the previous one, which then drains.
 pub(crate) fn ready(status: &str) {
     send(&format!("READY=1\nSTATUS={status}\n"));
-    crate::upgrade::tell_parent_ready();
+    super::upgrade::tell_parent_ready();
 }
 
 /// A stop has begun (SIGTERM or SIGINT): `STOPPING=1`.

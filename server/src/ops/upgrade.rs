@@ -10,15 +10,21 @@
 //! process keeps serving. Under systemd the old process then passes the service to the
 //! new one with `MAINPID=`.
 
-use crate::activation::LISTEN_FDS_START;
-use crate::deadline::sleep;
+use crate::listener::Listener;
+use crate::ops::activation::LISTEN_FDS_START;
+use crate::ops::drain::Origin;
+use crate::ops::notify;
+use crate::rt::sleep;
+use crate::shutdown::Shutdown;
 use async_io::Async;
+use async_std::channel::Receiver;
 use futures_lite::AsyncReadExt;
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -45,6 +51,53 @@ const SHELL: &str = "/bin/sh";
 
 /// The pipe to the process that started this one by an upgrade, until ready is sent.
 static PARENT: Mutex<Option<File>> = Mutex::new(None);
+
+/// Serves upgrade requests (SIGUSR2) until one hands `listeners` to a new process that
+/// says it is ready; then fires `shutdown`, which starts this process's drain, and
+/// returns. `handed_on` is set while a new process may hold the sockets. A failed
+/// upgrade is logged and this process keeps serving.
+pub(crate) async fn serve(
+    requests: &Receiver<()>,
+    listeners: &[Listener],
+    handed_on: &AtomicBool,
+    shutdown: &Shutdown,
+) {
+    while requests.recv().await.is_ok() {
+        let owned = listeners.iter().all(|l| l.origin == Origin::Owned);
+        let sockets: Vec<(BorrowedFd<'_>, &str)> = listeners
+            .iter()
+            .map(|l| (l.socket.as_fd(), l.name.as_str()))
+            .collect();
+        // From the fork on, the new process may hold the sockets: never filter them.
+        handed_on.store(true, Ordering::Release);
+        let outcome = match spawn(&sockets, owned) {
+            Ok(pending) => {
+                eprintln!(
+                    "server: upgrade: started process {}; waiting until it is ready",
+                    pending.pid()
+                );
+                pending.wait_ready().await
+            }
+            Err(failed) => Err(failed),
+        };
+        match outcome {
+            Ok(pid) => {
+                eprintln!("server: upgrade: process {pid} is ready; this one drains and exits");
+                if notify::supervised() {
+                    notify::main_pid(pid);
+                }
+                shutdown.fire();
+                return;
+            }
+            Err(Failed(why)) => {
+                eprintln!("server: upgrade failed: {why}; still serving");
+                handed_on.store(false, Ordering::Release);
+            }
+        }
+    }
+    // The handle is gone (never, while the server runs): nothing more to do.
+    futures_lite::future::pending::<()>().await;
+}
 
 /// Takes the pipe named by `SERVER_UPGRADE_READY_FD` when this process was started by
 /// an upgrade. Call once at start-up, with the inherited sockets.
