@@ -424,3 +424,19 @@ fn is_peer_gone(e: &io::Error) -> bool {
             | io::ErrorKind::UnexpectedEof
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_80_hint_mentions_socket_activation() {
+        let addr: SocketAddr = "0.0.0.0:80".parse().unwrap();
+        let e = bind_error(addr, &io::ErrorKind::PermissionDenied.into());
+        assert!(
+            e.0.starts_with("port 80 needs root; try --port 8080"),
+            "{e}"
+        );
+        assert!(e.0.contains("socket activation"), "{e}");
+    }
+}
