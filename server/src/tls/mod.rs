@@ -2,6 +2,7 @@
 //! 1.3, ALPN from config, session tickets) around a reloadable certificate, and the
 //! pieces the listeners use beside it (protocol sniffing, the https redirect, HSTS).
 
+pub mod accept;
 pub mod load;
 pub mod redirect;
 pub mod resolver;
