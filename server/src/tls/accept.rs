@@ -14,9 +14,9 @@ use std::time::{Duration, Instant, SystemTime};
 /// Bytes peeked to tell TLS from plain HTTP; [`sniff::is_plain_http`] needs one.
 const SNIFF_BYTES: usize = 8;
 
-/// After answering plain HTTP on the TLS port, read and discard the rest of the request for
-/// at most this long (and [`DRAIN_MAX_BYTES`]), so closing with unread input does not reset
-/// the connection and destroy the answer before the client reads it.
+/// After a one-shot answer (plain HTTP on the TLS port, a redirect), read and discard the
+/// rest for at most this long (and [`DRAIN_MAX_BYTES`]), so closing with unread input does
+/// not reset the connection and destroy the answer before the client reads it.
 const DRAIN_TIME: Duration = Duration::from_secs(2);
 
 /// Most bytes read and discarded while draining.
@@ -77,7 +77,13 @@ pub async fn handshake(
 
 /// Answers plain HTTP with the `400`, then closes politely.
 async fn reject_plain_http(tcp: &Async<TcpStream>, send: Duration) {
-    let reply = sniff::plain_http_rejection(SystemTime::now());
+    answer_and_close(tcp, &sniff::plain_http_rejection(SystemTime::now()), send).await;
+}
+
+/// Writes `reply` within `send`, then closes our side and reads and discards what the
+/// client still sends (bounded), so the close does not reset the connection and destroy
+/// the reply before the client reads it.
+pub async fn answer_and_close(tcp: &Async<TcpStream>, reply: &[u8], send: Duration) {
     let mut written = 0;
     let end = Instant::now() + send;
     while written < reply.len() {

@@ -5,6 +5,7 @@
 pub mod accept;
 pub mod load;
 pub mod redirect;
+pub mod redirect_io;
 pub mod resolver;
 pub mod sniff;
 pub mod x509;

@@ -65,12 +65,21 @@ pub fn location(req: &Request<'_, '_>, tls_port: u16) -> Result<String, Redirect
     Ok(url)
 }
 
-/// The whole response: `308` with `Location`, or `400` naming the problem; bodies are
-/// one line, left out for HEAD; the connection closes after it.
-pub fn response(outcome: Result<&str, RedirectError>, head_only: bool, now: SystemTime) -> Vec<u8> {
-    let (status, body) = match outcome {
-        Ok(url) => (StatusCode(308), format!("Moved to {url}\n")),
-        Err(e) => (StatusCode(400), format!("{}\n", e.describe())),
+/// What the redirect port answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer<'a> {
+    /// `308` to this https URL.
+    Redirect(&'a str),
+    /// An error status with a one-line reason.
+    Refuse(StatusCode, &'a str),
+}
+
+/// The whole response: `308` with `Location`, or the refusal; bodies are one line, left
+/// out for HEAD; the connection closes after it.
+pub fn response(answer: Answer<'_>, head_only: bool, now: SystemTime) -> Vec<u8> {
+    let (status, body) = match answer {
+        Answer::Redirect(url) => (StatusCode(308), format!("Moved to {url}\n")),
+        Answer::Refuse(status, why) => (status, format!("{why}\n")),
     };
     let mut out = Vec::with_capacity(256 + body.len());
     format::status_line(&mut out, status);
@@ -79,7 +88,7 @@ pub fn response(outcome: Result<&str, RedirectError>, head_only: bool, now: Syst
         "Date",
         shared::date::format_http_date(now).as_bytes(),
     );
-    if let Ok(url) = outcome {
+    if let Answer::Redirect(url) = answer {
         format::header(&mut out, "Location", url.as_bytes());
     }
     format::header(&mut out, "Content-Type", b"text/plain; charset=utf-8");
@@ -270,7 +279,8 @@ mod tests {
     #[test]
     fn responses_are_complete_and_head_has_no_body() {
         let now = SystemTime::UNIX_EPOCH;
-        let text = String::from_utf8(response(Ok("https://a.example/x"), false, now)).unwrap();
+        let to = Answer::Redirect("https://a.example/x");
+        let text = String::from_utf8(response(to, false, now)).unwrap();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
         assert!(
             head.starts_with("HTTP/1.1 308 Permanent Redirect\r\n"),
@@ -281,12 +291,13 @@ mod tests {
             "{head}"
         );
         assert!(head.contains(&format!("\r\nContent-Length: {}\r\n", body.len())));
-        let head_only = response(Ok("https://a.example/x"), true, now);
+        let head_only = response(to, true, now);
         assert!(head_only.ends_with(b"\r\n\r\n"));
         assert!(String::from_utf8(head_only)
             .unwrap()
             .contains(&format!("Content-Length: {}", body.len())));
-        let bad = String::from_utf8(response(Err(RedirectError::BadHost), false, now)).unwrap();
+        let refuse = Answer::Refuse(StatusCode(400), RedirectError::BadHost.describe());
+        let bad = String::from_utf8(response(refuse, false, now)).unwrap();
         assert!(bad.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{bad}");
         assert!(!bad.contains("Location"), "{bad}");
     }
