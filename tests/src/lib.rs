@@ -6,4 +6,5 @@ pub mod certs;
 pub mod client;
 pub mod raw;
 pub mod server;
+pub mod tls;
 pub mod tools;
