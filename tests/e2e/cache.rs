@@ -11,7 +11,6 @@ fn settle() {
     std::thread::sleep(Duration::from_millis(2200));
 }
 
-#[test]
 fn edits_replacements_and_deletions_are_never_served_stale() {
     let outer = tempfile::tempdir().unwrap();
     let root = outer.path().join("root");
@@ -49,7 +48,6 @@ fn edits_replacements_and_deletions_are_never_served_stale() {
     assert_eq!(get(server.addr, "/page.txt").status, 301);
 }
 
-#[test]
 fn cached_files_still_honour_conditionals_and_ranges() {
     let site = tests::server::site();
     write(site.path(), "data.txt", b"0123456789");
@@ -92,4 +90,9 @@ fn cached_files_still_honour_conditionals_and_ranges() {
             Some(etag.as_str())
         );
     }
+}
+
+tests::register! {
+    edits_replacements_and_deletions_are_never_served_stale,
+    cached_files_still_honour_conditionals_and_ranges,
 }

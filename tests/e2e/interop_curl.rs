@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use tests::server::{write, TestServer};
-use tests::tools::require;
+use tests::tools::program;
 
 /// Upper bound on one curl run, so a hung server fails the test instead of blocking it.
 const CURL_MAX_TIME_SECS: &str = "30";
@@ -49,14 +49,8 @@ fn binary_fixture(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 % 256) as u8).collect()
 }
 
-#[test]
 fn get_returns_the_file_byte_for_byte_with_status_and_type() {
-    let Some(bin) = require(
-        "get_returns_the_file_byte_for_byte_with_status_and_type",
-        &["curl"],
-    ) else {
-        return;
-    };
+    let bin = program("curl");
     let server = TestServer::start();
     // A binary file larger than one read chunk, to cover streaming.
     let blob = binary_fixture(300_000);
@@ -100,11 +94,8 @@ fn get_returns_the_file_byte_for_byte_with_status_and_type() {
     }
 }
 
-#[test]
 fn head_gives_the_same_headers_as_get_and_no_body() {
-    let Some(bin) = require("head_gives_the_same_headers_as_get_and_no_body", &["curl"]) else {
-        return;
-    };
+    let bin = program("curl");
     let server = TestServer::start();
     let url = server.url("/HelloWorld.html");
     let get_headers = curl_ok(&bin, &["-D", "-", "-o", "/dev/null", &url]);
@@ -141,11 +132,8 @@ fn head_gives_the_same_headers_as_get_and_no_body() {
         .is_some());
 }
 
-#[test]
 fn http_1_0_works_and_the_connection_closes() {
-    let Some(bin) = require("http_1_0_works_and_the_connection_closes", &["curl"]) else {
-        return;
-    };
+    let bin = program("curl");
     let server = TestServer::start();
     let dir = tempfile::tempdir().expect("temp dir");
     let dest = out_file(&dir, "hello.html");
@@ -180,11 +168,8 @@ fn http_1_0_works_and_the_connection_closes() {
         .is_some());
 }
 
-#[test]
 fn http_1_0_with_keep_alive_reuses_the_connection() {
-    let Some(bin) = require("http_1_0_with_keep_alive_reuses_the_connection", &["curl"]) else {
-        return;
-    };
+    let bin = program("curl");
     let server = TestServer::start();
     let out = curl_ok(
         &bin,
@@ -209,11 +194,8 @@ fn http_1_0_with_keep_alive_reuses_the_connection() {
     );
 }
 
-#[test]
 fn missing_file_gets_404_with_an_html_body() {
-    let Some(bin) = require("missing_file_gets_404_with_an_html_body", &["curl"]) else {
-        return;
-    };
+    let bin = program("curl");
     let server = TestServer::start();
     let out = curl_ok(
         &bin,
@@ -239,11 +221,8 @@ fn missing_file_gets_404_with_an_html_body() {
     assert_eq!(failed.status.code(), Some(22));
 }
 
-#[test]
 fn several_urls_share_one_keep_alive_connection() {
-    let Some(bin) = require("several_urls_share_one_keep_alive_connection", &["curl"]) else {
-        return;
-    };
+    let bin = program("curl");
     let server = TestServer::start();
     let dir = tempfile::tempdir().expect("temp dir");
     let files = ["HelloWorld.html", "style.css", "sub/page.txt", "index.html"];
@@ -281,11 +260,8 @@ fn several_urls_share_one_keep_alive_connection() {
     }
 }
 
-#[test]
 fn path_as_is_traversal_attempts_are_refused() {
-    let Some(bin) = require("path_as_is_traversal_attempts_are_refused", &["curl"]) else {
-        return;
-    };
+    let bin = program("curl");
     // The served root sits inside a folder that also holds a secret beside it.
     let outer = tempfile::tempdir().expect("temp dir");
     let root = outer.path().join("site");
@@ -349,4 +325,14 @@ fn path_as_is_traversal_attempts_are_refused() {
         ok.ends_with("\n200") && ok.contains("Hello, World!"),
         "{ok}"
     );
+}
+
+tests::register! {
+    #[needs("curl")] get_returns_the_file_byte_for_byte_with_status_and_type,
+    #[needs("curl")] head_gives_the_same_headers_as_get_and_no_body,
+    #[needs("curl")] http_1_0_works_and_the_connection_closes,
+    #[needs("curl")] http_1_0_with_keep_alive_reuses_the_connection,
+    #[needs("curl")] missing_file_gets_404_with_an_html_body,
+    #[needs("curl")] several_urls_share_one_keep_alive_connection,
+    #[needs("curl")] path_as_is_traversal_attempts_are_refused,
 }

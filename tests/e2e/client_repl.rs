@@ -2,7 +2,7 @@
 //! prompt, terminal escaping, footer, hints, Tab completion of paths from links,
 //! Ctrl-C, Ctrl-D and history that survives a restart.
 
-use tests::client::{client_bin, require, shell_quote, Home, Peer, Tmux};
+use tests::client::{client_bin, shell_quote, Home, Peer, Tmux};
 
 fn start(name: &str, home: &Home, port: u16) -> Tmux {
     let command = format!(
@@ -24,11 +24,7 @@ fn last_line(screen: &str) -> &str {
         .trim_end()
 }
 
-#[test]
 fn repl_in_a_terminal() {
-    if !require("tmux", "repl_in_a_terminal") {
-        return;
-    }
     let peer = Peer::pages(vec![
         (
             "/index.html",
@@ -104,4 +100,8 @@ fn repl_in_a_terminal() {
     tmux.type_text("quit");
     tmux.keys(&["Enter"]);
     tmux.wait_for("the client to exit", |_| tmux.exited());
+}
+
+tests::register! {
+    #[needs("tmux")] repl_in_a_terminal,
 }

@@ -6,7 +6,6 @@ use tests::server::{write, TestServer};
 
 const SECRET: &str = "TOP-SECRET-OUTSIDE-ROOT";
 
-#[test]
 fn traversal_table() {
     let outer = tempfile::tempdir().unwrap();
     let root = outer.path().join("root");
@@ -63,4 +62,8 @@ fn traversal_table() {
     )
     .unwrap();
     assert_eq!(r.text(), "inside");
+}
+
+tests::register! {
+    traversal_table,
 }

@@ -4,7 +4,6 @@
 use tests::client::{run, Home};
 use tests::server::TestServer;
 
-#[test]
 fn one_shot_prints_status_headers_and_the_exact_body() {
     let server = TestServer::start();
     let home = Home::new();
@@ -26,7 +25,6 @@ fn one_shot_prints_status_headers_and_the_exact_body() {
     );
 }
 
-#[test]
 fn one_shot_exit_codes_follow_the_status_class() {
     let server = TestServer::start();
     let home = Home::new();
@@ -48,7 +46,6 @@ fn one_shot_exit_codes_follow_the_status_class() {
     assert_eq!(String::from_utf8_lossy(&spaced.stdout), "space\n");
 }
 
-#[test]
 fn piped_repl_runs_several_commands_against_our_server() {
     let server = TestServer::start();
     let home = Home::new();
@@ -67,4 +64,10 @@ fn piped_repl_runs_several_commands_against_our_server() {
     assert!(!String::from_utf8_lossy(&out.stderr).contains("error"));
     // HEAD printed headers only: the stylesheet's body never appears.
     assert!(!stdout.contains("color: black"), "{stdout}");
+}
+
+tests::register! {
+    one_shot_prints_status_headers_and_the_exact_body,
+    one_shot_exit_codes_follow_the_status_class,
+    piped_repl_runs_several_commands_against_our_server,
 }

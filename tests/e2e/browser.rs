@@ -4,12 +4,11 @@
 //! screenshots to `docs/` for the README.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 use tests::server::TestServer;
-use tests::tools::require;
 
 /// Longest one Chromium run may take before it is killed and the test fails; a healthy
 /// run takes a second or two, a first start on a cold machine a few more.
@@ -33,11 +32,6 @@ struct Run {
     status: ExitStatus,
     stdout: String,
     stderr: String,
-}
-
-/// The Chromium binary, or `None` (test skipped) outside CI when it is not installed.
-fn chromium(test: &str) -> Option<PathBuf> {
-    require(test, &["chromium", "chromium-browser"])
 }
 
 /// A temporary copy of the repo's `www/` folder, so the test shows the real pages.
@@ -170,12 +164,8 @@ fn assert_logged(server: &TestServer, path: &str, status: u16) {
     );
 }
 
-#[test]
 fn chromium_renders_hello_world_and_fetches_its_stylesheet_and_image() {
-    let Some(bin) = chromium("chromium_renders_hello_world_and_fetches_its_stylesheet_and_image")
-    else {
-        return;
-    };
+    let bin = tests::tools::program("chromium");
     let site = www_copy();
     let server = TestServer::start_in(site.path(), &[]);
     let dom = dump_dom(&bin, &server.url("/HelloWorld.html"));
@@ -188,11 +178,8 @@ fn chromium_renders_hello_world_and_fetches_its_stylesheet_and_image() {
     assert_logged(&server, "/logo.svg", 200);
 }
 
-#[test]
 fn chromium_renders_the_404_page_for_a_missing_file() {
-    let Some(bin) = chromium("chromium_renders_the_404_page_for_a_missing_file") else {
-        return;
-    };
+    let bin = tests::tools::program("chromium");
     let site = www_copy();
     let server = TestServer::start_in(site.path(), &[]);
     let dom = dump_dom(&bin, &server.url("/missing.html"));
@@ -202,11 +189,8 @@ fn chromium_renders_the_404_page_for_a_missing_file() {
     assert_logged(&server, "/missing.html", 404);
 }
 
-#[test]
 fn chromium_screenshots_show_the_page_and_the_404() {
-    let Some(bin) = chromium("chromium_screenshots_show_the_page_and_the_404") else {
-        return;
-    };
+    let bin = tests::tools::program("chromium");
     let site = www_copy();
     let server = TestServer::start_in(site.path(), &[]);
     let shots = tempfile::tempdir().expect("temp dir");
@@ -231,4 +215,10 @@ fn chromium_screenshots_show_the_page_and_the_404() {
         std::fs::copy(&missing, docs.join("screenshot-404.png")).expect("copy screenshot");
         eprintln!("updated docs/screenshot-hello.png and docs/screenshot-404.png");
     }
+}
+
+tests::register! {
+    #[needs("chromium")] chromium_renders_hello_world_and_fetches_its_stylesheet_and_image,
+    #[needs("chromium")] chromium_renders_the_404_page_for_a_missing_file,
+    #[needs("chromium")] chromium_screenshots_show_the_page_and_the_404,
 }

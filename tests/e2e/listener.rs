@@ -20,7 +20,6 @@ fn pattern(len: usize, seed: u32) -> Vec<u8> {
         .collect()
 }
 
-#[test]
 fn sixty_four_parallel_clients_get_every_byte() {
     let site = tests::server::site();
     let files: Vec<(String, Vec<u8>)> = (0..6)
@@ -67,7 +66,6 @@ fn sixty_four_parallel_clients_get_every_byte() {
     }
 }
 
-#[test]
 fn a_slow_reader_does_not_block_others() {
     let site = tests::server::site();
     write(site.path(), "big.bin", &pattern(8 * 1024 * 1024, 9));
@@ -88,7 +86,6 @@ fn a_slow_reader_does_not_block_others() {
     assert_eq!(&first, b"HTTP/1.1 200");
 }
 
-#[test]
 fn connection_cap_queues_instead_of_refusing() {
     let server = TestServer::start_with(&["--max-connections", "2", "--quiet"]);
     // Two idle connections fill the cap.
@@ -103,4 +100,10 @@ fn connection_cap_queues_instead_of_refusing() {
     drop(a);
     assert_eq!(third.join().unwrap(), 200);
     drop(b);
+}
+
+tests::register! {
+    sixty_four_parallel_clients_get_every_byte,
+    a_slow_reader_does_not_block_others,
+    connection_cap_queues_instead_of_refusing,
 }

@@ -40,7 +40,6 @@ fn text() -> Vec<u8> {
         .into_bytes()
 }
 
-#[test]
 fn precompressed_twin_is_sent_when_accepted() {
     let site = tests::server::site();
     let body = text();
@@ -98,7 +97,6 @@ fn precompressed_twin_is_sent_when_accepted() {
     assert_eq!(r.status, 304);
 }
 
-#[test]
 fn compress_flag_gzips_text_on_the_fly_but_not_ranges_or_images() {
     let site = tests::server::site();
     let body = text();
@@ -141,12 +139,8 @@ fn compress_flag_gzips_text_on_the_fly_but_not_ranges_or_images() {
     );
 }
 
-#[test]
 fn curl_ranges_conditionals_and_compression() {
-    let Some(curl) = tests::tools::require("curl_ranges_conditionals_and_compression", &["curl"])
-    else {
-        return;
-    };
+    let curl = tests::tools::program("curl");
     let site = tests::server::site();
     let body = text();
     write(site.path(), "doc.txt", &body);
@@ -198,4 +192,10 @@ fn curl_ranges_conditionals_and_compression() {
         .unwrap();
     assert!(status.success());
     assert_eq!(std::fs::read(&part).unwrap(), body);
+}
+
+tests::register! {
+    precompressed_twin_is_sent_when_accepted,
+    compress_flag_gzips_text_on_the_fly_but_not_ranges_or_images,
+    #[needs("curl")] curl_ranges_conditionals_and_compression,
 }

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 use tests::raw::Conn;
 use tests::server::TestServer;
 
-#[test]
 fn http11_keeps_the_connection_alive() {
     let server = TestServer::start();
     let mut c = Conn::open(server.addr);
@@ -18,7 +17,6 @@ fn http11_keeps_the_connection_alive() {
     }
 }
 
-#[test]
 fn connection_close_is_honoured() {
     let server = TestServer::start();
     let mut c = Conn::open(server.addr);
@@ -28,7 +26,6 @@ fn connection_close_is_honoured() {
     assert!(c.is_closed());
 }
 
-#[test]
 fn http10_closes_unless_keep_alive_is_asked() {
     let server = TestServer::start();
     let mut c = Conn::open(server.addr);
@@ -45,7 +42,6 @@ fn http10_closes_unless_keep_alive_is_asked() {
     }
 }
 
-#[test]
 fn pipelined_requests_are_answered_in_order() {
     let server = TestServer::start();
     let mut c = Conn::open(server.addr);
@@ -82,7 +78,6 @@ fn pipelined_requests_are_answered_in_order() {
     assert!(c.is_closed(), "no body after HEAD and then close");
 }
 
-#[test]
 fn head_has_the_same_headers_and_no_body() {
     let server = TestServer::start();
     let mut c = Conn::open(server.addr);
@@ -101,7 +96,6 @@ fn head_has_the_same_headers_and_no_body() {
     assert!(c.read_to_close().is_empty(), "HEAD sent a body");
 }
 
-#[test]
 fn idle_connection_gets_no_408_but_a_stalled_head_does() {
     let server = TestServer::start_with(&["--head-timeout", "1"]);
     // Silent connection: closed without a response.
@@ -132,7 +126,6 @@ fn idle_connection_gets_no_408_but_a_stalled_head_does() {
     assert!(text.starts_with("HTTP/1.1 408 "), "{text}");
 }
 
-#[test]
 fn keep_alive_timeout_closes_idle_connections() {
     let server = TestServer::start_with(&["--keep-alive-timeout", "1"]);
     let mut c = Conn::open(server.addr);
@@ -143,7 +136,6 @@ fn keep_alive_timeout_closes_idle_connections() {
     assert!(start.elapsed() < Duration::from_secs(8));
 }
 
-#[test]
 fn max_requests_per_connection_closes_after_the_last() {
     let server = TestServer::start_with(&["--max-requests", "2"]);
     let mut c = Conn::open(server.addr);
@@ -159,7 +151,6 @@ fn max_requests_per_connection_closes_after_the_last() {
     assert!(c.is_closed());
 }
 
-#[test]
 fn access_log_has_one_common_log_format_line_per_request() {
     let server = TestServer::start();
     let mut c = Conn::open(server.addr);
@@ -190,7 +181,6 @@ fn access_log_has_one_common_log_format_line_per_request() {
     assert!(bad.starts_with("127.0.0.1 - - ["), "{bad}");
 }
 
-#[test]
 fn quiet_turns_the_access_log_off() {
     let server = TestServer::start_with(&["--quiet"]);
     let mut c = Conn::open(server.addr);
@@ -205,7 +195,6 @@ fn quiet_turns_the_access_log_off() {
     );
 }
 
-#[test]
 fn a_stalled_stdout_never_blocks_the_server() {
     // Nobody reads the server's stdout: the pipe fills after a few hundred log lines.
     let site = tests::server::site();
@@ -234,4 +223,18 @@ fn a_stalled_stdout_never_blocks_the_server() {
     let _ = child.kill();
     let _ = child.wait();
     drop(stdout);
+}
+
+tests::register! {
+    http11_keeps_the_connection_alive,
+    connection_close_is_honoured,
+    http10_closes_unless_keep_alive_is_asked,
+    pipelined_requests_are_answered_in_order,
+    head_has_the_same_headers_and_no_body,
+    idle_connection_gets_no_408_but_a_stalled_head_does,
+    keep_alive_timeout_closes_idle_connections,
+    max_requests_per_connection_closes_after_the_last,
+    access_log_has_one_common_log_format_line_per_request,
+    quiet_turns_the_access_log_off,
+    a_stalled_stdout_never_blocks_the_server,
 }

@@ -27,7 +27,6 @@ fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
 }
 
-#[test]
 fn content_length_reply_is_piped_as_exact_bytes() {
     let reply = b"HTTP/1.1 200 OK\r\nX-Case: MiXeD\r\nContent-Length: 12\r\n\r\nhello\x1b[31m\x00!";
     let peer = Peer::canned(reply);
@@ -36,7 +35,6 @@ fn content_length_reply_is_piped_as_exact_bytes() {
     assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
 }
 
-#[test]
 fn chunked_reply_with_extensions_and_trailers_is_decoded() {
     let peer = Peer::canned(
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;name=val\r\nhello\r\n6 ; x\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n",
@@ -46,14 +44,12 @@ fn chunked_reply_with_extensions_and_trailers_is_decoded() {
     assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
 }
 
-#[test]
 fn status_line_without_reason_phrase_is_accepted() {
     let peer = Peer::canned(b"HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok");
     let out = once(&peer, &["/", "--body-only"]);
     assert_eq!((stdout(&out).as_str(), code(&out)), ("ok", 0));
 }
 
-#[test]
 fn exit_codes_follow_the_status_class() {
     for (reply, want) in [
         (
@@ -71,7 +67,6 @@ fn exit_codes_follow_the_status_class() {
     }
 }
 
-#[test]
 fn interim_responses_do_not_end_the_exchange() {
     let peer = Peer::canned(
         b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal",
@@ -86,7 +81,6 @@ fn interim_responses_do_not_end_the_exchange() {
     assert_eq!(code(&out), 0);
 }
 
-#[test]
 fn http10_body_runs_until_close() {
     let peer = Peer::start(|mut s, _, peer| {
         peer.read_request(&mut s);
@@ -99,7 +93,6 @@ fn http10_body_runs_until_close() {
     );
 }
 
-#[test]
 fn truncated_content_length_body_is_a_warning_and_exit_1() {
     let peer = Peer::start(|mut s, _, peer| {
         peer.read_request(&mut s);
@@ -114,7 +107,6 @@ fn truncated_content_length_body_is_a_warning_and_exit_1() {
     assert_eq!(code(&out), 1);
 }
 
-#[test]
 fn huge_content_length_is_streamed_not_allocated() {
     let peer = Peer::start(|mut s, _, peer| {
         peer.read_request(&mut s);
@@ -129,7 +121,6 @@ fn huge_content_length_is_streamed_not_allocated() {
     assert_eq!(code(&out), 1);
 }
 
-#[test]
 fn missing_last_chunk_is_a_warning_and_exit_1() {
     let peer = Peer::start(|mut s, _, peer| {
         peer.read_request(&mut s);
@@ -148,7 +139,6 @@ fn missing_last_chunk_is_a_warning_and_exit_1() {
     assert_eq!(code(&out), 1);
 }
 
-#[test]
 fn bad_chunk_size_is_a_warning_and_exit_1() {
     let peer = Peer::start(|mut s, _, peer| {
         peer.read_request(&mut s);
@@ -167,7 +157,6 @@ fn bad_chunk_size_is_a_warning_and_exit_1() {
     assert_eq!(code(&out), 1);
 }
 
-#[test]
 fn body_on_head_or_304_is_a_warning_and_exit_1() {
     for (args, reply) in [
         (
@@ -195,7 +184,6 @@ fn body_on_head_or_304_is_a_warning_and_exit_1() {
     }
 }
 
-#[test]
 fn garbage_replies_are_one_clear_error_line() {
     for (reply, says) in [
         (
@@ -236,7 +224,6 @@ fn garbage_replies_are_one_clear_error_line() {
     }
 }
 
-#[test]
 fn endless_headers_are_refused_with_bounded_memory() {
     let peer = Peer::start(|mut s, _, peer| {
         peer.read_request(&mut s);
@@ -262,7 +249,6 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-#[test]
 fn endless_chunked_body_streams_in_bounded_memory() {
     const STREAMED: usize = 256 * 1024 * 1024;
     const PEAK_LIMIT_KIB: u64 = 64 * 1024;
@@ -306,7 +292,6 @@ fn endless_chunked_body_streams_in_bounded_memory() {
     }
 }
 
-#[test]
 fn a_server_that_never_answers_times_out_with_exit_2() {
     let peer = Peer::start(|mut s, _, peer| {
         peer.read_request(&mut s);
@@ -322,7 +307,6 @@ fn a_server_that_never_answers_times_out_with_exit_2() {
     assert_eq!(code(&out), 2);
 }
 
-#[test]
 fn refused_connection_says_what_to_check() {
     let port = {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -339,7 +323,6 @@ fn refused_connection_says_what_to_check() {
     assert_eq!(code(&out), 1);
 }
 
-#[test]
 fn unknown_host_is_one_error_line() {
     let out = run(
         Home::new().client(&["no-such-host.invalid", "80", "/"]),
@@ -353,7 +336,6 @@ fn unknown_host_is_one_error_line() {
     assert_eq!(code(&out), 1);
 }
 
-#[test]
 fn path_gets_a_slash_and_percent_encoding() {
     let peer = Peer::canned(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
     once(&peer, &["a b/caf\u{e9}.html"]);
@@ -369,12 +351,8 @@ fn path_gets_a_slash_and_percent_encoding() {
     assert!(requests[0].contains(&format!("\r\nHost: 127.0.0.1:{}\r\n", peer.port)));
 }
 
-#[test]
 fn ipv6_literal_works() {
-    let Ok(listener) = TcpListener::bind("[::1]:0") else {
-        eprintln!("skipping ipv6_literal_works: no IPv6 loopback here");
-        return;
-    };
+    let listener = TcpListener::bind("[::1]:0").expect("bind [::1]:0 (the ipv6 need was met)");
     let peer = Peer::serve(listener, |mut s, _, peer| {
         while peer.read_request(&mut s).is_some() {
             let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nv6");
@@ -395,7 +373,6 @@ fn ipv6_literal_works() {
     assert!(peer.requests.lock().unwrap()[0].contains(&format!("Host: [::1]:{}", peer.port)));
 }
 
-#[test]
 fn output_file_gets_the_body_and_stdout_the_head() {
     let peer = Peer::canned(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n\x00\x01\x02\x03");
     let dir = tempfile::tempdir().unwrap();
@@ -406,7 +383,6 @@ fn output_file_gets_the_body_and_stdout_the_head() {
     assert_eq!(code(&out), 0);
 }
 
-#[test]
 fn unwritable_output_file_is_one_error_line() {
     let peer = Peer::canned(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
     let out = once(&peer, &["/", "-o", "/nonexistent-dir/x"]);
@@ -418,7 +394,6 @@ fn unwritable_output_file_is_one_error_line() {
     assert_eq!(code(&out), 1);
 }
 
-#[test]
 fn head_only_and_body_only_and_verbose() {
     let peer = Peer::canned(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody");
     let out = once(&peer, &["/x", "--headers-only"]);
@@ -449,7 +424,6 @@ fn repl(peer: &Peer, commands: &str, extra: &[&str]) -> Output {
     run(Home::new().client(&args), commands.as_bytes())
 }
 
-#[test]
 fn keep_alive_connection_is_reused_across_commands() {
     let peer = Peer::pages(vec![
         ("/a", "text/plain", "A\n"),
@@ -460,7 +434,6 @@ fn keep_alive_connection_is_reused_across_commands() {
     assert_eq!(peer.connection_count(), 1);
 }
 
-#[test]
 fn connection_close_is_honoured() {
     let peer = Peer::start(|mut s, _, peer| {
         if peer.read_request(&mut s).is_some() {
@@ -474,7 +447,6 @@ fn connection_close_is_honoured() {
     assert_eq!(peer.connection_count(), 2);
 }
 
-#[test]
 fn server_closing_an_idle_connection_gets_a_new_one() {
     // Answers one request per connection, then closes while idle.
     let peer = Peer::start(|mut s, _, peer| {
@@ -488,7 +460,6 @@ fn server_closing_an_idle_connection_gets_a_new_one() {
     assert_eq!(peer.connection_count(), 3);
 }
 
-#[test]
 fn request_racing_an_idle_close_is_retried_once() {
     // Connection 1 answers, then reads the next request and drops it unanswered (the
     // server closed just as the client reused the connection). The client must resend
@@ -517,7 +488,6 @@ fn request_racing_an_idle_close_is_retried_once() {
     assert_eq!(peer.connection_count(), 2);
 }
 
-#[test]
 fn a_fresh_connection_closed_without_reply_is_not_retried() {
     let peer = Peer::start(|mut s, _, peer| {
         peer.read_request(&mut s);
@@ -532,7 +502,6 @@ fn a_fresh_connection_closed_without_reply_is_not_retried() {
     assert_eq!(code(&out), 1);
 }
 
-#[test]
 fn repl_survives_a_timeout() {
     let peer = Peer::start(|mut s, n, peer| {
         if n == 1 {
@@ -550,7 +519,6 @@ fn repl_survives_a_timeout() {
     assert_eq!(code(&out), 0);
 }
 
-#[test]
 fn piped_repl_has_no_prompt_noise_and_reports_bad_commands_on_stderr() {
     let peer = Peer::pages(vec![("/", "text/html", "<a href=\"/x\">x</a>\n")]);
     let port = peer.port.to_string();
@@ -578,7 +546,6 @@ fn piped_repl_has_no_prompt_noise_and_reports_bad_commands_on_stderr() {
     assert_eq!(code(&out), 0);
 }
 
-#[test]
 fn repl_save_writes_the_last_body() {
     let peer = Peer::canned(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n\xff\x00\x01");
     let dir = tempfile::tempdir().unwrap();
@@ -592,7 +559,6 @@ fn repl_save_writes_the_last_body() {
     assert_eq!(std::fs::read(&file).unwrap(), b"\xff\x00\x01");
 }
 
-#[test]
 fn help_lists_exit_codes() {
     let child = Home::new()
         .client(&["--help"])
@@ -609,7 +575,6 @@ fn help_lists_exit_codes() {
     );
 }
 
-#[test]
 fn repl_open_switches_server() {
     let a = Peer::pages(vec![("/", "text/plain", "from a\n")]);
     let b = Peer::pages(vec![("/", "text/plain", "from b\n")]);
@@ -627,7 +592,6 @@ fn repl_open_switches_server() {
     assert_eq!((a.connection_count(), b.connection_count()), (1, 1));
 }
 
-#[test]
 fn folded_headers_and_undefined_statuses_are_handled_as_the_rfc_says() {
     // RFC 9112 section 5.2: a user agent MUST accept obs-fold in a response.
     let peer = Peer::canned(b"HTTP/1.1 200 OK\r\nX-Fold: a\r\n b\r\nContent-Length: 2\r\n\r\nok");
@@ -641,7 +605,6 @@ fn folded_headers_and_undefined_statuses_are_handled_as_the_rfc_says() {
     assert!(stdout(&out).ends_with("ok"));
 }
 
-#[test]
 fn usage_errors_exit_1_not_the_timeout_code() {
     let home = tests::client::Home::new();
     for args in [
@@ -661,7 +624,6 @@ fn usage_errors_exit_1_not_the_timeout_code() {
     assert_eq!(help.status.code(), Some(0));
 }
 
-#[test]
 fn interim_responses_are_shown_before_the_final_one() {
     // RFC 9110 15.2: 1xx responses precede the final one; they came over the wire, so
     // the client shows them (as curl -i does) and then the final response.
@@ -680,4 +642,42 @@ fn interim_responses_are_shown_before_the_final_one() {
     assert!(text.ends_with("ok"));
     let body_only = once(&peer, &["/", "--body-only"]);
     assert_eq!(stdout(&body_only), "ok");
+}
+
+tests::register! {
+    content_length_reply_is_piped_as_exact_bytes,
+    chunked_reply_with_extensions_and_trailers_is_decoded,
+    status_line_without_reason_phrase_is_accepted,
+    exit_codes_follow_the_status_class,
+    interim_responses_do_not_end_the_exchange,
+    http10_body_runs_until_close,
+    truncated_content_length_body_is_a_warning_and_exit_1,
+    huge_content_length_is_streamed_not_allocated,
+    missing_last_chunk_is_a_warning_and_exit_1,
+    bad_chunk_size_is_a_warning_and_exit_1,
+    body_on_head_or_304_is_a_warning_and_exit_1,
+    garbage_replies_are_one_clear_error_line,
+    endless_headers_are_refused_with_bounded_memory,
+    endless_chunked_body_streams_in_bounded_memory,
+    a_server_that_never_answers_times_out_with_exit_2,
+    refused_connection_says_what_to_check,
+    unknown_host_is_one_error_line,
+    path_gets_a_slash_and_percent_encoding,
+    #[needs("ipv6")] ipv6_literal_works,
+    output_file_gets_the_body_and_stdout_the_head,
+    unwritable_output_file_is_one_error_line,
+    head_only_and_body_only_and_verbose,
+    keep_alive_connection_is_reused_across_commands,
+    connection_close_is_honoured,
+    server_closing_an_idle_connection_gets_a_new_one,
+    request_racing_an_idle_close_is_retried_once,
+    a_fresh_connection_closed_without_reply_is_not_retried,
+    repl_survives_a_timeout,
+    piped_repl_has_no_prompt_noise_and_reports_bad_commands_on_stderr,
+    repl_save_writes_the_last_body,
+    help_lists_exit_codes,
+    repl_open_switches_server,
+    folded_headers_and_undefined_statuses_are_handled_as_the_rfc_says,
+    usage_errors_exit_1_not_the_timeout_code,
+    interim_responses_are_shown_before_the_final_one,
 }

@@ -17,7 +17,6 @@ fn signal(pid: u32, sig: &str) {
     assert!(ok.success());
 }
 
-#[test]
 fn sigterm_lets_a_download_finish_and_refuses_new_connections() {
     let site = tests::server::site();
     let size = 50 * 1024 * 1024;
@@ -60,7 +59,6 @@ fn sigterm_lets_a_download_finish_and_refuses_new_connections() {
     assert_eq!(server.wait_exit(Duration::from_secs(10)), Some(0));
 }
 
-#[test]
 fn a_second_signal_exits_at_once() {
     let site = tests::server::site();
     write(site.path(), "big.bin", &vec![1u8; 32 * 1024 * 1024]);
@@ -77,4 +75,9 @@ fn a_second_signal_exits_at_once() {
     signal(server.pid(), "INT");
     let code = server.wait_exit(Duration::from_secs(5));
     assert!(code.is_some_and(|c| c != 0), "second signal: {code:?}");
+}
+
+tests::register! {
+    sigterm_lets_a_download_finish_and_refuses_new_connections,
+    a_second_signal_exits_at_once,
 }

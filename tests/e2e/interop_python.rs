@@ -3,7 +3,6 @@
 
 use std::process::Command;
 use tests::server::TestServer;
-use tests::tools::require;
 
 /// Sends each request of its argument list on ONE `HTTPConnection`, reading every
 /// response fully (as keep-alive requires), and prints one tab-separated line per
@@ -70,14 +69,8 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-#[test]
 fn http_client_keeps_one_connection_for_several_requests() {
-    let Some(python) = require(
-        "http_client_keeps_one_connection_for_several_requests",
-        &["python3"],
-    ) else {
-        return;
-    };
+    let python = tests::tools::program("python3");
     let server = TestServer::start();
     // (request, file whose bytes the body must equal, or None for an empty body)
     let plan: [(&str, Option<&str>, u16); 8] = [
@@ -148,4 +141,8 @@ fn http_client_keeps_one_connection_for_several_requests() {
         responses.iter().all(|r| &r.local_port == port),
         "{responses:?}"
     );
+}
+
+tests::register! {
+    #[needs("python3")] http_client_keeps_one_connection_for_several_requests,
 }

@@ -7,7 +7,6 @@ use std::time::Duration;
 use tests::raw::Conn;
 use tests::server::{write, TestServer};
 
-#[test]
 fn sparse_file_over_4_gib_has_the_right_length() {
     let site = tests::server::site();
     let path = site.path().join("huge.bin");
@@ -40,7 +39,6 @@ fn sparse_file_over_4_gib_has_the_right_length() {
     assert_eq!(tests::raw::get(server.addr, "/HelloWorld.html").status, 200);
 }
 
-#[test]
 fn a_file_truncated_while_sent_closes_the_connection_and_nothing_breaks() {
     let site = tests::server::site();
     let size = 40 * 1024 * 1024;
@@ -73,7 +71,6 @@ fn a_file_truncated_while_sent_closes_the_connection_and_nothing_breaks() {
     assert_eq!(tests::raw::get(server.addr, "/shrinking.bin").text(), "new");
 }
 
-#[test]
 fn a_file_replaced_while_sent_keeps_sending_the_old_bytes() {
     let site = tests::server::site();
     let size = 20 * 1024 * 1024;
@@ -103,7 +100,6 @@ fn a_file_replaced_while_sent_keeps_sending_the_old_bytes() {
     );
 }
 
-#[test]
 fn out_of_descriptors_backs_off_and_recovers() {
     let site = tests::server::site();
     let server_bin = tests::bin::binary("server");
@@ -159,7 +155,6 @@ fn out_of_descriptors_backs_off_and_recovers() {
     assert!(ok, "server did not recover after descriptors were freed");
 }
 
-#[test]
 fn an_aborted_download_logs_the_bytes_actually_sent() {
     let site = tests::server::site();
     write(site.path(), "big.bin", &vec![3u8; 30 * 1024 * 1024]);
@@ -178,4 +173,12 @@ fn an_aborted_download_logs_the_bytes_actually_sent() {
         bytes > 0 && bytes < 30 * 1024 * 1024,
         "logged {bytes} bytes: {line}"
     );
+}
+
+tests::register! {
+    sparse_file_over_4_gib_has_the_right_length,
+    a_file_truncated_while_sent_closes_the_connection_and_nothing_breaks,
+    a_file_replaced_while_sent_keeps_sending_the_old_bytes,
+    out_of_descriptors_backs_off_and_recovers,
+    an_aborted_download_logs_the_bytes_actually_sent,
 }

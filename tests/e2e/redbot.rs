@@ -47,11 +47,8 @@ for e in d["log"]["entries"]:
         .collect()
 }
 
-#[test]
 fn redbot_reports_nothing_bad() {
-    let Some(program) = tests::tools::require("redbot_reports_nothing_bad", &["redbot"]) else {
-        return;
-    };
+    let program = tests::tools::program("redbot");
     let site = tests::server::site();
     let big: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
     write(site.path(), "big.bin", &big);
@@ -73,11 +70,14 @@ fn redbot_reports_nothing_bad() {
         let findings = redbot(&program, &server.url(path));
         assert!(!findings.is_empty(), "REDbot said nothing about {path}");
         for (level, summary) in findings {
-            eprintln!("{path}: {level}: {summary}");
             if level == "bad" {
                 bad.push(format!("{path}: {summary}"));
             }
         }
     }
     assert!(bad.is_empty(), "REDbot found problems: {bad:#?}");
+}
+
+tests::register! {
+    #[needs("redbot")] redbot_reports_nothing_bad,
 }

@@ -4,7 +4,6 @@
 use tests::raw::{exchange, get};
 use tests::server::{write, TestServer};
 
-#[test]
 fn serves_files_byte_for_byte_with_type_length_and_date() {
     let server = TestServer::start();
     let r = get(server.addr, "/HelloWorld.html");
@@ -27,7 +26,6 @@ fn serves_files_byte_for_byte_with_type_length_and_date() {
     );
 }
 
-#[test]
 fn missing_files_get_404_with_an_html_body() {
     let server = TestServer::start();
     let r = get(server.addr, "/no/such/file.html");
@@ -36,7 +34,6 @@ fn missing_files_get_404_with_an_html_body() {
     assert!(r.text().contains("<h1>404 Not Found</h1>"), "{}", r.text());
 }
 
-#[test]
 fn directories_serve_their_index_or_redirect_to_the_slash() {
     let server = TestServer::start();
     let root = get(server.addr, "/");
@@ -55,7 +52,6 @@ fn directories_serve_their_index_or_redirect_to_the_slash() {
     assert_eq!(get(server.addr, "/noindex/").status, 404);
 }
 
-#[test]
 fn redirect_location_can_never_point_at_another_host() {
     let server = TestServer::start();
     write(&server.root, "evil.example/index.html", b"x");
@@ -77,14 +73,12 @@ fn redirect_location_can_never_point_at_another_host() {
     assert_eq!(r.header("location"), Some("/evil.example/"));
 }
 
-#[test]
 fn names_with_spaces_and_unicode_are_served() {
     let server = TestServer::start();
     assert_eq!(get(server.addr, "/with%20space.txt").text(), "space\n");
     assert_eq!(get(server.addr, "/caf%C3%A9.txt").text(), "cafe\n");
 }
 
-#[test]
 fn dotfiles_are_hidden_except_well_known() {
     let server = TestServer::start();
     assert_eq!(get(server.addr, "/.hidden").status, 404);
@@ -96,7 +90,6 @@ fn dotfiles_are_hidden_except_well_known() {
     assert_eq!(get(open.addr, "/.hidden").text(), "secret dotfile\n");
 }
 
-#[test]
 fn other_methods_get_405_with_allow() {
     let server = TestServer::start();
     for method in ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"] {
@@ -108,7 +101,6 @@ fn other_methods_get_405_with_allow() {
     }
 }
 
-#[test]
 fn fifos_and_other_special_files_are_not_served() {
     let server = TestServer::start();
     let fifo = server.root.join("pipe");
@@ -122,7 +114,6 @@ fn fifos_and_other_special_files_are_not_served() {
     assert_eq!(get(server.addr, "/HelloWorld.html").status, 200);
 }
 
-#[test]
 fn missing_root_is_a_clear_start_up_error() {
     let out = std::process::Command::new(tests::bin::binary("server"))
         .args([
@@ -143,7 +134,6 @@ fn missing_root_is_a_clear_start_up_error() {
     );
 }
 
-#[test]
 fn port_in_use_is_a_clear_start_up_error() {
     let server = TestServer::start();
     let out = std::process::Command::new(tests::bin::binary("server"))
@@ -160,4 +150,17 @@ fn port_in_use_is_a_clear_start_up_error() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("already in use"), "{err}");
+}
+
+tests::register! {
+    serves_files_byte_for_byte_with_type_length_and_date,
+    missing_files_get_404_with_an_html_body,
+    directories_serve_their_index_or_redirect_to_the_slash,
+    redirect_location_can_never_point_at_another_host,
+    names_with_spaces_and_unicode_are_served,
+    dotfiles_are_hidden_except_well_known,
+    other_methods_get_405_with_allow,
+    fifos_and_other_special_files_are_not_served,
+    missing_root_is_a_clear_start_up_error,
+    port_in_use_is_a_clear_start_up_error,
 }

@@ -1,10 +1,10 @@
 //! The real `client` against servers no one here wrote: Python's `http.server`
 //! (HTTP/1.0, close-delimited) and Debian's nginx (HTTP/1.1, keep-alive, chunked).
-//! Each skips when its program is missing, except under `CI=true`, where it fails.
+//! Each is ignored when its program is missing, except under `CI=true`, where it fails.
 
 use std::path::Path;
 use std::process::Output;
-use tests::client::{find_program, nginx_server, python_server, require, run, Home};
+use tests::client::{nginx_server, python_server, run, Home};
 
 const PAGE: &str = "<html><body><a href=\"other.html\">other</a> caf\u{e9}</body></html>\n";
 
@@ -30,11 +30,7 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-#[test]
 fn python_http_server() {
-    if !require("python3", "python_http_server") {
-        return;
-    }
     let root = site();
     let server = python_server(root.path()).expect("start python3 -m http.server");
     let port = server.port;
@@ -71,15 +67,8 @@ fn python_http_server() {
     );
 }
 
-#[test]
 fn nginx() {
-    let Some(nginx) = ["/usr/sbin/nginx", "nginx"]
-        .iter()
-        .find_map(|p| find_program(p))
-    else {
-        require("/usr/sbin/nginx", "nginx");
-        return;
-    };
+    let nginx = tests::tools::program("nginx");
     let root = site();
     let server = nginx_server(Path::new(&nginx), root.path()).expect("start nginx");
     let port = server.port;
@@ -121,4 +110,9 @@ fn nginx() {
         "autoindex lists the file: {stdout}"
     );
     assert_eq!(text(&out.stderr), "");
+}
+
+tests::register! {
+    #[needs("python3")] python_http_server,
+    #[needs("nginx")] nginx,
 }

@@ -28,7 +28,6 @@ fn server_with_data() -> (TestServer, Vec<u8>) {
     (TestServer::start_in(&root, &["--quiet"]), data)
 }
 
-#[test]
 fn every_file_response_has_strong_etag_last_modified_and_cache_control() {
     let (server, _) = server_with_data();
     let r = req(&server, "/data.txt", "");
@@ -46,7 +45,6 @@ fn every_file_response_has_strong_etag_last_modified_and_cache_control() {
     assert_ne!(req(&server, "/data.txt", "").header("etag"), Some(etag));
 }
 
-#[test]
 fn if_none_match_gives_304_with_validators_and_no_body() {
     let (server, _) = server_with_data();
     let etag = req(&server, "/data.txt", "")
@@ -73,7 +71,6 @@ fn if_none_match_gives_304_with_validators_and_no_body() {
     );
 }
 
-#[test]
 fn if_modified_since_compares_dates_not_strings() {
     let (server, _) = server_with_data();
     let lm = req(&server, "/data.txt", "")
@@ -138,7 +135,6 @@ fn if_modified_since_compares_dates_not_strings() {
     assert_eq!(r.status, 200);
 }
 
-#[test]
 fn if_match_and_if_unmodified_since_give_412() {
     let (server, _) = server_with_data();
     let etag = req(&server, "/data.txt", "")
@@ -177,7 +173,6 @@ fn if_match_and_if_unmodified_since_give_412() {
     assert_eq!(r.status, 200);
 }
 
-#[test]
 fn single_ranges_give_206_with_content_range() {
     let (server, data) = server_with_data();
     let cases: [(&str, usize, usize); 6] = [
@@ -207,7 +202,6 @@ fn single_ranges_give_206_with_content_range() {
     }
 }
 
-#[test]
 fn unsatisfiable_ranges_give_416_and_malformed_ones_are_ignored() {
     let (server, data) = server_with_data();
     let r = req(&server, "/data.txt", "Range: bytes=100-200\r\n");
@@ -240,7 +234,6 @@ fn unsatisfiable_ranges_give_416_and_malformed_ones_are_ignored() {
     assert_eq!(r.status, 200);
 }
 
-#[test]
 fn several_ranges_give_multipart_byteranges() {
     let (server, data) = server_with_data();
     let r = req(&server, "/data.txt", "Range: bytes=0-4, 95-99\r\n");
@@ -272,7 +265,6 @@ fn several_ranges_give_multipart_byteranges() {
     );
 }
 
-#[test]
 fn range_amplification_is_refused() {
     let (server, data) = server_with_data();
     // Many overlapping ranges (CVE-2017-7529 family) never produce more than the file.
@@ -295,7 +287,6 @@ fn range_amplification_is_refused() {
     );
 }
 
-#[test]
 fn if_range_decides_between_206_and_200() {
     let (server, data) = server_with_data();
     let full = req(&server, "/data.txt", "");
@@ -333,7 +324,6 @@ fn if_range_decides_between_206_and_200() {
     assert_eq!(r.status, 200, "weak tags never satisfy If-Range");
 }
 
-#[test]
 fn ranges_work_beyond_4_gib() {
     let site = tests::server::site();
     let len: u64 = 5 * 1024 * 1024 * 1024;
@@ -359,7 +349,6 @@ fn ranges_work_beyond_4_gib() {
     assert_eq!(r.body, vec![0u8; 4]);
 }
 
-#[test]
 fn files_dated_before_1970_or_in_the_future_are_served_with_sane_dates() {
     let site = tests::server::site();
     write(site.path(), "old.txt", b"old");
@@ -395,4 +384,18 @@ fn files_dated_before_1970_or_in_the_future_are_served_with_sane_dates() {
 
 fn shared_date(s: &str) -> SystemTime {
     shared::date::parse_http_date(s).expect("an HTTP date")
+}
+
+tests::register! {
+    every_file_response_has_strong_etag_last_modified_and_cache_control,
+    if_none_match_gives_304_with_validators_and_no_body,
+    if_modified_since_compares_dates_not_strings,
+    if_match_and_if_unmodified_since_give_412,
+    single_ranges_give_206_with_content_range,
+    unsatisfiable_ranges_give_416_and_malformed_ones_are_ignored,
+    several_ranges_give_multipart_byteranges,
+    range_amplification_is_refused,
+    if_range_decides_between_206_and_200,
+    ranges_work_beyond_4_gib,
+    files_dated_before_1970_or_in_the_future_are_served_with_sane_dates,
 }

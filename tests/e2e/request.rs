@@ -73,7 +73,6 @@ fn table() -> Vec<(&'static str, Vec<u8>, u16)> {
     ]
 }
 
-#[test]
 fn malformed_and_tricky_requests_get_the_right_status() {
     let server = TestServer::start();
     let mut failures = Vec::new();
@@ -96,7 +95,6 @@ fn malformed_and_tricky_requests_get_the_right_status() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
-#[test]
 fn a_partial_head_waits_instead_of_failing() {
     let server = TestServer::start();
     let mut c = Conn::open(server.addr);
@@ -119,7 +117,6 @@ fn a_partial_head_waits_instead_of_failing() {
     assert!(r.text().contains("Hello, World!"));
 }
 
-#[test]
 fn bad_requests_close_the_connection() {
     let server = TestServer::start();
     let mut c = Conn::open(server.addr);
@@ -128,7 +125,6 @@ fn bad_requests_close_the_connection() {
     assert!(c.is_closed(), "after a 400 the server must not read on");
 }
 
-#[test]
 fn get_with_a_body_is_skipped_and_the_next_request_parses() {
     let server = TestServer::start();
     let mut c = Conn::open(server.addr);
@@ -140,7 +136,6 @@ fn get_with_a_body_is_skipped_and_the_next_request_parses() {
     assert!(second.text().contains("Hello, World!"));
 }
 
-#[test]
 fn chunked_request_body_is_skipped_too() {
     let server = TestServer::start();
     let mut c = Conn::open(server.addr);
@@ -150,7 +145,6 @@ fn chunked_request_body_is_skipped_too() {
     assert_eq!(c.read_response("GET").map(|r| r.status), Some(200));
 }
 
-#[test]
 fn a_higher_http_1_minor_version_is_served_as_http_1_1() {
     // RFC 9110 section 2.5: process HTTP/1.2 as the highest 1.x we implement.
     let server = TestServer::start();
@@ -161,4 +155,13 @@ fn a_higher_http_1_minor_version_is_served_as_http_1_1() {
     .expect("response");
     assert_eq!(r.status, 200);
     assert!(r.text().contains("Hello, World!"));
+}
+
+tests::register! {
+    malformed_and_tricky_requests_get_the_right_status,
+    a_partial_head_waits_instead_of_failing,
+    bad_requests_close_the_connection,
+    get_with_a_body_is_skipped_and_the_next_request_parses,
+    chunked_request_body_is_skipped_too,
+    a_higher_http_1_minor_version_is_served_as_http_1_1,
 }

@@ -11,7 +11,6 @@ fn req(server: &TestServer, path: &str, extra: &str) -> Response {
     .expect("response")
 }
 
-#[test]
 fn listing_is_html_escaped_encoded_sorted_and_hides_dotfiles() {
     let site = tests::server::site();
     let root = site.path();
@@ -67,7 +66,6 @@ fn listing_is_html_escaped_encoded_sorted_and_hides_dotfiles() {
     assert!(get(dots.addr, "/files/").text().contains(".secret"));
 }
 
-#[test]
 fn a_root_404_html_is_used_for_missing_files() {
     let site = tests::server::site();
     write(site.path(), "404.html", b"<h1>Custom missing page</h1>");
@@ -78,7 +76,6 @@ fn a_root_404_html_is_used_for_missing_files() {
     assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
 }
 
-#[test]
 fn index_and_cache_control_flags() {
     let site = tests::server::site();
     write(site.path(), "docs/default.htm", b"default page");
@@ -98,7 +95,6 @@ fn index_and_cache_control_flags() {
     assert_eq!(get(server.addr, "/").status, 200);
 }
 
-#[test]
 fn listings_have_a_validator_and_honour_preconditions() {
     let site = tests::server::site();
     write(site.path(), "files/a.txt", b"a");
@@ -120,4 +116,11 @@ fn listings_have_a_validator_and_honour_preconditions() {
     let r = req(&server, "/files/", &format!("If-None-Match: {etag}\r\n"));
     assert_eq!(r.status, 200);
     assert!(r.text().contains("b.txt"));
+}
+
+tests::register! {
+    listing_is_html_escaped_encoded_sorted_and_hides_dotfiles,
+    a_root_404_html_is_used_for_missing_files,
+    index_and_cache_control_flags,
+    listings_have_a_validator_and_honour_preconditions,
 }
