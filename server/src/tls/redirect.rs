@@ -3,8 +3,8 @@
 //! plain host name or IP address, so the answer can only ever point back at a name the
 //! client already used for this server), with the TLS port in place of the cleartext one.
 
-use shared::format;
-use shared::request::Request;
+use shared::wire::format;
+use shared::wire::request::Request;
 use shared::StatusCode;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::SystemTime;
@@ -89,7 +89,7 @@ pub fn response(answer: Answer<'_>, head_only: bool, now: SystemTime) -> Vec<u8>
     format::header(
         &mut out,
         "Date",
-        shared::date::format_http_date(now).as_bytes(),
+        shared::wire::date::format_http_date(now).as_bytes(),
     );
     if let Answer::Redirect(url) = answer {
         format::header(&mut out, "Location", url.as_bytes());
@@ -173,12 +173,12 @@ fn is_dns_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::request::{parse_request, Parsed, EMPTY_HEADER};
+    use shared::wire::request::{parse_request, Status, EMPTY_HEADER};
 
     fn redirect(head: &str, tls_port: u16) -> Result<String, RedirectError> {
         let mut headers = [EMPTY_HEADER; 16];
         match parse_request(head.as_bytes(), &mut headers) {
-            Ok(Parsed::Complete(req)) => location(&req, tls_port),
+            Ok(Status::Complete(req)) => location(&req, tls_port),
             other => panic!("test head did not parse: {other:?}"),
         }
     }

@@ -6,8 +6,8 @@ use super::redirect::{location, response, Answer};
 use super::sniff;
 use crate::deadline::until;
 use async_io::Async;
-use shared::limits::{MAX_HEADERS, MAX_REQUEST_HEAD};
-use shared::request::{parse_request, Parsed, EMPTY_HEADER};
+use shared::wire::limits::{MAX_HEADERS, MAX_REQUEST_HEAD};
+use shared::wire::request::{parse_request, Status, EMPTY_HEADER};
 use shared::StatusCode;
 use std::io::Read;
 use std::net::{SocketAddr, TcpStream};
@@ -44,9 +44,9 @@ pub async fn serve(
         }
         let mut headers = [EMPTY_HEADER; MAX_HEADERS];
         let (reply, refused) = match parse_request(&buf, &mut headers) {
-            Ok(Parsed::Partial) if buf.len() <= MAX_REQUEST_HEAD => continue,
-            Ok(Parsed::Partial) => refusal(StatusCode::HEADERS_TOO_LARGE, "request head too large"),
-            Ok(Parsed::Complete(req)) => {
+            Ok(Status::Partial) if buf.len() <= MAX_REQUEST_HEAD => continue,
+            Ok(Status::Partial) => refusal(StatusCode::HEADERS_TOO_LARGE, "request head too large"),
+            Ok(Status::Complete(req)) => {
                 let head_only = req.method == "HEAD";
                 match location(&req, tls_port) {
                     Ok(url) => (response(Answer::Redirect(&url), head_only, now()), None),
