@@ -1,15 +1,19 @@
 //! Turning an accepted TCP connection into a TLS stream: the handshake under the head
-//! deadline, plain HTTP on the TLS port answered with a `400` that says to use https://,
-//! and every failure closed with one short log line, never a panic.
+//! deadline (enforced by the watchdog, like every connection deadline), plain HTTP on the
+//! TLS port answered with a `400` that says to use https://, and every failure closed with
+//! one short log line, never a panic.
 
 use super::sniff;
-use crate::deadline::until;
+use crate::conn::Transport;
+use crate::watchdog::{Phase, Watch, Watchdog};
 use async_io::Async;
+use futures::io::AsyncWriteExt;
 use futures_rustls::server::TlsStream;
 use futures_rustls::TlsAcceptor;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::time::{Duration, Instant, SystemTime};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::time::{Duration, SystemTime};
 
 /// Bytes peeked to tell TLS from plain HTTP; [`sniff::is_plain_http`] needs one.
 const SNIFF_BYTES: usize = 8;
@@ -23,85 +27,119 @@ const DRAIN_TIME: Duration = Duration::from_secs(2);
 const DRAIN_MAX_BYTES: usize = 64 * 1024;
 
 /// A TLS connection over TCP, as the connection loop serves it.
-pub type TlsTcp = TlsStream<Async<TcpStream>>;
+pub(crate) type TlsTcp = TlsStream<Async<TcpStream>>;
 
 /// How long each step may take.
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// For the first byte, then again for the whole handshake from that byte (the absolute
     /// head deadline: a trickled ClientHello cannot extend it).
     pub head: Duration,
-    /// For writing the `400` to a plain HTTP client.
+    /// For writing a one-shot answer (the `400` to a plain HTTP client).
     pub send: Duration,
 }
 
 /// Runs the handshake on `tcp`. `None` when the connection was closed instead: silent,
 /// plain HTTP (answered), a failed or too slow handshake (logged).
-pub async fn handshake(
+pub(crate) async fn handshake(
     tcp: Async<TcpStream>,
     peer: SocketAddr,
     acceptor: &TlsAcceptor,
+    watchdog: &Watchdog,
     limits: Limits,
 ) -> Option<TlsTcp> {
-    // A connection that never sends a byte is dropped like a silent plain one, quietly.
-    until(Instant::now() + limits.head, tcp.readable())
-        .await
-        .ok()?;
-    let started = Instant::now();
+    // Idle until the first byte: a silent connection is dropped like a silent plain one
+    // (quietly, and at once when the server shuts down).
+    let watch = watchdog.register(tcp.get_ref().as_fd(), limits.head);
     let mut first = [0u8; SNIFF_BYTES];
-    let n = tcp.peek(&mut first).await.ok()?;
-    if n == 0 {
-        return None;
-    }
+    let n = first_bytes(&tcp, &mut first).await?;
+    watch.set_phase(Phase::Head);
+    watch.arm(limits.head);
     if sniff::is_plain_http(&first[..n]) {
         eprintln!("server: {peer}: {}", sniff::PLAIN_ON_TLS_PORT);
-        reject_plain_http(&tcp, limits.send).await;
+        let reply = sniff::plain_http_rejection(SystemTime::now());
+        answer_and_close(&tcp, &reply, &watch, limits.send).await;
         return None;
     }
-    match until(started + limits.head, acceptor.accept(tcp)).await {
+    // On failure the socket comes back, so it closes only after `watch` deregisters.
+    let outcome = acceptor.accept(tcp).into_fallible().await;
+    let timed_out = watch.fired_in() == Some(Phase::Head);
+    drop(watch);
+    match outcome {
         Ok(stream) => Some(stream),
-        Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+        Err((_, _tcp)) if timed_out => {
             eprintln!(
                 "server: {peer}: TLS handshake not finished {} s after its first byte; closed",
                 limits.head.as_secs()
             );
             None
         }
-        Err(e) if is_peer_gone(&e) => None,
-        Err(e) => {
+        Err((e, _tcp)) if is_peer_gone(&e) => None,
+        Err((e, _tcp)) => {
             eprintln!("server: {peer}: TLS handshake failed: {e}");
             None
         }
     }
 }
 
-/// Answers plain HTTP with the `400`, then closes politely.
-async fn reject_plain_http(tcp: &Async<TcpStream>, send: Duration) {
-    answer_and_close(tcp, &sniff::plain_http_rejection(SystemTime::now()), send).await;
+/// Waits for the connection's first bytes and peeks at them; `None` if it closed (or the
+/// watchdog cut it) before sending any.
+async fn first_bytes(tcp: &Async<TcpStream>, into: &mut [u8]) -> Option<usize> {
+    match tcp.peek(into).await {
+        Ok(0) | Err(_) => None,
+        Ok(n) => Some(n),
+    }
 }
 
 /// Writes `reply` within `send`, then closes our side and reads and discards what the
 /// client still sends (bounded), so the close does not reset the connection and destroy
-/// the reply before the client reads it.
-pub async fn answer_and_close(tcp: &Async<TcpStream>, reply: &[u8], send: Duration) {
+/// the reply before the client reads it. Deadlines are `watch`'s.
+pub(crate) async fn answer_and_close(
+    tcp: &Async<TcpStream>,
+    reply: &[u8],
+    watch: &Watch,
+    send: Duration,
+) {
+    watch.set_phase(Phase::Send);
+    watch.arm(send);
     let mut written = 0;
-    let end = Instant::now() + send;
     while written < reply.len() {
-        let wrote = until(end, tcp.write_with(|s| (&*s).write(&reply[written..]))).await;
-        match wrote {
+        match tcp.write_with(|s| (&*s).write(&reply[written..])).await {
             Ok(0) | Err(_) => return,
             Ok(n) => written += n,
         }
     }
     let _ = tcp.get_ref().shutdown(Shutdown::Write);
+    watch.set_phase(Phase::Drain);
+    watch.arm(DRAIN_TIME);
     let mut scratch = [0u8; 4096];
     let mut drained = 0;
-    let end = Instant::now() + DRAIN_TIME;
     while drained < DRAIN_MAX_BYTES {
-        match until(end, tcp.read_with(|s| (&*s).read(&mut scratch))).await {
+        match tcp.read_with(|s| (&*s).read(&mut scratch)).await {
             Ok(0) | Err(_) => break,
             Ok(n) => drained += n,
         }
+    }
+    watch.disarm();
+}
+
+/// Ends a TLS connection the connection loop has left (idle timeout, shutdown, the
+/// client's own close): a `close_notify` alert (RFC 8446 section 6.1), so the client can
+/// tell a complete response from a cut one, bounded by the send timeout.
+pub(crate) async fn close(stream: &mut TlsTcp, watchdog: &Watchdog, send: Duration) {
+    let watch = watchdog.register(stream.socket(), send);
+    watch.set_phase(Phase::Send);
+    let _ = stream.close().await;
+    drop(watch);
+}
+
+impl Transport for TlsTcp {
+    fn socket(&self) -> BorrowedFd<'_> {
+        self.get_ref().0.get_ref().as_fd()
+    }
+
+    fn is_tls(&self) -> bool {
+        true
     }
 }
 
@@ -117,12 +155,13 @@ fn is_peer_gone(e: &io::Error) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::tls::{setup, TlsFiles, ALPN_HTTP1};
     use rcgen::{CertificateParams, KeyPair};
     use std::net::TcpListener;
     use std::sync::Arc;
+    use std::time::Instant;
 
     /// A self-signed localhost pair, the acceptor for it, and a client config trusting it.
     fn pair() -> (tempfile::TempDir, TlsAcceptor, Arc<rustls::ClientConfig>) {
@@ -161,10 +200,27 @@ mod tests {
         let peer = std::thread::spawn(move || client(std::net::TcpStream::connect(addr).unwrap()));
         let (tcp, from) = listener.accept().unwrap();
         let tcp = Async::new(tcp).unwrap();
-        let got = async_std::task::block_on(handshake(tcp, from, &acceptor, limits));
+        let got = with_watchdog(|dog| handshake(tcp, from, &acceptor, dog, limits));
         let done = got.is_some();
         drop(got);
         (done, peer.join().unwrap())
+    }
+
+    /// Runs `f` with a watchdog whose sweeper runs alongside, as in the server.
+    pub(crate) fn with_watchdog<'a, F, T>(f: impl FnOnce(&'a Watchdog) -> F) -> T
+    where
+        F: std::future::Future<Output = T> + 'a,
+    {
+        let dog: &'static Watchdog = Box::leak(Box::new(Watchdog::new()));
+        let shutdown: &'static crate::shutdown::Shutdown =
+            Box::leak(Box::new(crate::shutdown::Shutdown::new()));
+        async_std::task::block_on(async {
+            let sweeper = async {
+                dog.run(shutdown).await;
+                unreachable!("the sweeper runs until dropped")
+            };
+            futures_lite::future::or(f(dog), sweeper).await
+        })
     }
 
     const QUICK: Limits = Limits {
@@ -195,9 +251,9 @@ mod tests {
         });
         let (tcp, from) = listener.accept().unwrap();
         let tcp = Async::new(tcp).unwrap();
-        async_std::task::block_on(async {
+        with_watchdog(|dog| async move {
             use futures::{AsyncReadExt, AsyncWriteExt};
-            let mut stream = handshake(tcp, from, &acceptor, QUICK).await.unwrap();
+            let mut stream = handshake(tcp, from, &acceptor, dog, QUICK).await.unwrap();
             let mut got = [0u8; 4];
             stream.read_exact(&mut got).await.unwrap();
             assert_eq!(&got, b"ping");

@@ -4,14 +4,15 @@
 use super::accept::{answer_and_close, Limits};
 use super::redirect::{location, response, Answer};
 use super::sniff;
-use crate::deadline::until;
+use crate::watchdog::{Phase, Watchdog};
 use async_io::Async;
 use shared::wire::limits::{MAX_HEADERS, MAX_REQUEST_HEAD};
 use shared::wire::request::{parse_request, Status, EMPTY_HEADER};
 use shared::StatusCode;
 use std::io::Read;
 use std::net::{SocketAddr, TcpStream};
-use std::time::{Instant, SystemTime};
+use std::os::fd::AsFd;
+use std::time::SystemTime;
 
 /// Size of one read: a typical head fits, and the buffer never grows past
 /// [`MAX_REQUEST_HEAD`] plus one read.
@@ -19,25 +20,27 @@ const READ_CHUNK: usize = 4096;
 
 /// Serves one redirect connection. `tls_port` goes into every Location. Returns a line for
 /// the log when the request was refused or was a TLS handshake (a redirect needs none).
-pub async fn serve(
+pub(crate) async fn serve(
     tcp: Async<TcpStream>,
     peer: SocketAddr,
     tls_port: u16,
+    watchdog: &Watchdog,
     limits: Limits,
 ) -> Option<String> {
-    // Silent connections get the same allowance as on the other ports.
-    until(Instant::now() + limits.head, tcp.readable())
-        .await
-        .ok()?;
-    let deadline = Instant::now() + limits.head;
+    // Silent connections get the same allowance as on the other ports; the head's
+    // deadline runs from its first byte.
+    let watch = watchdog.register(tcp.get_ref().as_fd(), limits.head);
     let mut buf = Vec::with_capacity(READ_CHUNK);
     loop {
         let start = buf.len();
         buf.resize(start + READ_CHUNK, 0);
-        let read = until(deadline, tcp.read_with(|s| (&*s).read(&mut buf[start..]))).await;
-        match read {
+        match tcp.read_with(|s| (&*s).read(&mut buf[start..])).await {
             Ok(0) | Err(_) => return None,
             Ok(n) => buf.truncate(start + n),
+        }
+        if start == 0 {
+            watch.set_phase(Phase::Head);
+            watch.arm(limits.head);
         }
         if sniff::is_tls_handshake(&buf) {
             return Some(format!("server: {peer}: {}", sniff::TLS_ON_PLAIN_PORT));
@@ -58,7 +61,7 @@ pub async fn serve(
             }
             Err(e) => refusal(e.status(), e.describe()),
         };
-        answer_and_close(&tcp, &reply, limits.send).await;
+        answer_and_close(&tcp, &reply, &watch, limits.send).await;
         return refused.map(|why| format!("server: {peer}: redirect port: {why}"));
     }
 }
@@ -79,7 +82,7 @@ mod tests {
     use super::*;
     use std::io::Write;
     use std::net::TcpListener;
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     const QUICK: Limits = Limits {
         head: Duration::from_secs(1),
@@ -102,7 +105,9 @@ mod tests {
             String::from_utf8_lossy(&out).into_owned()
         });
         let (tcp, peer) = listener.accept().unwrap();
-        let logged = async_std::task::block_on(serve(Async::new(tcp).unwrap(), peer, 8443, QUICK));
+        let tcp = Async::new(tcp).unwrap();
+        let logged =
+            crate::tls::accept::tests::with_watchdog(|dog| serve(tcp, peer, 8443, dog, QUICK));
         (client.join().unwrap(), logged)
     }
 
