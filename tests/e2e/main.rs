@@ -20,6 +20,7 @@ mod request;
 mod resolve;
 mod send;
 mod shutdown;
+mod tls;
 mod variants;
 
 fn main() {
@@ -42,6 +43,7 @@ fn main() {
         resolve::trials,
         send::trials,
         shutdown::trials,
+        tls::trials,
         variants::trials,
     ]);
 }
