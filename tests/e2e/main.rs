@@ -21,6 +21,7 @@ mod resolve;
 mod send;
 mod shutdown;
 mod tls;
+mod tls_interop;
 mod variants;
 
 fn main() {
@@ -44,6 +45,7 @@ fn main() {
         send::trials,
         shutdown::trials,
         tls::trials,
+        tls_interop::trials,
         variants::trials,
     ]);
 }
