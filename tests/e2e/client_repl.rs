@@ -56,7 +56,9 @@ fn repl_in_a_terminal() {
 
     // A hint shows the command's arguments; Ctrl-C clears the line.
     tmux.type_text("ge");
-    tmux.wait_for("the hint", |s| last_line(s) == format!("{prompt} get PATH"));
+    tmux.wait_for("the hint", |s| {
+        last_line(s) == format!("{prompt} get PATH [ITEM...]")
+    });
     tmux.keys(&["C-c"]);
     tmux.wait_for("a cleared line", |s| last_line(s) == prompt);
 
