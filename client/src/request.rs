@@ -229,7 +229,12 @@ impl Request {
                     continue;
                 }
             }
-            header(&mut out, name, value.as_bytes());
+            if value.is_empty() {
+                // An empty field value: `Name:` with no trailing space.
+                out.extend_from_slice(format!("{name}:\r\n").as_bytes());
+            } else {
+                header(&mut out, name, value.as_bytes());
+            }
         }
         if let Some(jar) = cookie.filter(|c| !cookie_sent && !c.is_empty()) {
             header(&mut out, "Cookie", jar.as_bytes());

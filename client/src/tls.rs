@@ -173,9 +173,10 @@ impl Tls {
                     format!("the certificate of {host} is not valid yet; check this machine's clock ({skip})")
                 }
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-                    let names = match (c, cert) {
-                        (CertificateError::NotValidForNameContext { presented, .. }, _) if !presented.is_empty() => presented.join(", "),
-                        (_, Some(c)) => c.names_list(),
+                    // Our own reading of the certificate first: rustls' list is debug text.
+                    let names = match (cert, c) {
+                        (Some(c), _) => c.names_list(),
+                        (None, CertificateError::NotValidForNameContext { presented, .. }) if !presented.is_empty() => presented.join(", "),
                         _ => "other names".into(),
                     };
                     format!("the certificate of {host} is for {names}, not {host}; connect with one of those names, {skip}")
