@@ -8,7 +8,9 @@ mod client;
 mod client_items;
 mod client_peers;
 mod client_repl;
+mod client_responses;
 mod client_server;
+mod client_session;
 mod client_tls;
 mod connection;
 mod dir_listing;
@@ -32,7 +34,9 @@ fn main() {
         client_items::trials,
         client_peers::trials,
         client_repl::trials,
+        client_responses::trials,
         client_server::trials,
+        client_session::trials,
         client_tls::trials,
         connection::trials,
         dir_listing::trials,
