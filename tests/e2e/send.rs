@@ -3,7 +3,7 @@
 use std::fs::OpenOptions;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tests::raw::Conn;
 use tests::server::{write, TestServer};
 
@@ -59,7 +59,16 @@ fn a_file_truncated_while_sent_closes_the_connection_and_nothing_breaks() {
         .set_len(1024)
         .unwrap();
     let mut rest = Vec::new();
-    let _ = s.read_to_end(&mut rest);
+    // The connection must end (EOF, or a reset): a read timeout means the server hung.
+    if let Err(e) = s.read_to_end(&mut rest) {
+        assert!(
+            !matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "the server neither finished nor closed the connection: {e}"
+        );
+    }
     assert!(
         first.len() + rest.len() < size,
         "a truncated file cannot deliver its full length"
@@ -119,10 +128,24 @@ fn out_of_descriptors_backs_off_and_recovers() {
     let mut line = String::new();
     std::io::BufRead::read_line(&mut out, &mut line).unwrap();
     let addr = tests::server::parse_addr(&line).expect("address in the start-up line");
+    // The server says when accept() fails for lack of descriptors.
+    let (backed_off, backing_off) = std::sync::mpsc::channel();
+    let err = std::io::BufReader::new(child.stderr.take().unwrap());
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(err).map_while(Result::ok) {
+            if line.contains("accept failed") && line.contains("backing off") {
+                let _ = backed_off.send(line);
+            }
+        }
+    });
     let hogs: Vec<TcpStream> = (0..60)
         .filter_map(|_| TcpStream::connect(addr).ok())
         .collect();
-    std::thread::sleep(Duration::from_millis(500));
+    let line = backing_off.recv_timeout(Duration::from_secs(20));
+    assert!(
+        line.is_ok(),
+        "the server never reported running out of descriptors"
+    );
     // While starved, the server must not spin: little CPU over a second.
     let ticks = |pid: u32| -> u64 {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
@@ -141,7 +164,8 @@ fn out_of_descriptors_backs_off_and_recovers() {
     drop(hogs);
     // Once descriptors free up, it serves again.
     let mut ok = false;
-    for _ in 0..50 {
+    let end = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < end {
         std::thread::sleep(Duration::from_millis(100));
         let mut c = Conn::open(addr);
         c.send(b"GET /HelloWorld.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");

@@ -5,9 +5,16 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tests::raw::Conn;
 use tests::server::{write, TestServer};
+
+/// How long a step of the shutdown may take before the test calls it hung. Not a speed
+/// check: each step is immediate on an idle machine; this turns a hang into a failure.
+const STEP_LIMIT: Duration = Duration::from_secs(20);
+
+/// What the server prints on stderr when the first signal arrives.
+const SHUTTING_DOWN: &str = "server: shutting down";
 
 fn signal(pid: u32, sig: &str) {
     let ok = Command::new("kill")
@@ -41,40 +48,59 @@ fn sigterm_lets_a_download_finish_and_refuses_new_connections() {
     signal(server.pid(), "TERM");
     // Idle keep-alive connections are closed at once.
     assert!(idle.is_closed(), "idle connection left open");
+    assert!(
+        server.wait_for_stderr(SHUTTING_DOWN, STEP_LIMIT).is_some(),
+        "no shutdown line: {:?}",
+        server.stderr_lines()
+    );
     // New connections are refused once the listener is gone.
-    let mut refused = false;
-    for _ in 0..100 {
-        if TcpStream::connect(addr).is_err() {
-            refused = true;
-            break;
-        }
+    let end = Instant::now() + STEP_LIMIT;
+    while TcpStream::connect(addr).is_ok() {
+        assert!(Instant::now() < end, "still accepting after SIGTERM");
         thread::sleep(Duration::from_millis(20));
     }
-    assert!(refused, "still accepting after SIGTERM");
     // The download completes in full.
     let mut rest = Vec::new();
     download.read_to_end(&mut rest).unwrap();
     let head_end = first.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
     assert_eq!(first.len() - head_end + rest.len(), size);
-    assert_eq!(server.wait_exit(Duration::from_secs(10)), Some(0));
+    assert_eq!(server.wait_exit(STEP_LIMIT), Some(0));
 }
 
 fn a_second_signal_exits_at_once() {
     let site = tests::server::site();
     write(site.path(), "big.bin", &vec![1u8; 32 * 1024 * 1024]);
     let mut server = TestServer::start_in(site.path(), &["--quiet"]);
-    // A stalled download keeps the grace period going.
-    let mut stalled = TcpStream::connect(server.addr).unwrap();
-    stalled
+    // A download read in steps: its response is in flight when the signals arrive.
+    let mut download = TcpStream::connect(server.addr).unwrap();
+    download.set_read_timeout(Some(STEP_LIMIT)).unwrap();
+    download
         .write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
-    thread::sleep(Duration::from_millis(200));
+    let mut head = [0u8; 12];
+    download.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
     signal(server.pid(), "INT");
-    thread::sleep(Duration::from_millis(300));
+    assert!(
+        server.wait_for_stderr(SHUTTING_DOWN, STEP_LIMIT).is_some(),
+        "no shutdown line: {:?}",
+        server.stderr_lines()
+    );
+    // The first signal lets the response go on: more of it arrives than the socket
+    // buffers (a few MiB on loopback) could have held before the signal.
+    let mut more = vec![0u8; 16 * 1024 * 1024];
+    download.read_exact(&mut more).unwrap();
     assert!(server.is_running(), "exited while a response was in flight");
+    // The second cuts the rest (16 MiB still to send) short: exit 130, as shells do.
     signal(server.pid(), "INT");
-    let code = server.wait_exit(Duration::from_secs(5));
-    assert!(code.is_some_and(|c| c != 0), "second signal: {code:?}");
+    assert_eq!(server.wait_exit(STEP_LIMIT), Some(130));
+    assert!(
+        server
+            .wait_for_stderr("stopped at once by a second signal", STEP_LIMIT)
+            .is_some(),
+        "{:?}",
+        server.stderr_lines()
+    );
 }
 
 tests::register! {

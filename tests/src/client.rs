@@ -280,6 +280,15 @@ impl Peer {
     }
 }
 
+/// A peer that never answers: reads (and drops) whatever comes until the client closes
+/// the connection (or [`HANG_LIMIT`] passes), so the client's timeout, not a sleep in the
+/// peer, decides when the exchange ends.
+pub fn hold_until_closed(s: &mut TcpStream) {
+    let _ = s.set_read_timeout(Some(HANG_LIMIT));
+    let mut sink = [0u8; 4096];
+    while matches!(s.read(&mut sink), Ok(n) if n > 0) {}
+}
+
 /// Writes `bytes` and closes the write side, ignoring a client that already left.
 pub fn send_and_close(s: &mut TcpStream, bytes: &[u8]) {
     let _ = s.write_all(bytes);

@@ -45,7 +45,10 @@ pub fn location(req: &Request<'_, '_>, tls_port: u16) -> Result<String, Redirect
     let (authority, path) = split_target(req.target).ok_or(RedirectError::NoPath)?;
     let authority = match authority {
         Some(a) => a,
-        None => req.header_str("host").ok_or(RedirectError::BadHost)?,
+        None => req
+            .header("host")
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .ok_or(RedirectError::BadHost)?,
     };
     let host = checked_host(authority).ok_or(RedirectError::BadHost)?;
     let mut url = format!("https://{host}");

@@ -45,6 +45,8 @@ impl PathError {
     }
 }
 
+error_display!(PathError);
+
 /// A decoded, normalised path relative to the root.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SafePath {

@@ -1,35 +1,28 @@
 //! Folder listings behind `--listing`: read the folder through the root's descriptor and
-//! render HTML or JSON with `shared::listing`.
+//! render HTML or JSON with `shared::site::listing`.
 
-use crate::reply::{self, Reply};
+use crate::context::Ctx;
+use crate::files::conditional;
+use crate::response::{Fields, Response, HTML};
 use crate::state::State;
-use shared::conditional::{evaluate, Precondition, Preconditions};
-use shared::listing::{render_html, render_json, retain_visible, wants_json, Entry};
-use shared::path::SafePath;
-use shared::request::Request;
+use shared::site::listing::{render_html, render_json, retain_visible, wants_json, Entry};
+use shared::site::path::SafePath;
 use shared::StatusCode;
 use std::fs::File;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Most entries listed; a folder with more is cut there, so one request cannot make the
 /// server stat a million files or build a huge page.
-pub const MAX_LISTING_ENTRIES: usize = 10_000;
+pub(crate) const MAX_LISTING_ENTRIES: usize = 10_000;
 
-/// Replies with a listing of `dir`, whose URL path is `/{safe.relative}/`.
-pub fn reply(
-    req: &Request<'_, '_>,
-    state: &State,
-    safe: &SafePath,
-    dir: File,
-    out: &mut Vec<u8>,
-    head_only: bool,
-) -> Reply {
+/// The listing of `dir`, whose URL path is `/{safe.relative}/`.
+pub(crate) fn respond(ctx: &Ctx<'_>, state: &State, safe: &SafePath, dir: File) -> Response {
     let dir_modified = dir
         .metadata()
         .and_then(|m| m.modified())
         .unwrap_or(UNIX_EPOCH);
     let Ok(mut entries) = read_entries(state, safe, dir) else {
-        return reply::internal_error(out, head_only);
+        return Response::error(StatusCode::INTERNAL_SERVER_ERROR);
     };
     retain_visible(&mut entries, state.config.dotfiles);
     let url_path = if safe.relative.is_empty() {
@@ -37,12 +30,11 @@ pub fn reply(
     } else {
         format!("/{}/", safe.relative)
     };
-    let query = req.target.split_once('?').map(|(_, q)| q);
-    let json = wants_json(req.header("accept"), query);
+    let json = wants_json(ctx.field("accept"), ctx.query());
     let (body, content_type) = if json {
         (render_json(&url_path, &entries), "application/json")
     } else {
-        (render_html(&url_path, &entries), "text/html; charset=utf-8")
+        (render_html(&url_path, &entries), HTML)
     };
     let body = body.into_bytes();
     // A weak validator (the page is generated) so revalidation and preconditions work
@@ -52,30 +44,15 @@ pub fn reply(
         .iter()
         .map(|e| e.modified)
         .fold(dir_modified, SystemTime::max);
-    let pre = Preconditions::from_headers(req.headers);
-    match evaluate(req.method, &pre, &etag, modified) {
-        Precondition::Proceed => {}
-        Precondition::NotModified => {
-            let r = reply::not_modified(out);
-            shared::format::header(out, "ETag", etag.as_bytes());
-            shared::format::header(out, "Cache-Control", b"no-cache");
-            shared::format::header(out, "Vary", b"Accept");
-            return r;
-        }
-        Precondition::PreconditionFailed => {
-            return reply::error(out, StatusCode::PRECONDITION_FAILED, head_only, &[]);
-        }
+    let mut fields = Fields::default();
+    fields.append("ETag", etag.clone());
+    fields.append("Cache-Control", "no-cache");
+    fields.append("Vary", "Accept");
+    if let Some(answer) = conditional::check(ctx, &etag, modified, &fields) {
+        return answer;
     }
-    let r = reply::in_memory(
-        out,
-        StatusCode::OK,
-        content_type.as_bytes(),
-        body,
-        head_only,
-    );
-    shared::format::header(out, "ETag", etag.as_bytes());
-    shared::format::header(out, "Cache-Control", b"no-cache");
-    shared::format::header(out, "Vary", b"Accept");
+    let mut r = Response::page(StatusCode::OK, content_type, body);
+    r.fields.extend(fields);
     r
 }
 

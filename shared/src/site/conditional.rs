@@ -4,9 +4,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::date::{parse_http_date, to_seconds};
-use crate::request::Header;
-use crate::validators::{any_matches, Comparison, EntityTag};
+use crate::site::validators::{any_matches, Comparison, EntityTag};
+use crate::wire::date::{parse_http_date, to_seconds};
+use crate::wire::message::Header;
 
 /// The conditional fields of one request, borrowed from its head.
 ///
@@ -162,7 +162,7 @@ fn parse_date(value: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::Header;
+    use crate::wire::message::Header;
     use std::time::UNIX_EPOCH;
     use Precondition::*;
 

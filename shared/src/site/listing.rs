@@ -7,8 +7,8 @@
 
 use std::time::SystemTime;
 
-use crate::encoding::parse_qvalue;
-use crate::page::escape_html;
+use crate::site::encoding::parse_qvalue;
+use crate::site::page::escape_html;
 
 /// One directory entry as the handler read it from the file system.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -232,7 +232,7 @@ pub fn human_size(bytes: u64) -> String {
 
 /// `t` as `YYYY-MM-DD HH:MM` in UTC, for the HTML listing.
 pub fn format_minute_utc(t: SystemTime) -> String {
-    let c = crate::date::civil(t);
+    let c = crate::wire::date::civil(t);
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02}",
         c.year, c.month, c.day, c.hour, c.minute
@@ -241,7 +241,7 @@ pub fn format_minute_utc(t: SystemTime) -> String {
 
 /// `t` as RFC 3339 `YYYY-MM-DDTHH:MM:SSZ` in UTC, for the JSON listing.
 pub fn format_rfc3339(t: SystemTime) -> String {
-    let c = crate::date::civil(t);
+    let c = crate::wire::date::civil(t);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
         c.year, c.month, c.day, c.hour, c.minute, c.second

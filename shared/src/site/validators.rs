@@ -74,30 +74,6 @@ impl<'a> EntityTag<'a> {
     }
 }
 
-/// A parsed `If-Match` / `If-None-Match` value.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum EtagList<'a> {
-    /// `*`: any current representation.
-    Any,
-    /// A list of entity-tags (possibly empty, as `#entity-tag` allows).
-    Tags(Vec<EntityTag<'a>>),
-}
-
-/// Parses one field value as `"*" / #entity-tag` (RFC 9110 sections 13.1.1-13.1.2).
-///
-/// Empty list elements and whitespace around commas are accepted (section 5.6.1);
-/// commas inside quotes belong to the tag. `None` when the value is malformed:
-/// an unterminated quote, a bare token, `*` mixed with tags, a lowercase `w/`.
-pub fn parse_etag_list(value: &[u8]) -> Option<EtagList<'_>> {
-    let value = value.trim_ascii();
-    if value == b"*" {
-        return Some(EtagList::Any);
-    }
-    let mut tags = Vec::new();
-    for_each_tag(value, |t| tags.push(t))?;
-    Some(EtagList::Tags(tags))
-}
-
 /// Whether any of `fields` (the values of every `If-Match` or `If-None-Match` line)
 /// matches `current` under `how`. `*` matches, since `current` exists.
 ///
@@ -164,6 +140,31 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::time::Duration;
+
+    // The list grammar `any_matches` relies on, exposed to the tests only.
+    /// A parsed `If-Match` / `If-None-Match` value.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    enum EtagList<'a> {
+        /// `*`: any current representation.
+        Any,
+        /// A list of entity-tags (possibly empty, as `#entity-tag` allows).
+        Tags(Vec<EntityTag<'a>>),
+    }
+
+    /// Parses one field value as `"*" / #entity-tag` (RFC 9110 sections 13.1.1-13.1.2).
+    ///
+    /// Empty list elements and whitespace around commas are accepted (section 5.6.1);
+    /// commas inside quotes belong to the tag. `None` when the value is malformed:
+    /// an unterminated quote, a bare token, `*` mixed with tags, a lowercase `w/`.
+    fn parse_etag_list(value: &[u8]) -> Option<EtagList<'_>> {
+        let value = value.trim_ascii();
+        if value == b"*" {
+            return Some(EtagList::Any);
+        }
+        let mut tags = Vec::new();
+        for_each_tag(value, |t| tags.push(t))?;
+        Some(EtagList::Tags(tags))
+    }
 
     fn t(weak: bool, opaque: &str) -> EntityTag<'_> {
         EntityTag {

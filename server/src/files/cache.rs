@@ -1,5 +1,8 @@
-//! A small-file cache: contents and validators of small, settled files, checked against
-//! the file's current identity on every use, so an edit is never served stale.
+//! Every cache the server keeps, together: the small-file cache and the on-the-fly gzip
+//! cache, under one byte-budgeted map.
+//!
+//! The small-file cache holds contents and validators of small, settled files, checked
+//! against the file's current identity on every use, so an edit is never served stale.
 //!
 //! A hit costs one `fstatat` instead of open, stat, read and close. Each lookup compares
 //! device, inode, size, modification and change times (nanoseconds) with what was
@@ -12,6 +15,7 @@
 //! a file already proven to lie beneath the root, so a path redirected outside the root
 //! simply misses and takes the guarded path.
 
+use bytes::Bytes;
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::sync::{Arc, RwLock};
@@ -19,19 +23,19 @@ use std::time::{Duration, SystemTime};
 
 /// Largest file cached. Matches the size sent in one write with its head; larger files
 /// go out by `sendfile`, which needs no cache.
-pub const MAX_CACHED_FILE: u64 = 64 * 1024;
+pub(crate) const MAX_CACHED_FILE: u64 = 64 * 1024;
 
 /// Total bytes of file contents cached; when full the cache is cleared and refilled by
 /// use.
-pub const MAX_CACHED_BYTES: usize = 32 * 1024 * 1024;
+pub(crate) const MAX_CACHED_BYTES: usize = 32 * 1024 * 1024;
 
 /// How long after its last modification (or status change) a file may be cached.
 /// File times tick at the kernel's clock granularity (up to 10 ms); 2 s is far beyond.
-pub const SETTLE_TIME: Duration = Duration::from_secs(2);
+pub(crate) const SETTLE_TIME: Duration = Duration::from_secs(2);
 
 /// What identifies one version of a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Identity {
+pub(crate) struct Identity {
     dev: u64,
     ino: u64,
     size: u64,
@@ -41,7 +45,7 @@ pub struct Identity {
 
 impl Identity {
     /// The identity of the file `meta` describes.
-    pub fn of(meta: &std::fs::Metadata) -> Identity {
+    pub(crate) fn of(meta: &std::fs::Metadata) -> Identity {
         Identity {
             dev: meta.dev(),
             ino: meta.ino(),
@@ -64,34 +68,34 @@ impl Identity {
 
 /// A cached file.
 #[derive(Debug)]
-pub struct Cached {
+pub(crate) struct Cached {
     identity: Identity,
     /// The whole content.
-    pub body: Arc<[u8]>,
+    pub body: Bytes,
     /// Its modification time.
     pub modified: SystemTime,
     /// Its strong entity tag.
-    pub etag: String,
+    pub etag: Arc<str>,
 }
 
 /// A map of shared values under a byte budget, cleared when full (simple, and the hot
 /// set of a static site is small). A lock poisoned by a panic elsewhere is recovered:
 /// entries are immutable, so none can be half-written.
 #[derive(Debug)]
-pub struct Budgeted<V: ?Sized> {
+pub(crate) struct Budgeted<V> {
     inner: RwLock<BudgetedInner<V>>,
     budget: usize,
 }
 
 #[derive(Debug)]
-struct BudgetedInner<V: ?Sized> {
-    map: HashMap<String, (Arc<V>, usize)>,
+struct BudgetedInner<V> {
+    map: HashMap<String, (V, usize)>,
     bytes: usize,
 }
 
-impl<V: ?Sized> Budgeted<V> {
+impl<V: Clone> Budgeted<V> {
     /// An empty map holding at most `budget` bytes of values.
-    pub fn new(budget: usize) -> Self {
+    pub(crate) fn new(budget: usize) -> Self {
         Budgeted {
             inner: RwLock::new(BudgetedInner {
                 map: HashMap::new(),
@@ -102,13 +106,13 @@ impl<V: ?Sized> Budgeted<V> {
     }
 
     /// The value stored under `key`.
-    pub fn get(&self, key: &str) -> Option<Arc<V>> {
+    pub(crate) fn get(&self, key: &str) -> Option<V> {
         let guard = self.inner.read().unwrap_or_else(|e| e.into_inner());
         guard.map.get(key).map(|(v, _)| v.clone())
     }
 
     /// Stores `value`, which costs `size` bytes, under `key`.
-    pub fn insert(&self, key: String, value: Arc<V>, size: usize) {
+    pub(crate) fn insert(&self, key: String, value: V, size: usize) {
         let mut guard = self.inner.write().unwrap_or_else(|e| e.into_inner());
         let inner = &mut *guard;
         if inner.bytes + size > self.budget {
@@ -124,8 +128,8 @@ impl<V: ?Sized> Budgeted<V> {
 
 /// The small-file cache, shared by all connections.
 #[derive(Debug)]
-pub struct FileCache {
-    entries: Budgeted<Cached>,
+pub(crate) struct FileCache {
+    entries: Budgeted<Arc<Cached>>,
 }
 
 impl Default for FileCache {
@@ -138,14 +142,14 @@ impl Default for FileCache {
 
 impl FileCache {
     /// The cached file at `relative` (beneath `root`), if it is still the same file.
-    pub fn get(&self, root: &impl std::os::fd::AsFd, relative: &str) -> Option<Arc<Cached>> {
+    pub(crate) fn get(&self, root: &impl std::os::fd::AsFd, relative: &str) -> Option<Arc<Cached>> {
         let entry = self.entries.get(relative)?;
         let st = rustix::fs::statat(root, relative, rustix::fs::AtFlags::empty()).ok()?;
         (Identity::of_stat(&st) == entry.identity).then_some(entry)
     }
 
     /// Whether a file with `meta` may be cached now.
-    pub fn wants(meta: &std::fs::Metadata, now: SystemTime) -> bool {
+    pub(crate) fn wants(meta: &std::fs::Metadata, now: SystemTime) -> bool {
         let settled = |secs: i64| {
             now.duration_since(SystemTime::UNIX_EPOCH)
                 .is_ok_and(|n| n.as_secs() as i64 - secs >= SETTLE_TIME.as_secs() as i64)
@@ -157,7 +161,13 @@ impl FileCache {
     }
 
     /// Stores `body` for `relative`, the content of the file `meta` describes.
-    pub fn insert(&self, relative: &str, meta: &std::fs::Metadata, body: Arc<[u8]>, etag: String) {
+    pub(crate) fn insert(
+        &self,
+        relative: &str,
+        meta: &std::fs::Metadata,
+        body: Bytes,
+        etag: Arc<str>,
+    ) {
         let size = body.len();
         let entry = Cached {
             identity: Identity::of(meta),
@@ -168,4 +178,41 @@ impl FileCache {
         self.entries
             .insert(relative.to_string(), Arc::new(entry), size);
     }
+}
+
+/// Bytes of gzipped output kept for reuse, so each version of a file is compressed
+/// once, not per request. Cleared when full.
+pub(crate) const GZIP_CACHE_BYTES: usize = 16 * 1024 * 1024;
+
+/// On-the-fly gzip results (`--compress`), keyed by the identity representation's
+/// `ETag`.
+#[derive(Debug)]
+pub(crate) struct GzipCache(Budgeted<Bytes>);
+
+impl Default for GzipCache {
+    fn default() -> Self {
+        GzipCache(Budgeted::new(GZIP_CACHE_BYTES))
+    }
+}
+
+impl GzipCache {
+    /// The gzipped form stored under `key`.
+    pub(crate) fn get(&self, key: &str) -> Option<Bytes> {
+        self.0.get(key)
+    }
+
+    /// Stores the gzipped form `gz` under `key`.
+    pub(crate) fn insert(&self, key: String, gz: Bytes) {
+        let size = gz.len();
+        self.0.insert(key, gz, size);
+    }
+}
+
+/// Every cache, as the server state holds them.
+#[derive(Debug, Default)]
+pub(crate) struct Caches {
+    /// Small, settled files, validated on every use.
+    pub files: FileCache,
+    /// On-the-fly gzip results, one per file version.
+    pub gzip: GzipCache,
 }

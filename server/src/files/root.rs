@@ -1,4 +1,4 @@
-//! Opening files strictly beneath the served root, whatever the path or symlinks say.
+//! The served root: opening files strictly beneath it, whatever the path or symlinks say.
 
 use rustix::fs::{openat2, Mode, OFlags, ResolveFlags};
 use std::fs::File;
@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The served folder: an open directory descriptor plus its canonical path.
 #[derive(Debug)]
-pub struct Root {
+pub(crate) struct Root {
     dir: OwnedFd,
     canonical: PathBuf,
     /// Cleared when the kernel lacks `openat2` (before Linux 5.6, or filtered by seccomp).
@@ -18,18 +18,18 @@ pub struct Root {
 
 /// Why a path could not be opened.
 #[derive(Debug)]
-pub enum OpenError {
+pub(crate) enum OpenError {
     /// No such file, or a symlink that leads outside the root.
     NotFound,
     /// The file exists but the server may not read it.
     Forbidden,
     /// Anything else (descriptor exhaustion, I/O errors).
-    Other(io::Error),
+    Other,
 }
 
 impl Root {
     /// Opens `path` as the root. Fails with a clear message if it is not a directory.
-    pub fn open(path: &Path) -> io::Result<Root> {
+    pub(crate) fn open(path: &Path) -> io::Result<Root> {
         let canonical = path.canonicalize()?;
         if !canonical.is_dir() {
             return Err(io::Error::new(
@@ -50,19 +50,19 @@ impl Root {
     }
 
     /// The root's directory descriptor (for `*at` calls).
-    pub fn dir(&self) -> std::os::fd::BorrowedFd<'_> {
+    pub(crate) fn dir(&self) -> std::os::fd::BorrowedFd<'_> {
         use std::os::fd::AsFd;
         self.dir.as_fd()
     }
 
     /// The canonical, absolute path of the root.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.canonical
     }
 
-    /// Opens `relative` (from [`shared::path::sanitize_path`], `""` for the root) for
+    /// Opens `relative` (from [`shared::site::path::sanitize_path`], `""` for the root) for
     /// reading. Symlinks are followed only while they stay beneath the root.
-    pub fn open_beneath(&self, relative: &str) -> Result<File, OpenError> {
+    pub(crate) fn open_beneath(&self, relative: &str) -> Result<File, OpenError> {
         let rel = if relative.is_empty() { "." } else { relative };
         if self.openat2_works.load(Ordering::Relaxed) {
             // NONBLOCK: opening a FIFO planted in the root must not block the executor.
@@ -116,7 +116,7 @@ fn classify(e: io::Error) -> OpenError {
         | Some(rustix::io::Errno::LOOP)
         | Some(rustix::io::Errno::NAMETOOLONG) => OpenError::NotFound,
         Some(rustix::io::Errno::ACCESS) | Some(rustix::io::Errno::PERM) => OpenError::Forbidden,
-        _ => OpenError::Other(e),
+        _ => OpenError::Other,
     }
 }
 

@@ -1,12 +1,12 @@
-//! Response heads: parse a buffer into a borrowed [`Response`] and decide how its body is
-//! delimited (RFC 9112 section 6.3), for the client side.
+//! Response heads: parse a buffer into a borrowed [`Response`] on top of
+//! [`crate::wire::message`] and decide how its body is delimited (RFC 9112 section 6.3),
+//! for the client side.
 
-use crate::framing::BodyFraming;
-use crate::limits::{MAX_RESPONSE_HEAD, MAX_RESPONSE_HEADERS};
-use crate::request::{content_length, list_elements, Parsed, Version};
+use crate::wire::limits::{MAX_RESPONSE_HEAD, MAX_RESPONSE_HEADERS};
+use crate::wire::message::{self, BodyFraming, FramingError, Role};
 use crate::StatusCode;
 
-pub use httparse::{Header, EMPTY_HEADER};
+pub use crate::wire::message::{Header, Status, Version, EMPTY_HEADER};
 
 /// An array of empty fields sized for [`parse_response`].
 pub const EMPTY_RESPONSE_HEADERS: [Header<'static>; MAX_RESPONSE_HEADERS] =
@@ -50,6 +50,21 @@ impl ResponseError {
     }
 }
 
+error_display!(ResponseError);
+
+impl From<FramingError> for ResponseError {
+    fn from(e: FramingError) -> Self {
+        match e {
+            FramingError::BadContentLength => ResponseError::BadContentLength,
+            // A response is never refused for these two (TE wins, an unknown last
+            // coding reads until close); HTTP/1.0 with TE is the one that remains.
+            FramingError::LengthAndTransferEncoding
+            | FramingError::BadTransferEncoding
+            | FramingError::UnknownTransferEncoding => ResponseError::BadTransferEncoding,
+        }
+    }
+}
+
 /// A parsed response head, borrowing from the caller's buffer.
 #[derive(Debug)]
 pub struct Response<'b, 'h> {
@@ -68,10 +83,7 @@ pub struct Response<'b, 'h> {
 impl<'b> Response<'b, '_> {
     /// The value of the first field named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&'b [u8]> {
-        self.headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value)
+        message::field(self.headers, name)
     }
 
     /// How the body of this response to a `method` request is delimited.
@@ -84,35 +96,20 @@ impl<'b> Response<'b, '_> {
     /// `Content-Length` is read as chunked but the connection is not trusted again
     /// (RFC 9112 section 6.3, item 3).
     pub fn keep_alive(&self) -> bool {
-        let has = |name: &str| {
-            self.headers
-                .iter()
-                .any(|h| h.name.eq_ignore_ascii_case(name))
-        };
-        if has("transfer-encoding") && has("content-length") {
-            return false;
-        }
-        let mut close = false;
-        let mut keep_alive = false;
-        for token in list_elements(self.headers, "connection") {
-            close |= token.eq_ignore_ascii_case(b"close");
-            keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
-        }
-        match self.version {
-            Version::Http11 => !close,
-            Version::Http10 => keep_alive && !close,
-        }
+        let ambiguous = message::has_field(self.headers, "transfer-encoding")
+            && message::has_field(self.headers, "content-length");
+        !ambiguous && message::keep_alive(self.headers, self.version)
     }
 }
 
 /// Parses a response head from the start of `buf` into `headers`.
 ///
-/// Returns `Partial` while the head is incomplete and still within [`MAX_RESPONSE_HEAD`];
+/// Returns `Status::Partial` while the head is incomplete and still within [`MAX_RESPONSE_HEAD`];
 /// a status line without a reason phrase (`HTTP/1.1 200\r\n`) is accepted.
 pub fn parse_response<'b, 'h>(
     buf: &'b [u8],
     headers: &'h mut [Header<'b>],
-) -> Result<Parsed<Response<'b, 'h>>, ResponseError> {
+) -> Result<Status<Response<'b, 'h>>, ResponseError> {
     let mut res = httparse::Response::new(headers);
     // RFC 9112 section 5.2: a user agent MUST accept obs-fold in responses (and replace
     // it with spaces when interpreting); whitespace before a colon is tolerated, as
@@ -122,11 +119,11 @@ pub fn parse_response<'b, 'h>(
         .allow_obsolete_multiline_headers_in_responses(true)
         .allow_spaces_after_header_name_in_responses(true);
     let head_len = match config.parse_response(&mut res, buf) {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) if buf.len() >= MAX_RESPONSE_HEAD => {
+        Ok(Status::Complete(n)) => n,
+        Ok(Status::Partial) if buf.len() >= MAX_RESPONSE_HEAD => {
             return Err(ResponseError::HeadTooLarge)
         }
-        Ok(httparse::Status::Partial) => return Ok(Parsed::Partial),
+        Ok(Status::Partial) => return Ok(Status::Partial),
         Err(httparse::Error::TooManyHeaders) => return Err(ResponseError::TooManyFields),
         Err(httparse::Error::HeaderValue) => return Err(ResponseError::InvalidFieldValue),
         Err(httparse::Error::Version) => return Err(version_error(buf)),
@@ -141,16 +138,12 @@ pub fn parse_response<'b, 'h>(
     if code < 100 {
         return Err(ResponseError::BadStatus);
     }
-    let version = if minor == 0 {
-        Version::Http10
-    } else {
-        Version::Http11
-    };
+    let version = Version::from_minor(minor);
     let headers: &'h [Header<'b>] = res.headers;
     if headers.iter().any(|h| !valid_value(h.value)) {
         return Err(ResponseError::InvalidFieldValue);
     }
-    Ok(Parsed::Complete(Response {
+    Ok(Status::Complete(Response {
         version,
         status: StatusCode(code),
         reason: res.reason.unwrap_or(""),
@@ -196,11 +189,12 @@ fn version_error(buf: &[u8]) -> ResponseError {
 /// order of RFC 9112 section 6.3:
 ///
 /// 1. a response to HEAD, and any 1xx, 204 or 304, has no body whatever its fields say;
-/// 2. `Transfer-Encoding` with `chunked` last is chunked, even beside `Content-Length`;
-///    with another coding last, the body runs until close; on HTTP/1.0 it is an error;
-/// 3. a valid `Content-Length` gives the length; invalid or conflicting values are an
-///    error (the client must close the connection and discard the response);
-/// 4. otherwise the body runs until the server closes the connection.
+/// 2. otherwise the fields decide, by [`message::framing`]: `Transfer-Encoding` with
+///    plain `chunked` last is chunked (even beside `Content-Length`), with another coding
+///    last the body runs until close, on HTTP/1.0 it is an error; a valid
+///    `Content-Length` gives the length, an invalid or conflicting one is an error (the
+///    client must close the connection and discard the response); with neither, the
+///    body runs until the server closes the connection.
 pub fn response_framing(
     method: &str,
     status: StatusCode,
@@ -210,28 +204,7 @@ pub fn response_framing(
     if method.eq_ignore_ascii_case("HEAD") || status.forbids_body() {
         return Ok(BodyFraming::Length(0));
     }
-    let has = |name: &str| headers.iter().any(|h| h.name.eq_ignore_ascii_case(name));
-    if has("transfer-encoding") {
-        if version == Version::Http10 {
-            return Err(ResponseError::BadTransferEncoding);
-        }
-        let last = list_elements(headers, "transfer-encoding").last();
-        let chunked_last = last.is_some_and(|coding| {
-            let name = coding.split(|&b| b == b';').next().unwrap_or(coding);
-            name.trim_ascii().eq_ignore_ascii_case(b"chunked")
-        });
-        return Ok(if chunked_last {
-            BodyFraming::Chunked
-        } else {
-            BodyFraming::UntilClose
-        });
-    }
-    if has("content-length") {
-        return content_length(headers)
-            .map(BodyFraming::Length)
-            .ok_or(ResponseError::BadContentLength);
-    }
-    Ok(BodyFraming::UntilClose)
+    Ok(message::framing(headers, version, Role::Response)?)
 }
 
 #[cfg(test)]
@@ -247,8 +220,8 @@ mod tests {
     ) -> Result<Option<(u16, String, BodyFraming, bool)>, ResponseError> {
         let mut headers = EMPTY_RESPONSE_HEADERS;
         match parse_response(buf, &mut headers)? {
-            Parsed::Partial => Ok(None),
-            Parsed::Complete(r) => {
+            Status::Partial => Ok(None),
+            Status::Complete(r) => {
                 let framing = r.framing(method)?;
                 Ok(Some((
                     r.status.0,
@@ -385,6 +358,12 @@ mod tests {
                 b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
                 Err(BadTransferEncoding),
             ),
+            // A coding with parameters is not chunked: read until close, never reuse.
+            (
+                "GET",
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked;q=1\r\n\r\n",
+                Ok(Some((200, "OK", UntilClose, true))),
+            ),
             // Content-Length, hostile.
             (
                 "GET",
@@ -497,7 +476,7 @@ mod tests {
     fn borrows_fields_in_order_and_case() {
         let buf = b"HTTP/1.1 301 Moved\r\nlocation: /b\r\nX-Two: 2\r\n\r\nrest";
         let mut headers = EMPTY_RESPONSE_HEADERS;
-        let Ok(Parsed::Complete(r)) = parse_response(buf, &mut headers) else {
+        let Ok(Status::Complete(r)) = parse_response(buf, &mut headers) else {
             panic!("expected a complete head");
         };
         let names: Vec<&str> = r.headers.iter().map(|h| h.name).collect();
@@ -514,7 +493,7 @@ mod tests {
             assert!(
                 matches!(
                     parse_response(&buf[..end], &mut headers),
-                    Ok(Parsed::Partial)
+                    Ok(Status::Partial)
                 ),
                 "prefix of {end} bytes"
             );

@@ -1,44 +1,20 @@
-//! Request heads: parse a buffer into a borrowed [`Request`], with the RFC 9112 checks
-//! that `httparse` leaves to us (Host, Content-Length, Transfer-Encoding, field bytes).
+//! Request heads: parse a buffer into a borrowed [`Request`] on top of
+//! [`crate::wire::message`], with the RFC 9112 checks that `httparse` leaves to us
+//! (request line, Host, body framing, field bytes).
 
-use crate::framing::BodyFraming;
-use crate::limits::{MAX_REQUEST_HEAD, MAX_URI_LEN};
+use crate::wire::limits::{MAX_REQUEST_HEAD, MAX_URI_LEN};
+use crate::wire::message::{self, BodyFraming, FramingError, Role};
 use crate::StatusCode;
 
-pub use httparse::{Header, EMPTY_HEADER};
+pub use crate::wire::message::{Header, Status, Version, EMPTY_HEADER};
 
-/// The HTTP version of a request; only 1.x reaches here.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Version {
-    /// HTTP/1.0: connections close unless the client asks for keep-alive.
-    Http10,
-    /// HTTP/1.1: connections persist unless either side says `close`.
-    Http11,
-}
-
-impl Version {
-    /// The protocol token as it appears on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Version::Http10 => "HTTP/1.0",
-            Version::Http11 => "HTTP/1.1",
-        }
-    }
-}
-
-/// Outcome of parsing a buffer that may not yet hold a whole head.
-#[derive(Debug)]
-pub enum Parsed<T> {
-    /// A complete head.
-    Complete(T),
-    /// More bytes are needed; this is a normal state, not an error.
-    Partial,
-}
+/// transitional: the old copy of `httparse::Status`; use [`Status`].
+pub type Parsed<T> = Status<T>;
 
 /// Why a request head was refused. Each variant maps to one status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RequestError {
-    /// The head is not valid HTTP/1.x syntax.
+    /// The head is not valid HTTP/1.x syntax (the request line included).
     Malformed,
     /// A field value holds NUL, a bare CR or another control byte.
     InvalidFieldValue,
@@ -48,9 +24,10 @@ pub enum RequestError {
     BadContentLength,
     /// Both `Content-Length` and `Transfer-Encoding` are present (a smuggling shape).
     LengthAndTransferEncoding,
-    /// `Transfer-Encoding` on HTTP/1.0, `chunked` not last, or `chunked` twice.
+    /// `Transfer-Encoding` on HTTP/1.0, not a list of codings, `chunked` not last, or
+    /// `chunked` twice.
     BadTransferEncoding,
-    /// A transfer coding we do not know.
+    /// A transfer coding we do not implement (anything but plain `chunked`).
     UnknownTransferEncoding,
     /// The request target is longer than [`MAX_URI_LEN`].
     UriTooLong,
@@ -68,7 +45,12 @@ impl RequestError {
             RequestError::UriTooLong => StatusCode::URI_TOO_LONG,
             RequestError::HeadTooLarge => StatusCode::HEADERS_TOO_LARGE,
             RequestError::VersionNotSupported => StatusCode::VERSION_NOT_SUPPORTED,
-            _ => StatusCode::BAD_REQUEST,
+            RequestError::Malformed
+            | RequestError::InvalidFieldValue
+            | RequestError::BadHost
+            | RequestError::BadContentLength
+            | RequestError::LengthAndTransferEncoding
+            | RequestError::BadTransferEncoding => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -85,6 +67,19 @@ impl RequestError {
             RequestError::UriTooLong => "request target too long",
             RequestError::HeadTooLarge => "request head too large",
             RequestError::VersionNotSupported => "HTTP version not supported",
+        }
+    }
+}
+
+error_display!(RequestError);
+
+impl From<FramingError> for RequestError {
+    fn from(e: FramingError) -> Self {
+        match e {
+            FramingError::BadContentLength => RequestError::BadContentLength,
+            FramingError::LengthAndTransferEncoding => RequestError::LengthAndTransferEncoding,
+            FramingError::BadTransferEncoding => RequestError::BadTransferEncoding,
+            FramingError::UnknownTransferEncoding => RequestError::UnknownTransferEncoding,
         }
     }
 }
@@ -111,25 +106,12 @@ pub struct Request<'b, 'h> {
 impl<'b> Request<'b, '_> {
     /// The value of the first field named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&'b [u8]> {
-        self.headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value)
-    }
-
-    /// The value of the first field named `name`, if it is valid UTF-8, trimmed.
-    pub fn header_str(&self, name: &str) -> Option<&'b str> {
-        self.header(name)
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .map(str::trim)
+        message::field(self.headers, name)
     }
 
     /// Every value of fields named `name`, in order.
     pub fn headers_named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'b [u8]> + 's {
-        self.headers
-            .iter()
-            .filter(move |h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value)
+        message::fields_named(self.headers, name)
     }
 
     /// The path part of the target (no query, no fragment), for origin-form and
@@ -178,16 +160,16 @@ pub fn target_path(target: &str) -> Option<&str> {
 
 /// Parses a request head from the start of `buf` into `headers`.
 ///
-/// Returns `Partial` while the head is incomplete and still within limits. Leading empty
-/// lines are skipped (RFC 9112 section 2.2).
+/// Returns `Status::Partial` while the head is incomplete and still within limits.
+/// Leading empty lines are skipped (RFC 9112 section 2.2).
 pub fn parse_request<'b, 'h>(
     buf: &'b [u8],
     headers: &'h mut [Header<'b>],
-) -> Result<Parsed<Request<'b, 'h>>, RequestError> {
+) -> Result<Status<Request<'b, 'h>>, RequestError> {
     let mut req = httparse::Request::new(headers);
     let head_len = match req.parse(buf) {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) => return partial_verdict(buf).map(|()| Parsed::Partial),
+        Ok(Status::Complete(n)) => n,
+        Ok(Status::Partial) => return partial_verdict(buf).map(|()| Status::Partial),
         Err(httparse::Error::TooManyHeaders) => return Err(RequestError::HeadTooLarge),
         Err(httparse::Error::Version) => return Err(version_error(buf)),
         Err(httparse::Error::HeaderValue) => return Err(RequestError::InvalidFieldValue),
@@ -202,18 +184,14 @@ pub fn parse_request<'b, 'h>(
     if target.len() > MAX_URI_LEN {
         return Err(RequestError::UriTooLong);
     }
-    let version = if minor == 0 {
-        Version::Http10
-    } else {
-        Version::Http11
-    };
+    let version = Version::from_minor(minor);
     let headers: &'h [Header<'b>] = req.headers;
     check_field_values(headers)?;
     check_host(headers, version)?;
     check_target_authority(target)?;
-    let body = request_framing(headers, version)?;
-    let keep_alive = wants_keep_alive(headers, version);
-    Ok(Parsed::Complete(Request {
+    let body = message::framing(headers, version, Role::Request)?;
+    let keep_alive = message::keep_alive(headers, version);
+    Ok(Status::Complete(Request {
         method,
         target,
         version,
@@ -270,7 +248,9 @@ fn partial_verdict(buf: &[u8]) -> Result<(), RequestError> {
     Ok(())
 }
 
-/// A version error is 505 when the token is a well-formed `HTTP/x.y`, else 400.
+/// A version error is 505 only when the request line is exactly `method SP target SP
+/// HTTP/x.y`; anything else, such as a raw space inside the target
+/// (`GET /a b HTTP/1.1`), is a malformed request line: 400.
 fn version_error(buf: &[u8]) -> RequestError {
     let start = buf
         .iter()
@@ -279,10 +259,13 @@ fn version_error(buf: &[u8]) -> RequestError {
     let line = &buf[start..];
     let line = &line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let Some(sp) = line.iter().rposition(|&b| b == b' ') else {
+    let mut parts = line.split(|&b| b == b' ');
+    let (Some(_method), Some(_target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return RequestError::Malformed;
     };
-    match &line[sp + 1..] {
+    match version {
         [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
             if major.is_ascii_digit() && minor.is_ascii_digit() =>
         {
@@ -313,9 +296,7 @@ fn check_field_values(headers: &[Header<'_>]) -> Result<(), RequestError> {
 
 /// HTTP/1.1 needs exactly one `Host`; HTTP/1.0 may have at most one (RFC 9112 section 3.2).
 fn check_host(headers: &[Header<'_>], version: Version) -> Result<(), RequestError> {
-    let mut hosts = headers
-        .iter()
-        .filter(|h| h.name.eq_ignore_ascii_case("host"));
+    let mut hosts = message::fields_named(headers, "host");
     let first = hosts.next();
     if hosts.next().is_some() {
         return Err(RequestError::BadHost);
@@ -323,7 +304,7 @@ fn check_host(headers: &[Header<'_>], version: Version) -> Result<(), RequestErr
     match first {
         None if version == Version::Http11 => Err(RequestError::BadHost),
         None => Ok(()),
-        Some(h) if valid_host(h.value.trim_ascii()) => Ok(()),
+        Some(v) if valid_host(v.trim_ascii()) => Ok(()),
         Some(_) => Err(RequestError::BadHost),
     }
 }
@@ -392,132 +373,10 @@ fn valid_port_suffix(s: &[u8]) -> bool {
     }
 }
 
-/// Iterates over the comma-separated elements of every field named `name`, trimmed,
-/// skipping empty elements (RFC 9110 section 5.6.1).
-pub fn list_elements<'h, 'b>(
-    headers: &'h [Header<'b>],
-    name: &'static str,
-) -> impl Iterator<Item = &'b [u8]> + use<'h, 'b> {
-    headers
-        .iter()
-        .filter(move |h| h.name.eq_ignore_ascii_case(name))
-        .flat_map(|h| h.value.split(|&b| b == b','))
-        .map(<[u8]>::trim_ascii)
-        .filter(|e| !e.is_empty())
-}
-
-/// Works out how a request body is delimited (RFC 9112 section 6.3), rejecting the
-/// ambiguous shapes that enable request smuggling.
-fn request_framing(headers: &[Header<'_>], version: Version) -> Result<BodyFraming, RequestError> {
-    let has_te = headers
-        .iter()
-        .any(|h| h.name.eq_ignore_ascii_case("transfer-encoding"));
-    let has_cl = headers
-        .iter()
-        .any(|h| h.name.eq_ignore_ascii_case("content-length"));
-    if has_te {
-        if has_cl {
-            return Err(RequestError::LengthAndTransferEncoding);
-        }
-        if version == Version::Http10 {
-            return Err(RequestError::BadTransferEncoding);
-        }
-        let mut codings = list_elements(headers, "transfer-encoding").peekable();
-        let mut chunked_last = false;
-        let mut any = false;
-        while let Some(coding) = codings.next() {
-            any = true;
-            // A coding may carry parameters (`gzip;q=...` is not valid here, but be lenient).
-            let name = coding
-                .split(|&b| b == b';')
-                .next()
-                .unwrap_or(coding)
-                .trim_ascii();
-            // We decode no coding but chunked, so any other one (gzip included) is a
-            // coding we do not understand: 501 (RFC 9112 section 6.1).
-            let is_chunked = name.eq_ignore_ascii_case(b"chunked");
-            if !is_chunked {
-                return Err(RequestError::UnknownTransferEncoding);
-            }
-            if is_chunked && codings.peek().is_some() {
-                // chunked must be applied once and last.
-                return Err(RequestError::BadTransferEncoding);
-            }
-            chunked_last = is_chunked;
-        }
-        if !any || !chunked_last {
-            return Err(RequestError::BadTransferEncoding);
-        }
-        return Ok(BodyFraming::Chunked);
-    }
-    if has_cl {
-        return content_length(headers)
-            .map(BodyFraming::Length)
-            .ok_or(RequestError::BadContentLength);
-    }
-    Ok(BodyFraming::Length(0))
-}
-
-/// The single agreed value of all `Content-Length` fields and list elements, or `None`
-/// when any is invalid or they disagree (RFC 9110 section 8.6).
-pub fn content_length(headers: &[Header<'_>]) -> Option<u64> {
-    let mut value = None;
-    let mut seen_field = false;
-    for h in headers
-        .iter()
-        .filter(|h| h.name.eq_ignore_ascii_case("content-length"))
-    {
-        seen_field = true;
-        for element in h.value.split(|&b| b == b',') {
-            let n = parse_decimal(element.trim_ascii())?;
-            match value {
-                None => value = Some(n),
-                Some(v) if v == n => {}
-                Some(_) => return None,
-            }
-        }
-    }
-    if seen_field {
-        value
-    } else {
-        None
-    }
-}
-
-/// Parses a non-empty run of ASCII digits into a `u64`, refusing overflow and signs.
-pub fn parse_decimal(s: &[u8]) -> Option<u64> {
-    if s.is_empty() {
-        return None;
-    }
-    s.iter().try_fold(0u64, |acc, &b| {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-    })
-}
-
-/// Connection persistence after this request (RFC 9112 section 9.3).
-fn wants_keep_alive(headers: &[Header<'_>], version: Version) -> bool {
-    let mut close = false;
-    let mut keep_alive = false;
-    for token in list_elements(headers, "connection") {
-        if token.eq_ignore_ascii_case(b"close") {
-            close = true;
-        } else if token.eq_ignore_ascii_case(b"keep-alive") {
-            keep_alive = true;
-        }
-    }
-    match version {
-        Version::Http11 => !close,
-        Version::Http10 => keep_alive && !close,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limits::MAX_HEADERS;
+    use crate::wire::limits::MAX_HEADERS;
 
     type Summary = (String, String, Version, BodyFraming, bool);
     type Case<'a> = (&'a [u8], Result<Option<()>, RequestError>);
@@ -525,8 +384,8 @@ mod tests {
     fn parse(buf: &[u8]) -> Result<Option<Summary>, RequestError> {
         let mut headers = [EMPTY_HEADER; MAX_HEADERS];
         match parse_request(buf, &mut headers)? {
-            Parsed::Partial => Ok(None),
-            Parsed::Complete(r) => Ok(Some((
+            Status::Partial => Ok(None),
+            Status::Complete(r) => Ok(Some((
                 r.method.to_string(),
                 r.target.to_string(),
                 r.version,
@@ -671,11 +530,51 @@ mod tests {
     }
 
     #[test]
-    fn decimals() {
-        assert_eq!(parse_decimal(b"0"), Some(0));
-        assert_eq!(parse_decimal(b"18446744073709551615"), Some(u64::MAX));
-        assert_eq!(parse_decimal(b"18446744073709551616"), None);
-        assert_eq!(parse_decimal(b""), None);
-        assert_eq!(parse_decimal(b"1a"), None);
+    fn raw_space_in_target_is_malformed_not_505() {
+        use RequestError::*;
+        for (input, want) in [
+            (&b"GET /a b HTTP/1.1\r\nHost: x\r\n\r\n"[..], Malformed),
+            (b"GET /a b c HTTP/1.1\r\nHost: x\r\n\r\n", Malformed),
+            (b"GET / HTTP/1.1 \r\nHost: x\r\n\r\n", Malformed),
+            (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", VersionNotSupported),
+            (
+                b"\r\nGET / HTTP/3.0\r\nHost: x\r\n\r\n",
+                VersionNotSupported,
+            ),
+        ] {
+            let got = parse(input).err();
+            assert_eq!(got, Some(want), "{:?}", String::from_utf8_lossy(input));
+        }
+        assert_eq!(Malformed.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn chunked_with_parameters_is_not_chunked_501() {
+        let got = parse(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked;q=1\r\n\r\n");
+        assert_eq!(got.err(), Some(RequestError::UnknownTransferEncoding));
+        assert_eq!(
+            RequestError::UnknownTransferEncoding.status(),
+            StatusCode::NOT_IMPLEMENTED
+        );
+        let got = parse(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked;\r\n\r\n");
+        assert_eq!(got.err(), Some(RequestError::BadTransferEncoding));
+    }
+
+    #[test]
+    fn obs_fold_in_a_request_is_malformed() {
+        let got = parse(b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n 2\r\n\r\n");
+        assert_eq!(got.err(), Some(RequestError::Malformed));
+        let got = parse(b"GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n\tb\r\n\r\n");
+        assert_eq!(got.err(), Some(RequestError::Malformed));
+    }
+
+    #[test]
+    fn errors_display_their_description() {
+        assert_eq!(
+            RequestError::BadHost.to_string(),
+            "missing, repeated or invalid Host"
+        );
+        let e: Box<dyn std::error::Error> = Box::new(RequestError::UriTooLong);
+        assert_eq!(e.to_string(), "request target too long");
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! Whenever a file has any variant, every response for it (identity included) must
 //! carry `Vary: Accept-Encoding`, and each variant needs its own `ETag`
-//! (see [`crate::validators::strong_etag`] with [`Coding::token`]).
+//! (see [`crate::site::validators::strong_etag`] with [`Coding::token`]).
 
 /// A content coding the server can serve from a precompressed file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

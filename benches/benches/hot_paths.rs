@@ -1,11 +1,13 @@
 //! Criterion benches for the server's per-request pure work: parsing a browser-sized
 //! request head, sanitising its path, and formatting a response head.
 //!
-//! Run with `cargo bench -p shared`; not part of the test run.
+//! Run with `cargo bench` in `benches/` (its own workspace, like `fuzz/`); not part of
+//! `cargo test --workspace`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use shared::limits::MAX_HEADERS;
-use shared::request::{parse_request, Parsed, EMPTY_HEADER};
+use shared::wire::limits::MAX_HEADERS;
+use shared::wire::message::{Status, EMPTY_HEADER};
+use shared::wire::request::parse_request;
 use std::hint::black_box;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -36,7 +38,7 @@ fn request_parser(c: &mut Criterion) {
             b.iter(|| {
                 let mut headers = [EMPTY_HEADER; MAX_HEADERS];
                 match parse_request(black_box(head), &mut headers) {
-                    Ok(Parsed::Complete(r)) => r.head_len,
+                    Ok(Status::Complete(r)) => r.head_len,
                     _ => 0,
                 }
             })
@@ -52,7 +54,7 @@ fn path_function(c: &mut Criterion) {
         ("encoded", "/docs/caf%C3%A9%20menu/./a/../index.html"),
     ] {
         g.bench_function(name, |b| {
-            b.iter(|| shared::path::sanitize_path(black_box(path)))
+            b.iter(|| shared::site::path::sanitize_path(black_box(path)))
         });
     }
     g.finish();
@@ -60,22 +62,22 @@ fn path_function(c: &mut Criterion) {
 
 fn response_formatter(c: &mut Criterion) {
     let modified = UNIX_EPOCH + Duration::from_secs(1_795_000_000);
-    let mut dates = shared::date::DateCache::new();
+    let mut dates = shared::wire::date::DateCache::new();
     let mut out = Vec::with_capacity(512);
     c.bench_function("format_response_head", |b| {
         b.iter(|| {
             out.clear();
-            shared::format::status_line(&mut out, shared::StatusCode::OK);
-            shared::format::header(&mut out, "Date", dates.get(black_box(modified)));
-            shared::format::header(&mut out, "Server", b"server/0.1.0");
-            let ct = shared::mime::content_type(black_box("HelloWorld.html"));
-            shared::format::header(&mut out, "Content-Type", ct.as_bytes());
-            shared::format::header_u64(&mut out, "Content-Length", black_box(444));
-            let etag = shared::validators::strong_etag(444, modified, None);
-            shared::format::header(&mut out, "ETag", etag.as_bytes());
-            let lm = shared::date::format_http_date(modified);
-            shared::format::header(&mut out, "Last-Modified", lm.as_bytes());
-            shared::format::end_head(&mut out);
+            shared::wire::format::status_line(&mut out, shared::StatusCode::OK);
+            shared::wire::format::header(&mut out, "Date", dates.get(black_box(modified)));
+            shared::wire::format::header(&mut out, "Server", b"server/0.1.0");
+            let ct = shared::site::mime::content_type(black_box("HelloWorld.html"));
+            shared::wire::format::header(&mut out, "Content-Type", ct.as_bytes());
+            shared::wire::format::header_u64(&mut out, "Content-Length", black_box(444));
+            let etag = shared::site::validators::strong_etag(444, modified, None);
+            shared::wire::format::header(&mut out, "ETag", etag.as_bytes());
+            let lm = shared::wire::date::format_http_date(modified);
+            shared::wire::format::header(&mut out, "Last-Modified", lm.as_bytes());
+            shared::wire::format::end_head(&mut out);
             out.len()
         })
     });
