@@ -135,7 +135,7 @@ fn parse(from: &Location, raw: &[u8], now: SystemTime) -> Option<Cookie> {
         let (key, val) = (key.trim().to_ascii_lowercase(), val.trim());
         match key.as_str() {
             "expires" => {
-                if let Some(t) = shared::date::parse_http_date(val) {
+                if let Some(t) = shared::wire::date::parse_http_date(val) {
                     cookie.expires = Some(t);
                 }
             }
@@ -211,14 +211,14 @@ mod tests {
     fn head(fields: &[&str]) -> Head {
         Head {
             raw: Vec::new(),
-            version: shared::request::Version::Http11,
+            version: shared::wire::message::Version::Http11,
             status: 200,
             reason: String::new(),
             headers: fields
                 .iter()
                 .map(|v| ("Set-Cookie".to_string(), v.as_bytes().to_vec()))
                 .collect(),
-            framing: shared::framing::BodyFraming::Length(0),
+            framing: shared::wire::message::BodyFraming::Length(0),
             keep_alive: true,
         }
     }

@@ -61,7 +61,7 @@ impl Target {
         if let Ok(modified) = std::fs::metadata(file).and_then(|m| m.modified()) {
             fields.push((
                 "If-Range".to_string(),
-                shared::date::format_http_date(modified),
+                shared::wire::date::format_http_date(modified),
             ));
         }
         fields
@@ -159,7 +159,7 @@ impl<'p> Download<'p> {
         self.modified = head
             .header_text("last-modified")
             .filter(|_| head.header("content-encoding").is_none())
-            .and_then(|v| shared::date::parse_http_date(&v));
+            .and_then(|v| shared::wire::date::parse_http_date(&v));
         if self.view.printer().err_terminal() {
             let already = self
                 .target
@@ -168,7 +168,7 @@ impl<'p> Download<'p> {
                 .filter(|_| head.status == 206)
                 .map_or(0, |r| r.1);
             let total = match head.framing {
-                shared::framing::BodyFraming::Length(n) => Some(n + already),
+                shared::wire::message::BodyFraming::Length(n) => Some(n + already),
                 _ => None,
             };
             let bar = indicatif::ProgressBar::with_draw_target(

@@ -9,7 +9,7 @@ use crate::response::{Exchange, Head};
 use crate::terminal::{escape_into, escape_line, paint};
 use crate::tls::TlsInfo;
 use anstyle::{AnsiColor, Style};
-use shared::framing::BodyFraming;
+use shared::wire::message::BodyFraming;
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
 

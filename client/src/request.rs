@@ -3,7 +3,7 @@
 
 use crate::items::{HeaderEdit, Items};
 use crate::target::Location;
-use shared::format::{end_head, header, header_u64, request_line};
+use shared::wire::format::{end_head, header, header_u64, request_line};
 use std::path::{Path, PathBuf};
 
 /// File bodies above this size are sent with `Expect: 100-continue` (RFC 9110 10.1.1), so
@@ -145,8 +145,8 @@ impl Request {
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                let known = shared::mime::content_type(&name);
-                let ctype = (known != shared::mime::DEFAULT_TYPE).then(|| known.into_owned());
+                let known = shared::site::mime::content_type(&name);
+                let ctype = (known != shared::site::mime::DEFAULT_TYPE).then(|| known.into_owned());
                 (Body::file(p)?, ctype, false)
             }
             (None, None) if items.fields.is_empty() => (Body::Empty, None, false),

@@ -1,15 +1,14 @@
 //! Reading a response off a connection: the head (bounded by
-//! [`shared::limits::MAX_RESPONSE_HEAD`]), then the body by its framing, as a `Read` of
-//! de-framed bytes through a fixed buffer, with every way a body can end early recorded
-//! as a [`Warning`]. Nothing here prints.
+//! [`shared::wire::limits::MAX_RESPONSE_HEAD`]), then the body through the shared
+//! [`BodyDecoder`], as a `Read` of de-framed bytes through a fixed buffer, with every way
+//! a body can end early recorded as a [`Warning`]. Nothing here prints.
 
 use crate::error::Error;
 use crate::stream::{is_timeout, Conn};
 use crate::warning::{Cut, Warning};
-use shared::chunked::{Chunk, ChunkedDecoder};
-use shared::framing::BodyFraming;
-use shared::request::{Parsed, Version};
-use shared::response::{parse_response, ResponseError, EMPTY_RESPONSE_HEADERS};
+use shared::wire::body::{BodyDecoder, BodyError, Decoded};
+use shared::wire::message::{self, BodyFraming, Status, Version};
+use shared::wire::response::{parse_response, ResponseError, EMPTY_RESPONSE_HEADERS};
 use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
@@ -46,10 +45,7 @@ pub(crate) struct Head {
 impl Head {
     /// The value of the first field named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+        message::field(&self.headers, name)
     }
 
     /// The first `name` field as text (lossy), trimmed.
@@ -60,10 +56,7 @@ impl Head {
 
     /// Every value of the fields named `name`, in order.
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.headers
-            .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+        message::fields_named(&self.headers, name)
     }
 }
 
@@ -88,7 +81,7 @@ pub(crate) fn read_head(conn: &mut Conn, method: &str) -> Result<Head, HeadError
     loop {
         let mut fields = EMPTY_RESPONSE_HEADERS;
         match parse_response(&conn.buf, &mut fields) {
-            Ok(Parsed::Complete(r)) => {
+            Ok(Status::Complete(r)) => {
                 let framing = r.framing(method).map_err(|e| bad_reply(conn, e))?;
                 let head = Head {
                     raw: conn.buf[..r.head_len].to_vec(),
@@ -107,7 +100,7 @@ pub(crate) fn read_head(conn: &mut Conn, method: &str) -> Result<Head, HeadError
                 conn.buf.drain(..head.raw.len());
                 return Ok(head);
             }
-            Ok(Parsed::Partial) => {}
+            Ok(Status::Partial) => {}
             Err(e) => return Err(HeadError::Failed(bad_reply(conn, e))),
         }
         match conn.stream.read(&mut chunk) {
@@ -182,19 +175,6 @@ fn bad_reply(conn: &Conn, e: ResponseError) -> Error {
     ))
 }
 
-/// The framing state of a body being read.
-#[derive(Debug)]
-enum Framing {
-    /// This many bytes still to come.
-    Length { expected: u64, left: u64 },
-    /// Chunked, through the shared decoder.
-    Chunked(ChunkedDecoder),
-    /// Until the server closes the connection.
-    UntilClose,
-    /// The body has ended.
-    Done,
-}
-
 /// A response whose head has arrived and whose body is read through `Read`.
 #[derive(Debug)]
 pub(crate) struct Response {
@@ -207,7 +187,9 @@ pub(crate) struct Response {
     /// The TLS details when this response came over a new TLS connection.
     pub tls: Option<crate::tls::TlsInfo>,
     conn: Conn,
-    framing: Framing,
+    decoder: BodyDecoder,
+    /// The body ended (complete, cut or broken): nothing more is read.
+    ended: bool,
     /// De-framed bytes waiting to be read.
     ready: Vec<u8>,
     ready_at: usize,
@@ -247,15 +229,7 @@ impl Response {
         started: Instant,
         spoiled: bool,
     ) -> Response {
-        let framing = match head.framing {
-            BodyFraming::Length(0) => Framing::Done,
-            BodyFraming::Length(n) => Framing::Length {
-                expected: n,
-                left: n,
-            },
-            BodyFraming::Chunked => Framing::Chunked(ChunkedDecoder::new()),
-            BodyFraming::UntilClose => Framing::UntilClose,
-        };
+        let decoder = BodyDecoder::response(head.framing);
         let forbids_body = if method.eq_ignore_ascii_case("HEAD") {
             Some("a HEAD response".to_string())
         } else if shared::StatusCode(head.status).forbids_body() {
@@ -269,7 +243,8 @@ impl Response {
             head,
             reused,
             conn,
-            framing,
+            ended: decoder.is_done(),
+            decoder,
             ready: Vec::new(),
             ready_at: 0,
             chunk: Vec::new(),
@@ -283,7 +258,7 @@ impl Response {
 
     /// Whether the whole body has arrived with nothing wrong so far.
     pub fn is_complete(&self) -> bool {
-        matches!(self.framing, Framing::Done) && self.warnings.is_empty()
+        self.decoder.is_done() && self.warnings.is_empty()
     }
 
     /// Ends the exchange: drains a short unread body, checks for bytes past the end,
@@ -291,13 +266,13 @@ impl Response {
     pub fn finish(mut self) -> (Exchange, Option<Conn>) {
         let mut sink = [0u8; 8192];
         let mut drained = 0u64;
-        while !matches!(self.framing, Framing::Done) && drained < MAX_DRAIN {
+        while !self.ended && drained < MAX_DRAIN {
             match self.read(&mut sink) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => drained += n as u64,
             }
         }
-        let complete = matches!(self.framing, Framing::Done);
+        let complete = self.decoder.is_done();
         let mut keep = complete
             && !self.spoiled
             && self.head.keep_alive
@@ -328,93 +303,60 @@ impl Response {
     fn fill(&mut self) -> io::Result<bool> {
         self.ready.clear();
         self.ready_at = 0;
-        loop {
-            match &mut self.framing {
-                Framing::Done => return Ok(false),
-                Framing::Length { expected, left } => {
-                    let (expected, left) = (*expected, *left);
-                    if self.conn.buf.is_empty() {
-                        if let Err(cut) = self.read_socket()? {
-                            self.warnings.push(Warning::Truncated {
-                                expected,
-                                received: expected - left,
-                                cut,
-                            });
-                            self.framing = Framing::Done;
-                            return Ok(false);
-                        }
+        while !self.ended {
+            let mut pos = 0;
+            while pos < self.conn.buf.len() && !self.decoder.is_done() {
+                match self.decoder.decode(&self.conn.buf[pos..]) {
+                    Ok((used, Decoded::Data(r))) => {
+                        self.ready
+                            .extend_from_slice(&self.conn.buf[pos + r.start..pos + r.end]);
+                        pos += used;
                     }
-                    let take = usize::try_from(left)
-                        .unwrap_or(usize::MAX)
-                        .min(self.conn.buf.len());
-                    self.ready.extend(self.conn.buf.drain(..take));
-                    let left = left - take as u64;
-                    self.framing = if left == 0 {
-                        Framing::Done
-                    } else {
-                        Framing::Length { expected, left }
-                    };
-                    return Ok(true);
-                }
-                Framing::UntilClose => {
-                    if self.conn.buf.is_empty() {
-                        if let Err(cut) = self.read_socket()? {
-                            if cut != Cut::Closed {
-                                self.warnings.push(Warning::CloseCut(cut));
-                            }
-                            self.framing = Framing::Done;
-                            return Ok(false);
-                        }
+                    Ok((used, Decoded::NeedMore | Decoded::Done)) => {
+                        pos += used;
+                        break;
                     }
-                    std::mem::swap(&mut self.ready, &mut self.conn.buf);
-                    return Ok(true);
-                }
-                Framing::Chunked(decoder) => {
-                    let mut pos = 0;
-                    let mut done = false;
-                    while pos < self.conn.buf.len() {
-                        match decoder.decode(&self.conn.buf[pos..]) {
-                            Ok((used, Chunk::Data(range))) => {
-                                self.ready.extend_from_slice(
-                                    &self.conn.buf[pos + range.start..pos + range.end],
-                                );
-                                pos += used;
-                            }
-                            Ok((used, Chunk::NeedMore)) => {
-                                pos += used;
-                                if used == 0 {
-                                    break;
-                                }
-                            }
-                            Ok((used, Chunk::Done)) => {
-                                pos += used;
-                                done = true;
-                                break;
-                            }
-                            Err(e) => {
-                                self.warnings.push(Warning::BadChunked(e));
-                                self.conn.buf.clear();
-                                self.spoiled = true;
-                                self.framing = Framing::Done;
-                                return Ok(!self.ready.is_empty());
-                            }
-                        }
-                    }
-                    self.conn.buf.drain(..pos);
-                    if done {
-                        self.framing = Framing::Done;
-                    }
-                    if !self.ready.is_empty() || done {
+                    Err(e) => {
+                        self.warnings.push(Warning::BadChunked(e));
+                        self.conn.buf.clear();
+                        self.spoiled = true;
+                        self.ended = true;
                         return Ok(!self.ready.is_empty());
                     }
-                    if let Err(cut) = self.read_socket()? {
-                        self.warnings.push(Warning::MissingLastChunk(cut));
-                        self.framing = Framing::Done;
-                        return Ok(false);
+                }
+            }
+            self.conn.buf.drain(..pos);
+            self.ended = self.decoder.is_done();
+            if !self.ready.is_empty() {
+                return Ok(true);
+            }
+            if self.ended {
+                break;
+            }
+            if let Err(cut) = self.read_socket()? {
+                self.ended = true;
+                match self.decoder.finish() {
+                    Ok(()) if cut != Cut::Closed => self.warnings.push(Warning::CloseCut(cut)),
+                    Ok(()) => {}
+                    Err(BodyError::MissingLastChunk) => {
+                        self.warnings.push(Warning::MissingLastChunk(cut))
+                    }
+                    Err(_) => {
+                        let expected = match self.head.framing {
+                            BodyFraming::Length(n) => n,
+                            _ => 0,
+                        };
+                        let received = self.decoder.body_len();
+                        self.warnings.push(Warning::Truncated {
+                            expected,
+                            received,
+                            cut,
+                        });
                     }
                 }
             }
         }
+        Ok(false)
     }
 
     /// Reads more bytes into the connection buffer: `Ok(Err(cut))` when the connection

@@ -222,7 +222,7 @@ fn load_pem(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
 
 /// A date for messages: `2001-01-01 00:00:00 UTC`.
 fn date(t: UnixTime) -> String {
-    let civil = shared::date::civil(UNIX_EPOCH + Duration::from_secs(t.as_secs()));
+    let civil = shared::wire::date::civil(UNIX_EPOCH + Duration::from_secs(t.as_secs()));
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
         civil.year, civil.month, civil.day, civil.hour, civil.minute, civil.second

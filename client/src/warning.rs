@@ -1,7 +1,7 @@
 //! What can be wrong with a response that was still shown: each way a body can end
 //! early or arrive broken, with the line the user reads. A warning makes the exit code 1.
 
-use shared::chunked::ChunkedError;
+use shared::wire::body::BodyError;
 use std::fmt;
 
 /// How a connection ended a body early.
@@ -43,7 +43,7 @@ pub(crate) enum Warning {
     /// `close_notify`: it may be incomplete (curl exits 56 here).
     CloseCut(Cut),
     /// The chunked body broke the chunked syntax; the rest was dropped.
-    BadChunked(ChunkedError),
+    BadChunked(BodyError),
     /// Body bytes arrived on a response that cannot have one (HEAD, 1xx, 204, 304).
     UnexpectedBody {
         /// Why no body was allowed, e.g. `a HEAD response` or `a 304 response`.

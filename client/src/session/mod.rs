@@ -366,7 +366,10 @@ impl Session {
                     line.push_str("  secure");
                 }
                 if let Some(t) = c.expires {
-                    line.push_str(&format!("  expires {}", shared::date::format_http_date(t)));
+                    line.push_str(&format!(
+                        "  expires {}",
+                        shared::wire::date::format_http_date(t)
+                    ));
                 }
                 crate::terminal::escape_line(line.as_bytes())
             })
