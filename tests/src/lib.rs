@@ -5,6 +5,7 @@
 pub mod bin;
 pub mod certs;
 pub mod client;
+pub mod client_tls;
 pub mod harness;
 pub mod raw;
 pub mod server;
