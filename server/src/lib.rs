@@ -18,9 +18,10 @@ mod response;
 mod rt;
 mod shutdown;
 mod signals;
+mod sockets;
 mod state;
 mod swap;
-pub mod tls;
+mod tls;
 mod watchdog;
 
 pub use config::Config;
@@ -37,20 +38,19 @@ pub fn run(config: Config) -> Result<(), StartError> {
     let addrs = server
         .local_addrs()
         .map_err(|e| StartError(format!("cannot read the bound address: {e}")))?;
-    let shown: Vec<String> = addrs
-        .iter()
-        .map(|addr| {
-            if addr.ip().is_unspecified() {
-                format!(
-                    "http://127.0.0.1:{}/ (listening on all interfaces)",
-                    addr.port()
-                )
-            } else {
-                format!("http://{addr}/")
+    // Served addresses first (the first is what tests and scripts read), then redirects.
+    let mut served = Vec::new();
+    let mut redirects = String::new();
+    for (kind, addr) in addrs {
+        match kind {
+            sockets::Kind::Http => served.push(shown_url("http", addr)),
+            sockets::Kind::Tls => served.push(shown_url("https", addr)),
+            sockets::Kind::Redirect { .. } => {
+                redirects.push_str(&format!(", redirecting {} there", shown_url("http", addr)))
             }
-        })
-        .collect();
-    let shown = shown.join(" and ");
+        }
+    }
+    let shown = served.join(" and ") + &redirects;
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "Serving {} at {shown}", server.root().display());
     let _ = stdout.flush();
@@ -69,4 +69,16 @@ pub fn run(config: Config) -> Result<(), StartError> {
         eprintln!("server: grace period over; {left} connection(s) cut off");
     }
     Ok(())
+}
+
+/// `scheme://ADDR/` as a browser would reach it (127.0.0.1 for an all-interfaces bind).
+fn shown_url(scheme: &str, addr: std::net::SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!(
+            "{scheme}://127.0.0.1:{}/ (listening on all interfaces)",
+            addr.port()
+        )
+    } else {
+        format!("{scheme}://{addr}/")
+    }
 }

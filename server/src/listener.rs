@@ -1,34 +1,31 @@
 //! The listening sockets and their accept loops: one task per connection, one cap on
 //! live connections shared by every listener (backpressure, not refusal), and back-off
 //! when `accept` fails. Each listener says what its connections speak, so a socket can
-//! be wrapped (a TLS handshake) before the connection is served. The sockets are bound
-//! here or handed over ([`crate::ops::activation`]), and closed at shutdown without
-//! resetting a queued connection ([`crate::ops::drain`]).
+//! be wrapped (a TLS handshake) before the connection is served. The sockets come from
+//! [`crate::sockets`]; at shutdown they close without resetting a queued connection
+//! ([`crate::ops::drain`]).
 
 use crate::config::Config;
 use crate::conn;
 use crate::files::root::Root;
 use crate::ops::drain::{self, Origin};
-use crate::ops::{activation, upgrade};
+use crate::ops::upgrade;
 use crate::rt;
 use crate::shutdown::Shutdown;
+use crate::sockets::{self, Kind, Listener};
 use crate::state::State;
+use crate::tls;
 use async_io::Async;
 use async_lock::{Semaphore, SemaphoreGuardArc};
 use async_std::channel::{bounded, Receiver, Sender};
 use futures::FutureExt;
-use rustix::net::{sockopt, AddressFamily, SocketType};
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// The kernel's queue of connections not yet accepted. 1024 rides out bursts of new
-/// connections (the kernel caps it at `net.core.somaxconn`, 4096 on current Linux).
-const LISTEN_BACKLOG: i32 = 1024;
 
 /// Pause after `accept` fails for lack of descriptors or memory, so the loop backs off
 /// instead of spinning a core while connections finish and free descriptors.
@@ -53,24 +50,6 @@ impl fmt::Display for StartError {
 }
 
 impl std::error::Error for StartError {}
-
-/// What a listener's connections speak.
-#[derive(Clone, Debug)]
-enum Kind {
-    /// Plain HTTP/1.x.
-    Http,
-}
-
-/// One listening socket.
-#[derive(Debug)]
-pub(crate) struct Listener {
-    pub(crate) socket: Async<TcpListener>,
-    kind: Kind,
-    /// `http`, or the name systemd gave the socket (`FileDescriptorName=`).
-    pub(crate) name: String,
-    /// Whether another process also holds it, which decides how it is closed.
-    pub(crate) origin: Origin,
-}
 
 /// A bound server, ready to run.
 #[derive(Debug)]
@@ -110,25 +89,29 @@ impl Server {
                 _ => StartError(format!("cannot open root folder '{shown}': {e}")),
             }
         })?;
-        let listeners = open_listeners(&config)?;
+        // Certificates before sockets: a bad file stops start-up with nothing bound.
+        let tls = tls::Live::from_config(&config).map_err(|e| StartError(e.to_string()))?;
+        let listeners = sockets::open(&config, tls.is_some())?;
         let max_connections = config
             .max_connections
             .unwrap_or_else(default_max_connections)
             .max(1);
+        let mut state = State::new(config, root);
+        state.tls = tls;
         Ok(Server {
             listeners,
-            state: Arc::new(State::new(config, root)),
+            state: Arc::new(state),
             shutdown: Shutdown::new(),
             slots: Arc::new(Semaphore::new(max_connections)),
             upgrades: bounded(1),
         })
     }
 
-    /// Every listening address (the real port when `--port 0`).
-    pub(crate) fn local_addrs(&self) -> io::Result<Vec<SocketAddr>> {
+    /// Every listener's address and what it speaks (the real port when `--port 0`).
+    pub(crate) fn local_addrs(&self) -> io::Result<Vec<(Kind, SocketAddr)>> {
         self.listeners
             .iter()
-            .map(|l| l.socket.get_ref().local_addr())
+            .map(|l| Ok((l.kind, l.socket.get_ref().local_addr()?)))
             .collect()
     }
 
@@ -216,7 +199,7 @@ async fn accept_loop(
                 }
             }
         };
-        spawn_connection(listener.kind.clone(), slot, stream, peer, state, shutdown);
+        spawn_connection(listener.kind, slot, stream, peer, state, shutdown);
     }
 }
 
@@ -275,57 +258,10 @@ async fn close_listeners(
     }
     futures::future::join_all(ours.iter().map(|l| {
         drain::accept_queued(&l.socket, slots, settle, end, |slot, stream, peer| {
-            spawn_connection(l.kind.clone(), slot, stream, peer, state, shutdown);
+            spawn_connection(l.kind, slot, stream, peer, state, shutdown);
         })
     }))
     .await;
-}
-
-/// Takes the sockets systemd (or a binary upgrade) handed over, or binds `--bind:--port`.
-fn open_listeners(config: &Config) -> Result<Vec<Listener>, StartError> {
-    upgrade::take_parent_pipe();
-    let watch = |l: TcpListener| {
-        Async::new(l).map_err(|e| StartError(format!("cannot watch the socket: {e}")))
-    };
-    let inherited = activation::from_env()?;
-    if inherited.is_empty() {
-        let addr = SocketAddr::new(config.bind, config.port);
-        let socket = listen(addr, config.reuse_port).map_err(|e| bind_error(addr, &e))?;
-        return Ok(vec![Listener {
-            socket: watch(socket)?,
-            kind: Kind::Http,
-            name: "http".to_owned(),
-            origin: Origin::Owned,
-        }]);
-    }
-    let origin = if upgrade::inherited_sockets_owned() {
-        Origin::Owned
-    } else {
-        Origin::Held
-    };
-    let mut listeners = Vec::with_capacity(inherited.len());
-    for socket in inherited {
-        if socket.is_https() {
-            return Err(StartError(format!(
-                "the inherited socket named '{}' is for HTTPS, which this server does not serve on handed-over sockets yet; name it http (FileDescriptorName=http)",
-                socket.name
-            )));
-        }
-        // A previous process may have stopped new connections on it while draining.
-        drain::clear_filter(&socket.listener).map_err(|e| {
-            StartError(format!(
-                "cannot clear the inherited socket '{}': {e}",
-                socket.name
-            ))
-        })?;
-        listeners.push(Listener {
-            socket: watch(socket.listener)?,
-            kind: Kind::Http,
-            name: socket.name,
-            origin,
-        });
-    }
-    Ok(listeners)
 }
 
 /// Serves one accepted socket as its listener's protocol says. A protocol that wraps
@@ -337,49 +273,35 @@ async fn connection(
     state: &State,
     shutdown: &Shutdown,
 ) -> io::Result<()> {
-    match kind {
-        Kind::Http => conn::serve(stream, peer, state, shutdown).await,
-    }
-}
-
-/// Creates a listening socket with `SO_REUSEADDR` (and `SO_REUSEPORT` if asked) and a
-/// deep backlog.
-fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
-    let family = if addr.is_ipv4() {
-        AddressFamily::INET
-    } else {
-        AddressFamily::INET6
+    let limits = tls::accept::Limits {
+        head: state.head_timeout(),
+        send: state.send_timeout(),
     };
-    let fd = rustix::net::socket_with(
-        family,
-        SocketType::STREAM,
-        rustix::net::SocketFlags::CLOEXEC,
-        None,
-    )?;
-    sockopt::set_socket_reuseaddr(&fd, true)?;
-    if reuse_port {
-        sockopt::set_socket_reuseport(&fd, true)?;
-    }
-    rustix::net::bind(&fd, &addr)?;
-    rustix::net::listen(&fd, LISTEN_BACKLOG)?;
-    Ok(TcpListener::from(fd))
-}
-
-fn bind_error(addr: SocketAddr, e: &io::Error) -> StartError {
-    let port = addr.port();
-    match e.kind() {
-        io::ErrorKind::PermissionDenied => StartError(format!(
-            "port {port} needs root; try --port {}, or let systemd open it and pass it in (socket activation: deploy/server.socket)",
-            if port < 1024 { 8080 } else { 0 }
-        )),
-        io::ErrorKind::AddrInUse => StartError(format!(
-            "port {port} is already in use; stop the other server, try --port 0, or start both with --reuse-port"
-        )),
-        io::ErrorKind::AddrNotAvailable => StartError(format!(
-            "address {} is not on this machine; try --bind 0.0.0.0",
-            addr.ip()
-        )),
-        _ => StartError(format!("cannot listen on {addr}: {e}")),
+    match (kind, &state.tls) {
+        (Kind::Tls, Some(live)) => {
+            let acceptor = live.acceptor();
+            let handshake =
+                tls::accept::handshake(stream, peer, &acceptor, &state.watchdog, limits);
+            let Some(mut stream) = Box::pin(handshake).await else {
+                return Ok(());
+            };
+            let served = conn::serve(&mut stream, peer, state, shutdown).await;
+            Box::pin(tls::accept::close(
+                &mut stream,
+                &state.watchdog,
+                limits.send,
+            ))
+            .await;
+            served
+        }
+        (Kind::Redirect { tls_port }, _) => {
+            let answered = tls::redirect_io::serve(stream, peer, tls_port, &state.watchdog, limits);
+            if let Some(line) = Box::pin(answered).await {
+                eprintln!("{line}");
+            }
+            Ok(())
+        }
+        _ => conn::serve(stream, peer, state, shutdown).await,
     }
 }
 
@@ -423,20 +345,4 @@ fn is_peer_gone(e: &io::Error) -> bool {
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::UnexpectedEof
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn port_80_hint_mentions_socket_activation() {
-        let addr: SocketAddr = "0.0.0.0:80".parse().unwrap();
-        let e = bind_error(addr, &io::ErrorKind::PermissionDenied.into());
-        assert!(
-            e.0.starts_with("port 80 needs root; try --port 8080"),
-            "{e}"
-        );
-        assert!(e.0.contains("socket activation"), "{e}");
-    }
 }

@@ -11,7 +11,7 @@
 use crate::rt;
 use crate::shutdown::Shutdown;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,8 +28,9 @@ const NEVER: u64 = u64::MAX;
 #[repr(u8)]
 pub(crate) enum Phase {
     /// Waiting for the first byte of a request after a response (keep-alive): closed
-    /// quietly on expiry; at shutdown sent a FIN at once and closed after
-    /// [`SHUTDOWN_LINGER`] (see [`Phase::Closing`]).
+    /// quietly on expiry; at shutdown, over plain TCP, sent a FIN at once and closed after
+    /// [`SHUTDOWN_LINGER`] (see [`Phase::Closing`]); over TLS its reading side is cut, so
+    /// the connection ends with close_notify.
     Idle = 0,
     /// Reading a head: its reading side is cut, so the connection can still send 408.
     Head = 1,
@@ -63,6 +64,10 @@ pub(crate) struct Watch {
     deadline_ms: AtomicU64,
     phase: AtomicU8,
     fired_in: AtomicU8,
+    /// Idle at shutdown: send our FIN and linger ([`Phase::Closing`]) instead of cutting
+    /// the reading side. Only for plain TCP: over TLS the FIN must follow close_notify,
+    /// which only the connection can send.
+    fin_first: AtomicBool,
 }
 
 impl Watch {
@@ -81,6 +86,12 @@ impl Watch {
     /// Records what the connection is doing.
     pub(crate) fn set_phase(&self, phase: Phase) {
         self.phase.store(phase as u8, Ordering::Relaxed);
+    }
+
+    /// Lets the shutdown sweep close this connection, when idle, with a FIN and a linger
+    /// (see [`Phase::Closing`]); for plain TCP connections.
+    pub(crate) fn close_idle_with_fin(&self) {
+        self.fin_first.store(true, Ordering::Relaxed);
     }
 
     /// The phase in which the sweeper cut this connection for a passed deadline.
@@ -166,6 +177,7 @@ impl Watchdog {
             deadline_ms: AtomicU64::new(NEVER),
             phase: AtomicU8::new(Phase::Idle as u8),
             fired_in: AtomicU8::new(NOT_FIRED),
+            fin_first: AtomicBool::new(false),
         });
         watch.arm(after);
         let slot = match self.inner.slots.lock() {
@@ -214,7 +226,8 @@ impl Watchdog {
             // At shutdown, an idle keep-alive connection gets our FIN at once, and is
             // read until the client closes or SHUTDOWN_LINGER passes (Phase::Closing).
             // Only if it is still idle: one that just began a request answers it.
-            if closing && !expired && phase == Phase::Idle as u8 {
+            let fin_first = watch.fin_first.load(Ordering::Relaxed);
+            if closing && !expired && fin_first && phase == Phase::Idle as u8 {
                 let still_idle = watch.phase.compare_exchange(
                     Phase::Idle as u8,
                     Phase::Closing as u8,
@@ -228,7 +241,7 @@ impl Watchdog {
                 continue;
             }
             // At shutdown, nothing more will be read from these: cut them at once.
-            let idle = phase == Phase::Drain as u8;
+            let idle = phase == Phase::Drain as u8 || !fin_first && phase == Phase::Idle as u8;
             if !(expired || closing && idle) {
                 continue;
             }

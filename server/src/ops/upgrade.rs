@@ -10,12 +10,12 @@
 //! process keeps serving. Under systemd the old process then passes the service to the
 //! new one with `MAINPID=`.
 
-use crate::listener::Listener;
 use crate::ops::activation::LISTEN_FDS_START;
 use crate::ops::drain::Origin;
 use crate::ops::notify;
 use crate::rt::sleep;
 use crate::shutdown::Shutdown;
+use crate::sockets::Listener;
 use async_io::Async;
 use async_std::channel::Receiver;
 use futures_lite::AsyncReadExt;
