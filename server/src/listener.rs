@@ -295,7 +295,9 @@ async fn connection(
             served
         }
         (Kind::Redirect { tls_port }, _) => {
-            let answered = tls::redirect_io::serve(stream, peer, tls_port, &state.watchdog, limits);
+            let quiet = state.config.quiet;
+            let answered =
+                tls::redirect_io::serve(stream, peer, tls_port, &state.watchdog, limits, quiet);
             if let Some(line) = Box::pin(answered).await {
                 eprintln!("{line}");
             }

@@ -121,9 +121,54 @@ fn a_socket_named_https_is_refused_until_tls_is_configured() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.starts_with("server: error: ") && err.contains("https"),
+        err.starts_with("server: error: ") && err.contains("--tls-cert"),
         "{err}"
     );
+}
+
+fn handed_over_https_socket_speaks_tls_and_the_http_one_redirects_to_it() {
+    let site = site();
+    let certs = tests::certs::TestCerts::new();
+    let (tls, plain) = (loopback_listener(), loopback_listener());
+    let (tls_addr, plain_addr) = (tls.local_addr().unwrap(), plain.local_addr().unwrap());
+    let (cert, key) = (certs.cert_pem(), certs.key_pem());
+    let root = site.path().to_str().unwrap();
+    let command = activated(
+        &[(&tls, "https"), (&plain, "http")],
+        ListenPid::Server,
+        &[
+            "--root",
+            root,
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+            // The port is systemd's; the flag only says "redirect the cleartext ones".
+            "--redirect-http",
+            "1",
+        ],
+    );
+    let server = TestServer::spawn(command, site.path());
+    drop((tls, plain));
+    let line = server.stdout_lines()[0].clone();
+    assert!(
+        line.contains(&format!("at https://{tls_addr}/"))
+            && line.contains(&format!("redirecting http://{plain_addr}/ there")),
+        "{line}"
+    );
+    let request = b"GET /HelloWorld.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    let (reply, _) = tests::tls::exchange(tls_addr, certs.client_config(&[]), request).unwrap();
+    let body = hello_bytes(site.path());
+    assert!(
+        reply.starts_with(b"HTTP/1.1 200 OK\r\n"),
+        "{}",
+        String::from_utf8_lossy(&reply)
+    );
+    assert!(reply.ends_with(&body));
+    let r = get(plain_addr, "/HelloWorld.html");
+    assert_eq!(r.status, 308);
+    let location = format!("https://localhost:{}/HelloWorld.html", tls_addr.port());
+    assert_eq!(r.header("location"), Some(location.as_str()));
 }
 
 fn sd_notify_socket_receives_ready_then_stopping() {
@@ -305,6 +350,7 @@ tests::register! {
     two_handed_over_sockets_both_serve,
     a_wrong_listen_pid_is_ignored_and_the_port_bound,
     a_socket_named_https_is_refused_until_tls_is_configured,
+    handed_over_https_socket_speaks_tls_and_the_http_one_redirects_to_it,
     sd_notify_socket_receives_ready_then_stopping,
     #[needs("systemd-analyze")] systemd_analyze_verify_accepts_the_unit_files,
     health_answers_ok_without_touching_the_disk,

@@ -50,6 +50,16 @@ pub(crate) trait Transport: AsyncRead + AsyncWrite + Unpin + Send {
     }
 }
 
+impl Transport for crate::tls::accept::TlsTcp {
+    fn socket(&self) -> BorrowedFd<'_> {
+        self.get_ref().0.get_ref().as_fd()
+    }
+
+    fn is_tls(&self) -> bool {
+        true
+    }
+}
+
 /// A borrowed transport, so a wrapper (TLS) can still close the stream after the loop.
 impl<T: Transport + ?Sized> Transport for &mut T {
     fn socket(&self) -> BorrowedFd<'_> {
@@ -211,7 +221,7 @@ fn turn<S: Transport>(
         Poll::Ready(Ok(Read::TlsHandshake)) => return Poll::Ready(Ok(Turn::TlsHandshake)),
         Poll::Ready(Ok(Read::Head(x))) => x,
     };
-    crate::tls::secure_fields(stream.is_tls(), state, &mut x.response);
+    secure_fields(stream, state, &mut x.response);
     let status = x.response.status;
     let started = writer::start(cx, stream, x.response, &x.framing)?;
     Poll::Ready(Ok(Turn::Answered(Answered {
@@ -282,7 +292,7 @@ async fn request_timeout<S: Transport>(
     watch: &Watch,
 ) {
     let mut response = Response::error(StatusCode::REQUEST_TIMEOUT);
-    crate::tls::secure_fields(stream.is_tls(), state, &mut response);
+    secure_fields(stream, state, &mut response);
     let announced = response.body.len();
     let framing = Framing {
         close: true,
@@ -302,6 +312,17 @@ async fn request_timeout<S: Transport>(
     }
     log_line(state, peer, b"-", StatusCode::REQUEST_TIMEOUT, announced);
     drain::linger_close(stream, watch, drain::LINGER_TIME).await;
+}
+
+/// Adds the fields only responses over TLS carry: `Strict-Transport-Security` with
+/// `--hsts` (RFC 6797 section 8.1: meaningless, and not sent, over plain HTTP).
+fn secure_fields<S: Transport>(stream: &S, state: &State, response: &mut Response) {
+    let hsts = state.tls.as_ref().and_then(|tls| tls.hsts.as_ref());
+    if let (true, Some(hsts)) = (stream.is_tls(), hsts) {
+        response
+            .fields
+            .append("Strict-Transport-Security", hsts.clone());
+    }
 }
 
 fn log_line(state: &State, peer: SocketAddr, request_line: &[u8], status: StatusCode, bytes: u64) {
