@@ -5,6 +5,7 @@
 mod browser;
 mod cache;
 mod client;
+mod client_docs;
 mod client_items;
 mod client_peers;
 mod client_repl;
@@ -31,6 +32,7 @@ fn main() {
         browser::trials,
         cache::trials,
         client::trials,
+        client_docs::trials,
         client_items::trials,
         client_peers::trials,
         client_repl::trials,
