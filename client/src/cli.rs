@@ -77,8 +77,8 @@ pub(crate) struct Args {
     #[arg(short, long)]
     pub include: bool,
 
-    /// What to show: any of H (request head), B (request body), h (response head),
-    /// b (response body), as HTTPie.
+    /// What to show: any of h (response head) and b (response body), as HTTPie; H and B
+    /// (the request's head and body) go to stderr, as with -v.
     #[arg(long, value_name = "WHAT", value_parser = parse_print)]
     pub print: Option<String>,
 
