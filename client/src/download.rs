@@ -170,8 +170,10 @@ impl<'p> Download<'p> {
                 indicatif::ProgressDrawTarget::stderr(),
             );
             let template = match total {
-                Some(_) => "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
-                None => "{spinner} {bytes} {binary_bytes_per_sec}",
+                Some(_) => {
+                    "{bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}"
+                }
+                None => "{spinner} {binary_bytes} {binary_bytes_per_sec}",
             };
             if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
                 bar.set_style(style);

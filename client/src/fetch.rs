@@ -119,10 +119,18 @@ impl Agent {
                 }
             }
             let status = response.head.status;
-            let to = response
-                .head
-                .header_text("location")
-                .and_then(|l| request.location.join(&l));
+            let location = response.head.header_text("location");
+            let to = location.as_deref().and_then(|l| request.location.join(l));
+            if let (Some(l), None, true) = (
+                &location,
+                &to,
+                settings.follow && redirect::is_redirect(status),
+            ) {
+                sink.printer().warning(&format!(
+                    "not following the redirect to '{}': not an http or https URL",
+                    crate::terminal::escape_line(l.as_bytes())
+                ));
+            }
             match to {
                 Some(to) if settings.follow && redirect::is_redirect(status) => {
                     let next = redirect::next(&request, status, to);

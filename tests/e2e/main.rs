@@ -12,6 +12,7 @@ mod client_repl;
 mod client_responses;
 mod client_server;
 mod client_session;
+mod client_terminal;
 mod client_tls;
 mod connection;
 mod dir_listing;
@@ -39,6 +40,7 @@ fn main() {
         client_responses::trials,
         client_server::trials,
         client_session::trials,
+        client_terminal::trials,
         client_tls::trials,
         connection::trials,
         dir_listing::trials,
