@@ -26,6 +26,8 @@ mod request;
 mod resolve;
 mod send;
 mod shutdown;
+mod tls;
+mod tls_interop;
 mod variants;
 
 fn main() {
@@ -54,6 +56,8 @@ fn main() {
         resolve::trials,
         send::trials,
         shutdown::trials,
+        tls::trials,
+        tls_interop::trials,
         variants::trials,
     ]);
 }

@@ -9,4 +9,5 @@ pub mod client_tls;
 pub mod harness;
 pub mod raw;
 pub mod server;
+pub mod tls;
 pub mod tools;
