@@ -5,12 +5,14 @@
 mod browser;
 mod cache;
 mod client;
+mod client_docs;
 mod client_items;
 mod client_peers;
 mod client_repl;
 mod client_responses;
 mod client_server;
 mod client_session;
+mod client_terminal;
 mod client_tls;
 mod connection;
 mod dir_listing;
@@ -36,12 +38,14 @@ fn main() {
         browser::trials,
         cache::trials,
         client::trials,
+        client_docs::trials,
         client_items::trials,
         client_peers::trials,
         client_repl::trials,
         client_responses::trials,
         client_server::trials,
         client_session::trials,
+        client_terminal::trials,
         client_tls::trials,
         connection::trials,
         dir_listing::trials,
