@@ -13,14 +13,18 @@ mod files;
 // Not wired to the listener until the TLS listener lands (issue 13, step 2).
 #[allow(dead_code, unused_imports)]
 mod h2;
+mod health;
 mod listener;
+mod log_file;
+mod ops;
 mod response;
 mod rt;
 mod shutdown;
 mod signals;
+mod sockets;
 mod state;
 mod swap;
-pub mod tls;
+mod tls;
 mod watchdog;
 
 pub use config::Config;
@@ -30,27 +34,54 @@ use std::io::Write;
 
 /// Runs the server until SIGINT or SIGTERM, then drains in-flight responses.
 pub fn run(config: Config) -> Result<(), StartError> {
+    if let Some(path) = &config.access_log {
+        log_file::set_path(path).map_err(StartError)?;
+    }
     let server = listener::Server::bind(config)?;
-    let addr = server
-        .local_addr()
+    let addrs = server
+        .local_addrs()
         .map_err(|e| StartError(format!("cannot read the bound address: {e}")))?;
-    let shown = if addr.ip().is_unspecified() {
-        format!(
-            "http://127.0.0.1:{}/ (listening on all interfaces)",
-            addr.port()
-        )
-    } else {
-        format!("http://{addr}/")
-    };
+    // Served addresses first (the first is what tests and scripts read), then redirects.
+    let mut served = Vec::new();
+    let mut redirects = String::new();
+    for (kind, addr) in addrs {
+        match kind {
+            sockets::Kind::Http => served.push(shown_url("http", addr)),
+            sockets::Kind::Tls => served.push(shown_url("https", addr)),
+            sockets::Kind::Redirect { .. } => {
+                redirects.push_str(&format!(", redirecting {} there", shown_url("http", addr)))
+            }
+        }
+    }
+    let shown = served.join(" and ") + &redirects;
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "Serving {} at {shown}", server.root().display());
     let _ = stdout.flush();
     drop(stdout);
-    signals::install(server.shutdown_handle(), server.state())?;
+    signals::install(
+        server.shutdown_handle(),
+        server.state(),
+        server.upgrade_handle(),
+    )?;
+    // The listeners are live (the kernel queues connections from listen()): tell
+    // systemd, or the process that started this one by an upgrade.
+    ops::notify::ready(&format!("Serving at {shown}"));
     let left = rt::block_on(server.run());
     access_log::flush();
     if left > 0 {
         eprintln!("server: grace period over; {left} connection(s) cut off");
     }
     Ok(())
+}
+
+/// `scheme://ADDR/` as a browser would reach it (127.0.0.1 for an all-interfaces bind).
+fn shown_url(scheme: &str, addr: std::net::SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!(
+            "{scheme}://127.0.0.1:{}/ (listening on all interfaces)",
+            addr.port()
+        )
+    } else {
+        format!("{scheme}://{addr}/")
+    }
 }
