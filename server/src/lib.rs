@@ -10,8 +10,6 @@ pub mod config;
 mod conn;
 mod context;
 mod files;
-// Not wired to the listener until the TLS listener lands (issue 13, step 2).
-#[allow(dead_code, unused_imports)]
 mod h2;
 mod health;
 mod listener;

@@ -20,14 +20,23 @@ const LOG_WAIT: Duration = Duration::from_secs(10);
 pub(crate) struct Https {
     pub(crate) server: TestServer,
     pub(crate) certs: TestCerts,
+    /// The temporary site, when [`Https::start`] made one.
+    _site: Option<tempfile::TempDir>,
 }
 
 impl Https {
     /// Starts the server on a fresh site over TLS, with extra flags.
     pub(crate) fn start(args: &[&str]) -> Https {
+        let site = tests::server::site();
+        let mut h = Https::start_in(site.path(), args);
+        h._site = Some(site);
+        h
+    }
+
+    /// Starts the server over TLS serving `root`, with extra flags.
+    pub(crate) fn start_in(root: &Path, args: &[&str]) -> Https {
         let certs = TestCerts::new();
-        let cert = certs.cert_pem();
-        let key = certs.key_pem();
+        let (cert, key) = (certs.cert_pem(), certs.key_pem());
         let mut all = vec![
             "--tls-cert",
             cert.to_str().unwrap(),
@@ -35,8 +44,12 @@ impl Https {
             key.to_str().unwrap(),
         ];
         all.extend_from_slice(args);
-        let server = TestServer::start_with(&all);
-        Https { server, certs }
+        let server = TestServer::start_in(root, &all);
+        Https {
+            server,
+            certs,
+            _site: None,
+        }
     }
 
     pub(crate) fn port(&self) -> u16 {
@@ -234,30 +247,58 @@ fn curl_twenty_parallel_transfers_share_one_connection() {
     );
 }
 
-fn http11_over_tls_still_works_beside_http2() {
+fn alpn_prefers_h2_then_http11() {
     let h = Https::start(&[]);
-    let out = h.curl_ok(&[
-        "--http1.1",
+    let negotiated = |offer: &[&[u8]]| {
+        let config = h.certs.client_config(offer);
+        let stream = tests::tls::connect(h.server.addr, config).expect("handshake");
+        stream.conn.alpn_protocol().map(<[u8]>::to_vec)
+    };
+    // The server's preference decides, whatever order the client lists them in.
+    assert_eq!(negotiated(&[b"http/1.1", b"h2"]), Some(b"h2".to_vec()));
+    assert_eq!(negotiated(&[b"http/1.1"]), Some(b"http/1.1".to_vec()));
+    assert_eq!(negotiated(&[]), None);
+    let off = Https::start(&["--http2", "false"]);
+    let config = off.certs.client_config(&[b"h2", b"http/1.1"]);
+    let stream = tests::tls::connect(off.server.addr, config).expect("handshake");
+    assert_eq!(stream.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
+    // A client that speaks nothing but h2 is refused at the handshake.
+    let config = off.certs.client_config(&[b"h2"]);
+    assert!(tests::tls::connect(off.server.addr, config).is_err());
+}
+
+fn hsts_is_sent_over_http2_too() {
+    let h = Https::start(&["--hsts", "600"]);
+    for path in ["/HelloWorld.html", "/missing"] {
+        let out = h.curl_ok(&["--http2", "-D", "-", "-o", "/dev/null", &h.url(path)]);
+        assert!(out.starts_with("HTTP/2 "), "{out}");
+        assert_eq!(
+            field(&out, "strict-transport-security"),
+            Some("max-age=600"),
+            "{out}"
+        );
+    }
+}
+
+/// The HTTP version curl used with `flag` against a server started with `args`.
+fn version_used(args: &[&str], flag: &str) -> String {
+    let h = Https::start(args);
+    h.curl_ok(&[
+        flag,
         "-o",
         "/dev/null",
         "-w",
         "%{http_version}",
         &h.url("/"),
-    ]);
-    assert_eq!(out, "1.1");
+    ])
+}
+
+fn http11_over_tls_still_works_beside_http2() {
+    assert_eq!(version_used(&[], "--http1.1"), "1.1");
 }
 
 fn http2_false_offers_only_http11() {
-    let h = Https::start(&["--http2", "false"]);
-    let out = h.curl_ok(&[
-        "--http2",
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_version}",
-        &h.url("/"),
-    ]);
-    assert_eq!(out, "1.1");
+    assert_eq!(version_used(&["--http2", "false"], "--http2"), "1.1");
 }
 
 fn the_access_log_shows_http2_requests_like_http1_ones() {
@@ -327,25 +368,15 @@ fn chromium_loads_a_page_of_thirty_images_over_http2() {
     let bin = program("chromium");
     let site = super::browser::www_copy();
     write(site.path(), "images.html", image_page(30).as_bytes());
-    let certs = TestCerts::new();
-    let (cert, key) = (certs.cert_pem(), certs.key_pem());
-    let server = TestServer::start_in(
-        site.path(),
-        &[
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-        ],
-    );
+    let h = Https::start_in(site.path(), &[]);
     let spki = format!(
         "--ignore-certificate-errors-spki-list={}",
-        certs.leaf.spki_sha256_base64()
+        h.certs.leaf.spki_sha256_base64()
     );
-    let url = format!("https://localhost:{}/images.html", server.addr.port());
+    let url = h.url("/images.html");
     let resolve = format!(
         "--host-resolver-rules=MAP localhost:{0} 127.0.0.1:{0}",
-        server.addr.port()
+        h.port()
     );
     let run = super::browser::run_chromium(&bin, &[&spki, &resolve, "--dump-dom"], &url);
     assert!(
@@ -371,7 +402,7 @@ fn chromium_loads_a_page_of_thirty_images_over_http2() {
         assert!(e.ends_with(" h2"), "not over h2: {e:?}\n{listed}");
     }
     let logged = || {
-        server
+        h.server
             .stdout_lines()
             .iter()
             .filter(|l| l.contains("GET /logo.svg?") && l.contains(" HTTP/2.0\" 200 "))
@@ -381,7 +412,7 @@ fn chromium_loads_a_page_of_thirty_images_over_http2() {
     while logged() < 30 && std::time::Instant::now() < end {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(logged(), 30, "{}", server.stdout_lines().join("\n"));
+    assert_eq!(logged(), 30, "{}", h.server.stdout_lines().join("\n"));
 }
 
 /// The peer script for the hostile tests (see [`super::http2_attacks`]).
@@ -396,6 +427,8 @@ tests::register! {
     #[needs("curl")] curl_conditional_over_http2_gets_304,
     #[needs("curl")] curl_compressed_over_http2,
     #[needs("curl")] curl_twenty_parallel_transfers_share_one_connection,
+    alpn_prefers_h2_then_http11,
+    #[needs("curl")] hsts_is_sent_over_http2_too,
     #[needs("curl")] http11_over_tls_still_works_beside_http2,
     #[needs("curl")] http2_false_offers_only_http11,
     #[needs("curl")] the_access_log_shows_http2_requests_like_http1_ones,

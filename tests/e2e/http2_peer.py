@@ -90,6 +90,17 @@ class Peer:
         return "goaway %d" % f.error_code if f else "closed"
 
 
+def pour(peer, chunks):
+    """Writes `chunks` from a background thread (the flood goes on while we read)."""
+    def run():
+        try:
+            for chunk in chunks:
+                peer.sock.sendall(chunk)
+        except OSError:
+            pass
+    threading.Thread(target=run, daemon=True).start()
+
+
 def ending(f):
     if f is None:
         return "closed"
@@ -152,15 +163,7 @@ def main():
         kind, n = args[0], int(args[1])
         one = (PingFrame(0, opaque_data=b"12345678") if kind == "PING" else SettingsFrame(0)).serialize()
         p = Peer(port, cafile)
-
-        def pour():
-            try:
-                for _ in range(n // 100):
-                    p.sock.sendall(one * 100)
-            except OSError:
-                pass
-        t = threading.Thread(target=pour, daemon=True)
-        t.start()
+        pour(p, (one * 100 for _ in range(n // 100)))
         print(p.goaway_or_closed())
     elif mode == "continuation":
         n = int(args[0])
@@ -170,16 +173,8 @@ def main():
         first.flags.add("END_STREAM")
         filler = ContinuationFrame(1)
         filler.data = Encoder().encode([("x-filler", "a" * 16000)])
-
-        def pour():
-            try:
-                p.sock.sendall(first.serialize())
-                for _ in range(n):
-                    p.sock.sendall(filler.serialize())
-            except OSError:
-                pass
-        t = threading.Thread(target=pour, daemon=True)
-        t.start()
+        chunks = [first.serialize()] + [filler.serialize()] * n
+        pour(p, iter(chunks))
         print(p.goaway_or_closed())
     elif mode == "zero-window":
         p = Peer(port, cafile, {SettingsFrame.INITIAL_WINDOW_SIZE: 0})

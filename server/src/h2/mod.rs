@@ -8,23 +8,21 @@
 //! Not here: h2c (cleartext HTTP/2, prior knowledge or `Upgrade: h2c`), server push,
 //! request bodies (the server serves GET and HEAD only), RFC 9218 priorities.
 
-pub(crate) mod body;
-pub(crate) mod conn;
-pub(crate) mod flood;
-pub(crate) mod frames;
-pub(crate) mod io;
-pub(crate) mod limits;
-pub(crate) mod pace;
-pub(crate) mod request;
-pub(crate) mod response;
-pub(crate) mod stream;
+mod body;
+mod conn;
+mod flood;
+mod frames;
+mod io;
+mod limits;
+mod pace;
+mod request;
+mod response;
+mod stream;
 
 #[cfg(test)]
 mod tests;
 
-pub(crate) use body::Piece;
 pub(crate) use conn::serve;
-pub(crate) use request::Head;
 
 use crate::config::Config;
 use crate::context::Ctx;
@@ -35,7 +33,7 @@ use std::time::Duration;
 
 /// ALPN protocol id of HTTP/2 over TLS (RFC 9113 section 3.2), offered before
 /// `http/1.1`.
-pub const ALPN_H2: &[u8] = b"h2";
+pub(crate) const ALPN_H2: &[u8] = b"h2";
 
 /// The connection-wide timeouts and caps, from the configuration.
 #[derive(Debug, Clone)]
@@ -75,6 +73,9 @@ pub(crate) trait Respond: Sync {
 
 impl Respond for State {
     fn respond(&self, ctx: &Ctx<'_>) -> Response {
-        files::handle(ctx, self)
+        let mut response = files::handle(ctx, self);
+        // HTTP/2 runs over TLS only: the fields of TLS responses (HSTS) always apply.
+        crate::conn::tls_fields(self, &mut response);
+        response
     }
 }
