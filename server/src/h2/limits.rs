@@ -1,7 +1,7 @@
 //! Every HTTP/2 limit, named, with nginx's value where nginx has one, and the `h2`
 //! server builder that applies them.
 
-use shared::limits::{MAX_HEADERS, MAX_REQUEST_HEAD};
+use shared::wire::limits::{MAX_HEADERS, MAX_REQUEST_HEAD};
 use std::time::Duration;
 
 /// Streams a client may have open at once. nginx's `http2_max_concurrent_streams` is

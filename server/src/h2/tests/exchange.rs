@@ -160,7 +160,7 @@ fn more_fields_than_http1_allows_get_431_as_over_http1() {
     async_std::task::block_on(async {
         let mut c = client(io).await;
         let mut req = Request::get("https://localhost/hello");
-        for i in 0..=shared::limits::MAX_HEADERS {
+        for i in 0..=shared::wire::limits::MAX_HEADERS {
             req = req.header(format!("x-{i}"), "1");
         }
         let (head, _, _) = exchange(&mut c, req.body(()).unwrap()).await.unwrap();
