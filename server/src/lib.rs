@@ -9,6 +9,8 @@
 pub mod access_log;
 pub mod cache;
 pub mod config;
+pub mod config_file;
+pub mod config_print;
 pub mod connection;
 pub mod deadline;
 pub mod dir_listing;
@@ -17,6 +19,7 @@ pub mod handler;
 pub mod listener;
 pub mod reply;
 pub mod resolve;
+pub mod rules;
 pub mod send;
 pub mod shutdown;
 pub mod signals;
