@@ -9,6 +9,7 @@
 
 use crate::config::Config;
 use crate::rules::file::{SiteRules, KINDS};
+use crate::rules::{RuleError, Rules};
 use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, CommandFactory, FromArgMatches};
 use std::ffi::OsString;
@@ -81,6 +82,7 @@ where
         .map_err(LoadError::Args)?;
     let file = first.get_one::<PathBuf>("config").cloned();
     let mut from_file = Vec::new();
+    let mut source = None;
     let (matches, site) = match file {
         Some(path) if first.subcommand().is_none() => {
             let text = read(&path)?;
@@ -96,6 +98,7 @@ where
             let matches = cmd
                 .try_get_matches_from(full)
                 .map_err(|e| LoadError::File(format!("{}: {}", origin.name, first_line(&e))))?;
+            source = Some((path, text));
             (matches, site)
         }
         _ => (first, SiteRules::default()),
@@ -103,11 +106,32 @@ where
     let mut config = Config::from_arg_matches(&matches).map_err(LoadError::Args)?;
     config.site = site;
     config.argv = argv;
+    if let Err(e) = Rules::build(&config, None) {
+        return Err(match &source {
+            Some((path, text)) => rule_error(&Origin::new(path, text), &e),
+            None => LoadError::File(e.to_string()),
+        });
+    }
     Ok(Loaded {
         config,
         matches,
         from_file,
     })
+}
+
+/// A rule error at the line of the rule's table.
+fn rule_error(origin: &Origin<'_>, e: &RuleError) -> LoadError {
+    let table = DeTable::parse(origin.text).ok();
+    let offset = table
+        .as_ref()
+        .and_then(|t| match t.get_ref().get(e.kind)?.get_ref() {
+            DeValue::Array(items) => items.get(e.index).map(|item| item.span().start),
+            _ => None,
+        });
+    match offset {
+        Some(offset) => origin.at(offset, e),
+        None => LoadError::File(format!("{}: {e}", origin.name)),
+    }
 }
 
 /// Reads the file, refusing anything larger than [`MAX_CONFIG_FILE`].

@@ -59,9 +59,14 @@ users = { alice = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$N7Ek8zW
 #[test]
 fn the_shape_in_the_issue_parses_exactly() {
     let (dir, path) = file(ISSUE_SHAPE);
-    let c = load(["server".into(), "--config".into(), path.into_os_string()])
-        .unwrap()
-        .config;
+    // Over plain HTTP, [[auth]] needs allow_insecure_auth (given here on the command line).
+    let args = [
+        "server".into(),
+        "--config".into(),
+        path.into_os_string(),
+        "--allow-insecure-auth".into(),
+    ];
+    let c = load(args).unwrap().config;
     assert_eq!(c.root, dir.path().join("www"));
     assert_eq!(c.cache_control, "no-cache");
     assert_eq!(c.fallback.as_deref(), Some("index.html"));
@@ -189,6 +194,18 @@ fn bad_values_are_refused_with_their_key_and_line() {
     assert!(e.contains("site.toml:4: "), "{e}");
     let e = error("port = \n");
     assert!(e.contains("site.toml:1: "), "{e}");
+}
+
+#[test]
+fn rule_errors_name_the_line_of_their_table() {
+    let text = "[[redirects]]\nsource = \"/a\"\ndestination = \"/b\"\n\n[[redirects]]\nsource = \"/c\"\ndestination = \"nowhere\"\n";
+    let e = error(text);
+    assert!(
+        e.contains("site.toml:5: [[redirects]] rule 2: destination \"nowhere\""),
+        "{e}"
+    );
+    let e = error("[[auth]]\nsource = \"/p/**\"\nusers = { a = \"$argon2id$v=19$m=8,t=1,p=1$MDEyMzQ1Njc4OWFiY2RlZg$xxx\" }\n");
+    assert!(e.contains("cleartext"), "{e}");
 }
 
 #[test]

@@ -132,6 +132,7 @@ mod tests {
                 "--port=7002".into(),
                 "--listing".into(),
                 "--index=a.html,b.html".into(),
+                "--allow-insecure-auth".into(),
             ]
         };
         let loaded = load::<_, std::ffi::OsString>(args(&first)).unwrap();
@@ -160,6 +161,7 @@ mod tests {
         let second = dir.path().join("second.toml");
         std::fs::write(&second, &printed).unwrap();
         let again = load(["server".into(), "--config".into(), second.into_os_string()]).unwrap();
+        assert!(again.config.allow_insecure_auth, "printed as a file key");
         let (mut a, mut b) = (loaded.config, again.config);
         a.argv.clear();
         b.argv.clear();
