@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shared::path::sanitize_path;
+use shared::site::path::sanitize_path;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(input) = std::str::from_utf8(data) else {
@@ -38,7 +38,7 @@ fuzz_target!(|data: &[u8]| {
         }
         assert_eq!(safe.segments().collect::<Vec<_>>().join("/"), *rel);
         // Normalising is idempotent: the result, as a path, maps to itself.
-        let again = sanitize_path(&format!("/{}", shared::path::encode_path(rel)))
+        let again = sanitize_path(&format!("/{}", shared::site::path::encode_path(rel)))
             .expect("a sanitised path is accepted again");
         assert_eq!(again.relative, *rel, "not idempotent for {candidate:?}");
     }

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shared::range::{parse_range, RangeOutcome, COALESCE_GAP, MAX_RANGES};
+use shared::site::range::{parse_range, RangeOutcome, COALESCE_GAP, MAX_RANGES};
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 8 {

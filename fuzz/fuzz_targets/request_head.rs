@@ -3,13 +3,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shared::framing::BodyFraming;
-use shared::limits::{MAX_HEADERS, MAX_REQUEST_HEAD, MAX_URI_LEN};
-use shared::request::{parse_request, Parsed, Request, RequestError, Version, EMPTY_HEADER};
+use shared::wire::limits::{MAX_HEADERS, MAX_REQUEST_HEAD, MAX_URI_LEN};
+use shared::wire::message::{BodyFraming, Status, Version, EMPTY_HEADER};
+use shared::wire::request::{parse_request, Request, RequestError};
 
 fuzz_target!(|data: &[u8]| {
     let mut headers = [EMPTY_HEADER; MAX_HEADERS];
-    if let Ok(Parsed::Complete(req)) = parse_request(data, &mut headers) {
+    if let Ok(Status::Complete(req)) = parse_request(data, &mut headers) {
         check(&req, data);
     }
     // Every prefix of a buffer is what a slow peer would send first: never a panic,
@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     if data.len() <= 512 {
         for cut in 0..data.len() {
             let mut headers = [EMPTY_HEADER; MAX_HEADERS];
-            if let Ok(Parsed::Complete(req)) = parse_request(&data[..cut], &mut headers) {
+            if let Ok(Status::Complete(req)) = parse_request(&data[..cut], &mut headers) {
                 assert!(req.head_len <= cut, "head_len beyond the prefix");
             }
         }
@@ -65,14 +65,14 @@ fn check(req: &Request<'_, '_>, data: &[u8]) {
 /// Formats `req` back into a head and checks it parses to the same request.
 fn round_trip(req: &Request<'_, '_>) {
     let mut out = Vec::new();
-    shared::format::request_line(&mut out, req.method, req.target);
+    shared::wire::format::request_line(&mut out, req.method, req.target);
     for h in req.headers {
-        shared::format::header(&mut out, h.name, h.value);
+        shared::wire::format::header(&mut out, h.name, h.value);
     }
-    shared::format::end_head(&mut out);
+    shared::wire::format::end_head(&mut out);
     let mut headers = [EMPTY_HEADER; MAX_HEADERS];
     match parse_request(&out, &mut headers) {
-        Ok(Parsed::Complete(again)) => {
+        Ok(Status::Complete(again)) => {
             assert_eq!((again.method, again.target), (req.method, req.target));
             assert_eq!((again.body, again.keep_alive), (req.body, req.keep_alive));
             assert_eq!(again.headers.len(), req.headers.len());

@@ -5,14 +5,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shared::framing::BodyFraming;
-use shared::limits::MAX_RESPONSE_HEAD;
-use shared::request::Parsed;
-use shared::response::{parse_response, Response, EMPTY_RESPONSE_HEADERS};
+use shared::wire::limits::MAX_RESPONSE_HEAD;
+use shared::wire::message::{BodyFraming, Status};
+use shared::wire::response::{parse_response, Response, ResponseError, EMPTY_RESPONSE_HEADERS};
 
 fuzz_target!(|data: &[u8]| {
     let mut headers = EMPTY_RESPONSE_HEADERS;
-    let Ok(Parsed::Complete(res)) = parse_response(data, &mut headers) else {
+    let Ok(Status::Complete(res)) = parse_response(data, &mut headers) else {
         return;
     };
     assert!(res.head_len <= data.len() && res.head_len <= MAX_RESPONSE_HEAD);
@@ -48,14 +47,14 @@ fuzz_target!(|data: &[u8]| {
 /// Formats `res` back into a head and checks it parses to the same status and fields.
 fn round_trip(res: &Response<'_, '_>) {
     let mut out = Vec::new();
-    shared::format::status_line(&mut out, res.status);
+    shared::wire::format::status_line(&mut out, res.status);
     for h in res.headers {
-        shared::format::header(&mut out, h.name, h.value);
+        shared::wire::format::header(&mut out, h.name, h.value);
     }
-    shared::format::end_head(&mut out);
+    shared::wire::format::end_head(&mut out);
     let mut headers = EMPTY_RESPONSE_HEADERS;
     match parse_response(&out, &mut headers) {
-        Ok(Parsed::Complete(again)) => {
+        Ok(Status::Complete(again)) => {
             assert_eq!(again.status, res.status);
             assert_eq!(again.headers.len(), res.headers.len());
             for (a, b) in again.headers.iter().zip(res.headers) {
@@ -64,7 +63,7 @@ fn round_trip(res: &Response<'_, '_>) {
             }
         }
         // Formatting may push a head that was just under the limit over it.
-        Err(shared::response::ResponseError::HeadTooLarge) => {}
+        Err(ResponseError::HeadTooLarge) => {}
         other => panic!(
             "formatted head {:?} did not parse: {other:?}",
             String::from_utf8_lossy(&out)

@@ -77,7 +77,7 @@ fn write_lines(rx: Receiver<Message>) {
 }
 
 /// Waits (at most a second) until every line logged so far has been written.
-pub fn flush() {
+pub(crate) fn flush() {
     let (tx, rx) = sync_channel(1);
     if queue().send(Message::Flush(tx)).is_ok() {
         let _ = rx.recv_timeout(Duration::from_secs(1));
@@ -85,19 +85,19 @@ pub fn flush() {
 }
 
 /// Longest request line kept in the log; the rest is cut, so a peer cannot bloat logs.
-pub const MAX_LOGGED_REQUEST_LINE: usize = 2048;
+pub(crate) const MAX_LOGGED_REQUEST_LINE: usize = 2048;
 
 thread_local! {
     static CLF_TIME: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
 }
 
 /// Writes one line: `host - - [date] "request line" status bytes`.
-pub fn log(peer: IpAddr, request_line: &[u8], status: u16, bytes: u64) {
+pub(crate) fn log(peer: IpAddr, request_line: &[u8], status: u16, bytes: u64) {
     let mut line = String::with_capacity(96 + request_line.len());
     let _ = write!(line, "{peer} - - [");
     CLF_TIME.with(|t| {
         let mut t = t.borrow_mut();
-        let now = shared::date::to_seconds(SystemTime::now());
+        let now = shared::wire::date::to_seconds(SystemTime::now());
         if t.0 != now {
             *t = (now, clf_time(now));
         }
@@ -116,7 +116,7 @@ pub fn log(peer: IpAddr, request_line: &[u8], status: u16, bytes: u64) {
 
 /// Appends the raw bytes `s` with control characters, `"`, `\` and non-ASCII written as `\xHH`
 /// (as nginx does), cut at [`MAX_LOGGED_REQUEST_LINE`].
-pub fn escape_into(out: &mut String, s: &[u8]) {
+pub(crate) fn escape_into(out: &mut String, s: &[u8]) {
     for &b in s.iter().take(MAX_LOGGED_REQUEST_LINE) {
         if b.is_ascii_graphic() && b != b'"' && b != b'\\' || b == b' ' {
             out.push(b as char);
@@ -127,11 +127,11 @@ pub fn escape_into(out: &mut String, s: &[u8]) {
 }
 
 /// Formats Unix seconds as `10/Oct/2000:13:55:36 +0000` (UTC).
-pub fn clf_time(secs: u64) -> String {
+pub(crate) fn clf_time(secs: u64) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let c = shared::date::civil(UNIX_EPOCH + Duration::from_secs(secs));
+    let c = shared::wire::date::civil(UNIX_EPOCH + Duration::from_secs(secs));
     format!(
         "{:02}/{}/{:04}:{:02}:{:02}:{:02} +0000",
         c.day,

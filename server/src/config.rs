@@ -122,6 +122,41 @@ pub struct Config {
     #[arg(long, env = "SERVER_SHUTDOWN_GRACE", value_name = "SECS", default_value_t = SHUTDOWN_GRACE.as_secs())]
     pub shutdown_grace: u64,
 
+    /// Serve HTTPS with this PEM certificate chain, the server's own certificate first
+    /// (certbot's fullchain.pem). Needs --tls-key; SIGHUP re-reads both files.
+    #[arg(
+        long,
+        env = "SERVER_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert: PKCS#8, PKCS#1 (RSA) or SEC1 (EC), not
+    /// encrypted (certbot's privkey.pem).
+    #[arg(
+        long,
+        env = "SERVER_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+
+    /// Also listen on this cleartext port and answer every request there with a 308
+    /// redirect to the same URL on https. Needs --tls-cert.
+    #[arg(
+        long,
+        env = "SERVER_REDIRECT_HTTP",
+        value_name = "PORT",
+        requires = "tls_cert"
+    )]
+    pub redirect_http: Option<u16>,
+
+    /// Send `Strict-Transport-Security: max-age=SECS` on HTTPS responses: browsers then
+    /// use https for this host for that long (31536000 is a year). Needs --tls-cert.
+    #[arg(long, env = "SERVER_HSTS", value_name = "SECS", requires = "tls_cert")]
+    pub hsts: Option<u64>,
+
     /// Single-page-app fallback: a file (relative to the root) served with 200 for GET
     /// and HEAD of paths that do not exist and have no extension, so deep links such as
     /// /app/settings load the app; /missing.png stays a 404.
@@ -433,5 +468,30 @@ mod tests {
             Some(Command::HashPassword)
         );
         assert_eq!(parse(&["--port", "6789"]).unwrap().command, None);
+    }
+
+    #[test]
+    fn tls_flags_come_as_a_pair_and_the_rest_need_them() {
+        let c = Config::try_parse_from(["server", "--tls-cert", "c.pem", "--tls-key", "k.pem"])
+            .unwrap();
+        assert_eq!(c.tls_cert, Some(PathBuf::from("c.pem")));
+        assert_eq!(c.tls_key, Some(PathBuf::from("k.pem")));
+        assert!(Config::try_parse_from(["server", "--tls-cert", "c.pem"]).is_err());
+        assert!(Config::try_parse_from(["server", "--tls-key", "k.pem"]).is_err());
+        assert!(Config::try_parse_from(["server", "--redirect-http", "8080"]).is_err());
+        assert!(Config::try_parse_from(["server", "--hsts", "60"]).is_err());
+        let c = Config::try_parse_from([
+            "server",
+            "--tls-cert",
+            "c",
+            "--tls-key",
+            "k",
+            "--redirect-http",
+            "8080",
+            "--hsts",
+            "60",
+        ])
+        .unwrap();
+        assert_eq!((c.redirect_http, c.hsts), (Some(8080), Some(60)));
     }
 }

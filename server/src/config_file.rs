@@ -241,13 +241,18 @@ fn flag_args(
             })
             .collect();
         let alone = std::iter::once(OsString::from("server")).chain(args.iter().cloned());
-        if let Err(e) = cmd.clone().try_get_matches_from(alone) {
-            let shown = &origin.text[value.span()];
-            let why = match std::error::Error::source(&e) {
-                Some(source) => format!("invalid value {shown}: {source}"),
-                None => first_line(&e).escape_debug().to_string(),
-            };
-            return Err(origin.at(value.span().start, format!("{name}: {why}")));
+        // A flag that needs another (--tls-cert needs --tls-key) is checked with both
+        // in the full parse below.
+        match cmd.clone().try_get_matches_from(alone) {
+            Err(e) if e.kind() != clap::error::ErrorKind::MissingRequiredArgument => {
+                let shown = &origin.text[value.span()];
+                let why = match std::error::Error::source(&e) {
+                    Some(source) => format!("invalid value {shown}: {source}"),
+                    None => first_line(&e).escape_debug().to_string(),
+                };
+                return Err(origin.at(value.span().start, format!("{name}: {why}")));
+            }
+            _ => {}
         }
         injected.push((name.to_string(), args));
     }
@@ -380,11 +385,16 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-/// clap's message without its `error: ` prefix and usage tail.
+/// clap's message on one line, without its `error: ` prefix and usage tail.
 fn first_line(e: &clap::Error) -> String {
     let text = e.to_string();
-    let line = text.lines().next().unwrap_or("");
-    line.strip_prefix("error: ").unwrap_or(line).to_string()
+    let message: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let line = message.join(" ");
+    line.strip_prefix("error: ").unwrap_or(&line).to_string()
 }
 
 #[cfg(test)]

@@ -209,6 +209,21 @@ fn rule_errors_name_the_line_of_their_table() {
 }
 
 #[test]
+fn flags_that_need_each_other_can_both_come_from_the_file() {
+    let (dir, path) = file("tls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n");
+    let c = load(["server".into(), "--config".into(), path.into_os_string()])
+        .unwrap()
+        .config;
+    assert_eq!(c.tls_cert, Some(dir.path().join("c.pem")));
+    assert_eq!(c.tls_key, Some(dir.path().join("k.pem")));
+    let e = error("tls_cert = \"c.pem\"\n");
+    assert!(
+        e.contains("tls-key"),
+        "a lone tls_cert is still refused: {e}"
+    );
+}
+
+#[test]
 fn lists_and_booleans_take_toml_types() {
     let c = load_with(
         "index = [\"index.html\", \"index.htm\"]\nlisting = true\nquiet = false\n",

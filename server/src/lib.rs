@@ -1,40 +1,36 @@
-//! A static-file HTTP/1.1 server: config → listener → connection → handler → send.
+//! A static-file HTTP/1.1 server: config → listener → connection → handler → writer.
 //!
-//! The binary is a thin wrapper over [`run`]; tests start a [`Server`] in-process on
-//! port 0.
+//! The binary is a thin wrapper over [`run`]. `docs/ARCHITECTURE.md` maps the modules.
 
 // Nothing a peer sends may panic the process: no unwrap/expect outside tests.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
-pub mod access_log;
-pub mod cache;
+mod access_log;
 pub mod config;
 pub mod config_file;
 pub mod config_print;
-pub mod connection;
-pub mod deadline;
-pub mod dir_listing;
-pub mod file_reply;
-pub mod handler;
-pub mod listener;
-pub mod reply;
-pub mod resolve;
+mod conn;
+mod context;
+mod files;
+mod listener;
+mod response;
+mod rt;
 pub mod rules;
-pub mod send;
-pub mod shutdown;
-pub mod signals;
-pub mod state;
-pub mod variants;
-pub mod watchdog;
+mod shutdown;
+mod signals;
+mod state;
+mod swap;
+pub mod tls;
+mod watchdog;
 
 pub use config::Config;
-pub use listener::{Server, StartError};
+pub use listener::StartError;
 
 use std::io::Write;
 
 /// Runs the server until SIGINT or SIGTERM, then drains in-flight responses.
 pub fn run(config: Config) -> Result<(), StartError> {
-    let server = Server::bind(config)?;
+    let server = listener::Server::bind(config)?;
     let addr = server
         .local_addr()
         .map_err(|e| StartError(format!("cannot read the bound address: {e}")))?;
@@ -50,8 +46,8 @@ pub fn run(config: Config) -> Result<(), StartError> {
     let _ = writeln!(stdout, "Serving {} at {shown}", server.root().display());
     let _ = stdout.flush();
     drop(stdout);
-    signals::install(server.shutdown_handle())?;
-    let left = async_std::task::block_on(server.run());
+    signals::install(server.shutdown_handle(), server.state())?;
+    let left = rt::block_on(server.run());
     access_log::flush();
     if left > 0 {
         eprintln!("server: grace period over; {left} connection(s) cut off");

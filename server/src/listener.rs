@@ -1,20 +1,21 @@
-//! The listening socket and the accept loop: one task per connection, a cap on live
-//! connections (backpressure, not refusal), and back-off when `accept` fails.
+//! The listening sockets and their accept loops: one task per connection, one cap on
+//! live connections shared by every listener (backpressure, not refusal), and back-off
+//! when `accept` fails. Each listener says what its connections speak, so a socket can
+//! be wrapped (a TLS handshake) before the connection is served.
 
 use crate::config::Config;
-use crate::connection;
-use crate::deadline::sleep;
-use crate::resolve::Root;
+use crate::conn;
+use crate::files::root::Root;
+use crate::rt;
 use crate::shutdown::Shutdown;
 use crate::state::State;
-use crate::watchdog::SWEEP_INTERVAL;
 use async_io::Async;
-use async_std::channel::{bounded, Receiver, Sender};
-use futures_lite::FutureExt;
+use async_lock::Semaphore;
+use futures::FutureExt;
 use rustix::net::{sockopt, AddressFamily, SocketType};
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,6 +33,9 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// cannot open its file for lack of descriptors gets a 500, and `accept` backs off).
 const RESERVED_DESCRIPTORS: u64 = 256;
 
+/// How often the shutdown wait checks whether the last connection has finished.
+const DRAIN_POLL: Duration = Duration::from_millis(20);
+
 /// Why the server could not start; each message says what to do.
 #[derive(Debug)]
 pub struct StartError(pub String);
@@ -44,18 +48,33 @@ impl fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
+/// What a listener's connections speak.
+#[derive(Clone, Debug)]
+enum Kind {
+    /// Plain HTTP/1.x.
+    Http,
+}
+
+/// One listening socket.
+#[derive(Debug)]
+struct Listener {
+    socket: Async<TcpListener>,
+    kind: Kind,
+}
+
 /// A bound server, ready to run.
 #[derive(Debug)]
-pub struct Server {
-    listener: Async<TcpListener>,
+pub(crate) struct Server {
+    listeners: Vec<Listener>,
     state: Arc<State>,
     shutdown: Shutdown,
-    max_connections: usize,
+    /// One permit per connection served at once, returned when its task ends.
+    slots: Arc<Semaphore>,
 }
 
 impl Server {
     /// Opens the root and binds the listening socket.
-    pub fn bind(config: Config) -> Result<Server, StartError> {
+    pub(crate) fn bind(config: Config) -> Result<Server, StartError> {
         let root = Root::open(&config.root).map_err(|e| {
             let shown = config.root.display();
             match e.kind() {
@@ -69,117 +88,135 @@ impl Server {
             }
         })?;
         let addr = SocketAddr::new(config.bind, config.port);
-        let listener = listen(addr).map_err(|e| bind_error(addr, &e))?;
-        let listener = Async::new(listener)
-            .map_err(|e| StartError(format!("cannot watch the socket: {e}")))?;
+        let socket = listen(addr).map_err(|e| bind_error(addr, &e))?;
+        let socket =
+            Async::new(socket).map_err(|e| StartError(format!("cannot watch the socket: {e}")))?;
         let max_connections = config
             .max_connections
             .unwrap_or_else(default_max_connections)
             .max(1);
         Ok(Server {
-            listener,
-            state: Arc::new(State {
-                config,
-                root,
-                cache: Default::default(),
-                watchdog: Default::default(),
-                gzip_cache: Default::default(),
-            }),
+            listeners: vec![Listener {
+                socket,
+                kind: Kind::Http,
+            }],
+            state: Arc::new(State::new(config, root)),
             shutdown: Shutdown::new(),
-            max_connections,
+            slots: Arc::new(Semaphore::new(max_connections)),
         })
     }
 
-    /// The address actually bound (with the real port when `--port 0`).
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.get_ref().local_addr()
+    /// The address the first listener actually bound (the real port when `--port 0`).
+    pub(crate) fn local_addr(&self) -> io::Result<SocketAddr> {
+        match self.listeners.first() {
+            Some(l) => l.socket.get_ref().local_addr(),
+            None => Err(io::ErrorKind::NotConnected.into()),
+        }
     }
 
     /// The canonical served folder.
-    pub fn root(&self) -> &std::path::Path {
+    pub(crate) fn root(&self) -> &std::path::Path {
         self.state.root.path()
     }
 
     /// A handle that stops the server when fired.
-    pub fn shutdown_handle(&self) -> Shutdown {
+    pub(crate) fn shutdown_handle(&self) -> Shutdown {
         self.shutdown.clone()
     }
 
-    /// The most connections served at once.
-    pub fn max_connections(&self) -> usize {
-        self.max_connections
+    /// The shared state (for the signal task's reload).
+    pub(crate) fn state(&self) -> Arc<State> {
+        self.state.clone()
     }
 
     /// Accepts connections until shutdown, then waits up to the grace period for live
     /// connections to finish. Returns the number still live when it gave up.
-    pub async fn run(self) -> usize {
-        let (slots_tx, slots_rx) = bounded::<()>(self.max_connections);
-        let accepting = self.accept_loop(slots_tx, slots_rx);
-        let watchdog = self.state.watchdog.clone();
-        let sweeping = async {
-            loop {
-                sleep(SWEEP_INTERVAL).await;
-                watchdog.sweep(false);
-            }
-        };
+    pub(crate) async fn run(self) -> usize {
+        let Server {
+            listeners,
+            state,
+            shutdown,
+            slots,
+        } = self;
+        let accepting = futures::future::join_all(
+            listeners
+                .iter()
+                .map(|l| accept_loop(l, &state, &shutdown, &slots)),
+        );
         futures_lite::future::or(
-            futures_lite::future::or(accepting, sweeping),
-            self.shutdown.wait(),
+            futures_lite::future::or(accepting.map(drop), state.watchdog.run(&shutdown)),
+            shutdown.wait(),
         )
         .await;
         // Stop listening: new connections are refused from here on.
-        drop(self.listener);
+        drop(listeners);
         // Close idle connections now; busy ones finish within the grace period, their
-        // deadlines still enforced.
-        let grace = Duration::from_secs(self.state.config.shutdown_grace);
-        let end = Instant::now() + grace;
-        let mut next_sweep = Instant::now();
-        while self.shutdown.live() > 0 && Instant::now() < end {
-            if Instant::now() >= next_sweep {
-                watchdog.sweep(true);
-                next_sweep = Instant::now() + SWEEP_INTERVAL;
+        // deadlines still enforced by the sweeper.
+        state.watchdog.sweep(true);
+        let end = Instant::now() + Duration::from_secs(state.config.shutdown_grace);
+        let draining = async {
+            while shutdown.live() > 0 && Instant::now() < end {
+                rt::sleep(DRAIN_POLL).await;
             }
-            sleep(Duration::from_millis(20)).await;
-        }
-        self.shutdown.live()
+        };
+        futures_lite::future::or(draining, state.watchdog.run(&shutdown)).await;
+        shutdown.live()
     }
+}
 
-    async fn accept_loop(&self, slots: Sender<()>, freed: Receiver<()>) {
-        loop {
-            // Backpressure: wait for a free slot before accepting; the kernel queues the rest.
-            if slots.send(()).await.is_err() {
-                return;
-            }
-            let (stream, peer) = loop {
-                match self.listener.accept().await {
-                    Ok(pair) => break pair,
-                    Err(e) => {
-                        if is_resource_exhaustion(&e) {
-                            eprintln!("server: accept failed: {e}; backing off");
-                            sleep(ACCEPT_BACKOFF).await;
-                        }
-                        // ECONNABORTED and friends concern one peer only: accept again.
+/// Accepts on one listener until dropped.
+async fn accept_loop(
+    listener: &Listener,
+    state: &Arc<State>,
+    shutdown: &Shutdown,
+    slots: &Arc<Semaphore>,
+) {
+    loop {
+        // Backpressure: wait for a free slot before accepting; the kernel queues the rest.
+        let slot = slots.acquire_arc().await;
+        let (stream, peer) = loop {
+            match listener.socket.accept().await {
+                Ok(pair) => break pair,
+                Err(e) => {
+                    if is_resource_exhaustion(&e) {
+                        eprintln!("server: accept failed: {e}; backing off");
+                        rt::sleep(ACCEPT_BACKOFF).await;
                     }
+                    // ECONNABORTED and friends concern one peer only: accept again.
                 }
-            };
-            let _ = stream.get_ref().set_nodelay(true);
-            let state = self.state.clone();
-            let shutdown = self.shutdown.clone();
-            let freed = freed.clone();
-            let guard = shutdown.track();
-            async_std::task::spawn(async move {
-                // A bug that panics takes down its own connection, never the server.
-                let served = AssertUnwindSafe(connection::serve(stream, peer, &state, &shutdown));
-                match served.catch_unwind().await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) if is_peer_gone(&e) => {}
-                    Ok(Err(e)) => eprintln!("server: {peer}: {e}"),
-                    Err(_) => eprintln!("server: {peer}: internal error (a bug: please report it); connection closed"),
-                }
-                drop(guard);
-                let _ = freed.try_recv();
-            });
-        }
+            }
+        };
+        let _ = stream.get_ref().set_nodelay(true);
+        let (state, shutdown, kind) = (state.clone(), shutdown.clone(), listener.kind.clone());
+        let live = shutdown.track();
+        rt::spawn(async move {
+            // Both guards are released when this task ends, however it ends.
+            let (_slot, _live) = (slot, live);
+            // A bug that panics takes down its own connection, never the server.
+            let served = AssertUnwindSafe(connection(kind, stream, peer, &state, &shutdown));
+            match served.catch_unwind().await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) if is_peer_gone(&e) => {}
+                Ok(Err(e)) => eprintln!("server: {peer}: {e}"),
+                Err(_) => eprintln!(
+                    "server: {peer}: internal error (a bug: please report it); connection closed"
+                ),
+            }
+        });
+    }
+}
+
+/// Serves one accepted socket as its listener's protocol says. A protocol that wraps
+/// the socket (TLS) does its handshake here, then hands the wrapped stream over.
+async fn connection(
+    kind: Kind,
+    stream: Async<TcpStream>,
+    peer: SocketAddr,
+    state: &State,
+    shutdown: &Shutdown,
+) -> io::Result<()> {
+    match kind {
+        Kind::Http => conn::serve(stream, peer, state, shutdown).await,
     }
 }
 

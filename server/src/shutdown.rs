@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 /// The receiving side, cloned into every task.
 #[derive(Clone, Debug)]
-pub struct Shutdown {
+pub(crate) struct Shutdown {
     rx: Receiver<()>,
     inner: Arc<Inner>,
 }
@@ -21,7 +21,7 @@ struct Inner {
 
 /// Held by a connection task while it runs; dropping it decrements the live count.
 #[derive(Debug)]
-pub struct LiveGuard(Arc<Inner>);
+pub(crate) struct LiveGuard(Arc<Inner>);
 
 impl Drop for LiveGuard {
     fn drop(&mut self) {
@@ -37,7 +37,7 @@ impl Default for Shutdown {
 
 impl Shutdown {
     /// A shutdown signal that has not fired.
-    pub fn new() -> Shutdown {
+    pub(crate) fn new() -> Shutdown {
         let (tx, rx) = bounded(1);
         Shutdown {
             rx,
@@ -50,7 +50,7 @@ impl Shutdown {
     }
 
     /// Fires the signal: every `wait` completes and `is_fired` turns true.
-    pub fn fire(&self) {
+    pub(crate) fn fire(&self) {
         self.inner.fired.store(true, Ordering::Release);
         if let Ok(mut tx) = self.inner.tx.lock() {
             tx.take();
@@ -58,7 +58,7 @@ impl Shutdown {
     }
 
     /// Whether the signal has fired.
-    pub fn is_fired(&self) -> bool {
+    pub(crate) fn is_fired(&self) -> bool {
         self.inner.fired.load(Ordering::Acquire)
     }
 
@@ -69,13 +69,13 @@ impl Shutdown {
     }
 
     /// Counts a live connection until the guard is dropped.
-    pub fn track(&self) -> LiveGuard {
+    pub(crate) fn track(&self) -> LiveGuard {
         self.inner.live.fetch_add(1, Ordering::AcqRel);
         LiveGuard(self.inner.clone())
     }
 
     /// How many connections are live.
-    pub fn live(&self) -> usize {
+    pub(crate) fn live(&self) -> usize {
         self.inner.live.load(Ordering::Acquire)
     }
 }

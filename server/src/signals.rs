@@ -1,28 +1,36 @@
-//! SIGINT/SIGTERM: the first starts a graceful shutdown, a second exits at once.
+//! Signals: SIGINT/SIGTERM start a graceful shutdown and a second one exits at once;
+//! SIGHUP reloads what can change without a restart.
 
 use crate::listener::StartError;
 use crate::shutdown::Shutdown;
+use crate::state::State;
 use futures_lite::StreamExt;
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook_async_std::Signals;
+use std::sync::Arc;
 
 /// Exit status when a second signal cuts the grace period short (128 + SIGINT, as shells do).
 const FORCED_EXIT: i32 = 130;
 
-/// Starts a task that turns signals into a shutdown.
-pub fn install(shutdown: Shutdown) -> Result<(), StartError> {
-    let mut signals = Signals::new([SIGINT, SIGTERM])
+/// Starts a task that turns signals into a shutdown or a reload of `state`.
+pub(crate) fn install(shutdown: Shutdown, state: Arc<State>) -> Result<(), StartError> {
+    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP])
         .map_err(|e| StartError(format!("cannot install signal handlers: {e}")))?;
-    async_std::task::spawn(async move {
-        if signals.next().await.is_some() {
-            eprintln!(
-                "server: shutting down; finishing responses in flight (signal again to stop now)"
-            );
-            shutdown.fire();
-        }
-        if signals.next().await.is_some() {
-            eprintln!("server: stopped at once by a second signal");
-            std::process::exit(FORCED_EXIT);
+    crate::rt::spawn(async move {
+        let mut stopping = false;
+        while let Some(signal) = signals.next().await {
+            if signal == SIGHUP {
+                eprintln!("server: SIGHUP: {}", state.reload());
+            } else if !stopping {
+                stopping = true;
+                eprintln!(
+                    "server: shutting down; finishing responses in flight (signal again to stop now)"
+                );
+                shutdown.fire();
+            } else {
+                eprintln!("server: stopped at once by a second signal");
+                std::process::exit(FORCED_EXIT);
+            }
         }
     });
     Ok(())

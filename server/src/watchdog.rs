@@ -5,8 +5,11 @@
 //! down, which wakes whatever the connection was waiting on (a read sees end-of-file, a
 //! write fails). The same sweep closes idle connections at shutdown. Per request this
 //! costs two atomic stores instead of registering and cancelling timers, and an idle
-//! connection's task holds no timer at all.
+//! connection's task holds no timer at all. The sweeper task ([`Watchdog::run`]) lives
+//! here too: it is the server's one mechanism for connection timeouts.
 
+use crate::rt;
+use crate::shutdown::Shutdown;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,7 +17,7 @@ use std::time::{Duration, Instant};
 
 /// How often the sweeper looks at deadlines: the precision of every timeout. A quarter
 /// second is invisible next to timeouts of seconds and costs nothing at 10k connections.
-pub const SWEEP_INTERVAL: Duration = Duration::from_millis(250);
+pub(crate) const SWEEP_INTERVAL: Duration = Duration::from_millis(250);
 
 /// No deadline.
 const NEVER: u64 = u64::MAX;
@@ -23,13 +26,16 @@ const NEVER: u64 = u64::MAX;
 /// connections the shutdown sweep closes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
-pub enum Phase {
+pub(crate) enum Phase {
     /// Waiting for the first byte of a request: closed quietly on expiry or shutdown.
     Idle = 0,
     /// Reading a head: its reading side is cut, so the connection can still send 408.
     Head = 1,
     /// Sending a response: both sides are cut, failing the stuck write.
     Send = 2,
+    /// Reading input we will not answer (a body to skip, a lingering close): its
+    /// reading side is cut, ending the read, on expiry or shutdown.
+    Drain = 3,
 }
 
 /// `fired_in` before any deadline fired.
@@ -37,7 +43,7 @@ const NOT_FIRED: u8 = u8::MAX;
 
 /// One connection's entry.
 #[derive(Debug)]
-pub struct Watch {
+pub(crate) struct Watch {
     fd: RawFd,
     epoch: Instant,
     deadline_ms: AtomicU64,
@@ -46,28 +52,30 @@ pub struct Watch {
 }
 
 impl Watch {
-    /// Sets the deadline `after` from now.
-    pub fn arm(&self, after: Duration) {
+    /// Sets the deadline `after` from now, forgetting any deadline that fired before.
+    pub(crate) fn arm(&self, after: Duration) {
+        self.fired_in.store(NOT_FIRED, Ordering::Release);
         let at = self.epoch.elapsed().saturating_add(after).as_millis() as u64;
         self.deadline_ms.store(at, Ordering::Relaxed);
     }
 
     /// Removes the deadline.
-    pub fn disarm(&self) {
+    pub(crate) fn disarm(&self) {
         self.deadline_ms.store(NEVER, Ordering::Relaxed);
     }
 
     /// Records what the connection is doing.
-    pub fn set_phase(&self, phase: Phase) {
+    pub(crate) fn set_phase(&self, phase: Phase) {
         self.phase.store(phase as u8, Ordering::Relaxed);
     }
 
     /// The phase in which the sweeper cut this connection for a passed deadline.
-    pub fn fired_in(&self) -> Option<Phase> {
+    pub(crate) fn fired_in(&self) -> Option<Phase> {
         match self.fired_in.load(Ordering::Acquire) {
             0 => Some(Phase::Idle),
             1 => Some(Phase::Head),
             2 => Some(Phase::Send),
+            3 => Some(Phase::Drain),
             _ => None,
         }
     }
@@ -77,7 +85,7 @@ impl Watch {
 /// the sweeper only touches descriptors of registered connections, under the lock, so
 /// a closed and reused descriptor is never shut down by mistake.
 #[derive(Debug)]
-pub struct Registration {
+pub(crate) struct Registration {
     watch: Arc<Watch>,
     slot: usize,
     inner: Arc<Inner>,
@@ -113,7 +121,7 @@ struct Inner {
 
 /// The registry of watched connections, shared by the listener and the sweeper.
 #[derive(Clone, Debug)]
-pub struct Watchdog {
+pub(crate) struct Watchdog {
     inner: Arc<Inner>,
 }
 
@@ -125,7 +133,7 @@ impl Default for Watchdog {
 
 impl Watchdog {
     /// An empty registry.
-    pub fn new() -> Watchdog {
+    pub(crate) fn new() -> Watchdog {
         Watchdog {
             inner: Arc::new(Inner {
                 slots: Mutex::new(Slots::default()),
@@ -135,7 +143,7 @@ impl Watchdog {
     }
 
     /// Watches the connection on `socket`, with a first deadline `after` from now.
-    pub fn register(&self, socket: &impl AsRawFd, after: Duration) -> Registration {
+    pub(crate) fn register(&self, socket: BorrowedFd<'_>, after: Duration) -> Registration {
         let watch = Arc::new(Watch {
             fd: socket.as_raw_fd(),
             epoch: self.inner.epoch,
@@ -165,20 +173,38 @@ impl Watchdog {
         }
     }
 
+    /// The sweeper: every [`SWEEP_INTERVAL`], cuts connections past their deadline, and
+    /// idle ones too once `shutdown` has fired. Runs until dropped.
+    pub(crate) async fn run(&self, shutdown: &Shutdown) {
+        loop {
+            rt::sleep(SWEEP_INTERVAL).await;
+            self.sweep(shutdown.is_fired());
+        }
+    }
+
     /// One sweep: cuts connections whose deadline has passed and, if `closing`, idle ones.
-    pub fn sweep(&self, closing: bool) {
+    pub(crate) fn sweep(&self, closing: bool) {
         let now = self.inner.epoch.elapsed().as_millis() as u64;
         let Ok(slots) = self.inner.slots.lock() else {
             return;
         };
         for watch in slots.entries.iter().flatten() {
             let phase = watch.phase.load(Ordering::Relaxed);
-            let expired = watch.deadline_ms.load(Ordering::Relaxed) <= now;
-            let idle = phase == Phase::Idle as u8;
+            let deadline = watch.deadline_ms.load(Ordering::Relaxed);
+            let expired = deadline <= now;
+            // At shutdown, nothing more will be answered on these: cut them at once.
+            let idle = phase == Phase::Idle as u8 || phase == Phase::Drain as u8;
             if !(expired || closing && idle) {
                 continue;
             }
-            watch.deadline_ms.store(NEVER, Ordering::Relaxed);
+            // A connection that re-armed meanwhile keeps its new deadline.
+            let taken = watch
+                .deadline_ms
+                .compare_exchange(deadline, NEVER, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok();
+            if expired && !taken {
+                continue;
+            }
             if expired {
                 watch.fired_in.store(phase, Ordering::Release);
             }

@@ -2,10 +2,12 @@
 //! a path outside the root, and formatting then parsing round-trips.
 
 use proptest::prelude::*;
-use shared::chunked::{Chunk, ChunkedDecoder};
-use shared::limits::MAX_HEADERS;
-use shared::path::sanitize_path;
-use shared::request::{parse_request, Parsed, EMPTY_HEADER};
+use shared::site::path::sanitize_path;
+use shared::wire::body::{BodyDecoder, Decoded};
+use shared::wire::limits::MAX_HEADERS;
+use shared::wire::message::BodyFraming;
+use shared::wire::message::{Status, EMPTY_HEADER};
+use shared::wire::request::parse_request;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
@@ -73,7 +75,7 @@ proptest! {
             i += 1;
         }
         wire.extend_from_slice(b"0\r\n\r\n");
-        let mut d = ChunkedDecoder::new();
+        let mut d = BodyDecoder::response(BodyFraming::Chunked);
         let mut out = Vec::new();
         let mut pos = 0;
         let mut end = step.min(wire.len());
@@ -81,9 +83,9 @@ proptest! {
         while !done {
             let (n, chunk) = d.decode(&wire[pos..end]).expect("valid encoding");
             match chunk {
-                Chunk::Data(r) => out.extend_from_slice(&wire[pos + r.start..pos + r.end]),
-                Chunk::Done => done = true,
-                Chunk::NeedMore => {
+                Decoded::Data(r) => out.extend_from_slice(&wire[pos + r.start..pos + r.end]),
+                Decoded::Done => done = true,
+                Decoded::NeedMore => {
                     prop_assert!(end < wire.len(), "decoder wants more after the end");
                     end = (end + step).min(wire.len());
                 }
@@ -96,11 +98,11 @@ proptest! {
 
     #[test]
     fn chunked_decoder_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..1024)) {
-        let mut d = ChunkedDecoder::new();
+        let mut d = BodyDecoder::response(BodyFraming::Chunked);
         let mut pos = 0;
         while pos < bytes.len() {
             match d.decode(&bytes[pos..]) {
-                Ok((n, Chunk::Data(r))) => { prop_assert!(r.end <= n); pos += n; }
+                Ok((n, Decoded::Data(r))) => { prop_assert!(r.end <= n); pos += n; }
                 Ok((n, _)) => { pos += n; if d.is_done() || n == 0 { break; } }
                 Err(_) => break,
             }
@@ -111,12 +113,12 @@ proptest! {
 #[test]
 fn formatted_request_heads_parse_back() {
     let mut out = Vec::new();
-    shared::format::request_line(&mut out, "GET", "/a%20b?x=1");
-    shared::format::header(&mut out, "Host", b"example.com:8080");
-    shared::format::header_u64(&mut out, "Content-Length", 0);
-    shared::format::end_head(&mut out);
+    shared::wire::format::request_line(&mut out, "GET", "/a%20b?x=1");
+    shared::wire::format::header(&mut out, "Host", b"example.com:8080");
+    shared::wire::format::header_u64(&mut out, "Content-Length", 0);
+    shared::wire::format::end_head(&mut out);
     let mut headers = [EMPTY_HEADER; MAX_HEADERS];
-    let Ok(Parsed::Complete(r)) = parse_request(&out, &mut headers) else {
+    let Ok(Status::Complete(r)) = parse_request(&out, &mut headers) else {
         panic!("did not parse");
     };
     assert_eq!(

@@ -29,6 +29,15 @@ pub fn binary(name: &str) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.args(["build", "--quiet", "-p", name, "--bin", name]);
+    // Cargo gives a test process its package's variables (CARGO_MANIFEST_DIR...). Some
+    // build scripts (ring's) track them, so passing them on would make every test run
+    // rebuild ring, rustls and the server, and the next plain `cargo build` rebuild
+    // them again.
+    for (var, _) in std::env::vars_os() {
+        if var.to_str().is_some_and(set_by_cargo_for_tests) {
+            cmd.env_remove(var);
+        }
+    }
     if profile_dir.file_name().is_some_and(|p| p == "release") {
         cmd.arg("--release");
     }
@@ -41,4 +50,19 @@ pub fn binary(name: &str) -> PathBuf {
     );
     built.insert(name.to_string(), path.clone());
     path
+}
+
+/// Whether `var` is one cargo sets for the package whose test is running (as opposed to
+/// configuration such as `CARGO_HOME` or `CARGO_TARGET_DIR`, which must pass through).
+fn set_by_cargo_for_tests(var: &str) -> bool {
+    var.starts_with("CARGO_PKG_")
+        || matches!(
+            var,
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_TARGET_TMPDIR"
+                | "CARGO_BIN_NAME"
+        )
 }

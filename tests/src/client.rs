@@ -1,6 +1,7 @@
 //! Helpers for the client's end-to-end tests: find (or build) the real `client` binary,
 //! run it with a private home, script small TCP peers, and start outside programs
-//! (python3, nginx, tmux) or skip when they are missing (fail instead when `CI=true`).
+//! (python3, nginx, tmux); a test declares those it needs when it registers (see
+//! [`crate::tools`]).
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -238,36 +239,19 @@ impl Peer {
     }
 }
 
+/// A peer that never answers: reads (and drops) whatever comes until the client closes
+/// the connection (or [`HANG_LIMIT`] passes), so the client's timeout, not a sleep in the
+/// peer, decides when the exchange ends.
+pub fn hold_until_closed(s: &mut TcpStream) {
+    let _ = s.set_read_timeout(Some(HANG_LIMIT));
+    let mut sink = [0u8; 4096];
+    while matches!(s.read(&mut sink), Ok(n) if n > 0) {}
+}
+
 /// Writes `bytes` and closes the write side, ignoring a client that already left.
 pub fn send_and_close(s: &mut TcpStream, bytes: &[u8]) {
     let _ = s.write_all(bytes);
     let _ = s.shutdown(Shutdown::Write);
-}
-
-/// Whether an outside program is there. Missing: fails the test under `CI=true`, else
-/// prints why the test is skipped and returns false.
-pub fn require(program: &str, test: &str) -> bool {
-    let found = find_program(program).is_some();
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{test}: '{program}' is required under CI=true but was not found"
-        );
-        eprintln!("skipping {test}: '{program}' not found");
-    }
-    found
-}
-
-/// The path of `program` on PATH, or as given if it is a path that exists.
-pub fn find_program(program: &str) -> Option<PathBuf> {
-    let direct = Path::new(program);
-    if direct.is_absolute() {
-        return direct.exists().then(|| direct.to_path_buf());
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(program))
-        .find(|p| p.is_file())
 }
 
 /// A port that was free a moment ago (bind 127.0.0.1:0, read it, drop it). Callers

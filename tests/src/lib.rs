@@ -1,8 +1,11 @@
-//! Helpers for the end-to-end tests: locate and start the real binaries, make temporary
-//! sites, speak raw HTTP over sockets, and find outside programs (or skip without them).
+//! Helpers for the end-to-end tests (the `e2e` binary in `e2e/`): the harness that
+//! registers them, locating and starting the real binaries, temporary sites, raw HTTP
+//! over sockets, and the outside programs a test needs.
 
 pub mod bin;
+pub mod certs;
 pub mod client;
+pub mod harness;
 pub mod raw;
 pub mod server;
 pub mod tools;

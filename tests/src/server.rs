@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 /// A running server; killed when dropped.
@@ -19,6 +19,8 @@ pub struct TestServer {
     child: Child,
     stdout: Arc<Mutex<Vec<String>>>,
     stderr: Arc<Mutex<Vec<String>>>,
+    /// The threads draining stdout and stderr; they end at the pipes' end of file.
+    collectors: Vec<JoinHandle<()>>,
     _site: Option<tempfile::TempDir>,
 }
 
@@ -90,8 +92,10 @@ impl TestServer {
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let stderr = Arc::new(Mutex::new(Vec::new()));
         // Drain both pipes so the server never blocks writing its log.
-        collect(child.stdout.take().expect("stdout"), stdout.clone());
-        collect(child.stderr.take().expect("stderr"), stderr.clone());
+        let collectors = vec![
+            collect(child.stdout.take().expect("stdout"), stdout.clone()),
+            collect(child.stderr.take().expect("stderr"), stderr.clone()),
+        ];
         let end = Instant::now() + Duration::from_secs(20);
         let addr = loop {
             if let Some(addr) = stdout
@@ -117,6 +121,7 @@ impl TestServer {
             child,
             stdout,
             stderr,
+            collectors,
             _site: None,
         }
     }
@@ -144,14 +149,29 @@ impl TestServer {
 
     /// Waits up to `limit` for a stdout line containing `needle`.
     pub fn wait_for_stdout(&self, needle: &str, limit: Duration) -> Option<String> {
-        let end = Instant::now() + limit;
-        while Instant::now() < end {
-            if let Some(l) = self.stdout_lines().into_iter().find(|l| l.contains(needle)) {
-                return Some(l);
-            }
-            thread::sleep(Duration::from_millis(10));
+        wait_for_line(&self.stdout, needle, limit)
+    }
+
+    /// Waits up to `limit` for a stderr line containing `needle`.
+    pub fn wait_for_stderr(&self, needle: &str, limit: Duration) -> Option<String> {
+        wait_for_line(&self.stderr, needle, limit)
+    }
+
+    /// Stops the server with SIGTERM and waits until it has exited and everything it
+    /// printed has been read, so [`Self::stdout_lines`] is then complete: a test can
+    /// assert that a line was *never* printed without guessing how long to wait.
+    /// Returns the exit code.
+    pub fn stop(&mut self) -> Option<i32> {
+        let sent = Command::new("kill")
+            .args(["-s", "TERM", &self.pid().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(sent, "could not send SIGTERM to the server");
+        let code = self.wait_exit(STOP_LIMIT);
+        for collector in self.collectors.drain(..) {
+            let _ = collector.join();
         }
-        None
+        code
     }
 
     /// The process id, for sending signals.
@@ -196,13 +216,34 @@ impl Drop for TestServer {
     }
 }
 
-fn collect(pipe: impl Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
+/// How long [`TestServer::stop`] waits for the server to exit. An idle server exits at
+/// once; this only turns a hang into a failure.
+const STOP_LIMIT: Duration = Duration::from_secs(20);
+
+fn collect(pipe: impl Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) -> JoinHandle<()> {
     thread::spawn(move || {
         for line in BufReader::new(pipe).lines() {
             let Ok(line) = line else { break };
             into.lock().unwrap_or_else(|e| e.into_inner()).push(line);
         }
-    });
+    })
+}
+
+/// Waits up to `limit` for a line of `lines` containing `needle`.
+fn wait_for_line(lines: &Mutex<Vec<String>>, needle: &str, limit: Duration) -> Option<String> {
+    let end = Instant::now() + limit;
+    loop {
+        let found = lines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|l| l.contains(needle))
+            .cloned();
+        if found.is_some() || Instant::now() >= end {
+            return found;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// Reads the address out of `Serving /root at http://127.0.0.1:PORT/`.

@@ -1,15 +1,35 @@
-//! Outside programs (curl, python3, chromium, nginx...): found, or the test skips with a
-//! printed reason, except under `CI=true`, where `.ci/run` installed them and their
-//! absence is a failure.
+//! Outside programs a test needs (curl, python3, chromium, nginx, tmux, redbot...): a
+//! test declares them when it is registered (`#[needs("curl")]`, see
+//! [`crate::register!`]); the harness reports it *ignored* with the reason when one is
+//! missing, and fails it under `CI=true` (or `CI=1`), where `.ci/run` installs them all.
+//! Inside the test, [`program`] gives the path.
+//!
+//! A need is a program name (looked up on `PATH`, or an absolute path), a Python module
+//! as `python3:MODULE` (for example `python3:h2`), or `ipv6` (a usable `::1` loopback).
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
 
-/// Whether we run under CI (`CI=true`), where every outside program must be present.
+/// Places a program lives other than its name on `PATH`: Debian puts nginx and haproxy
+/// in `/usr/sbin`, which is not on every user's `PATH`; Chromium has two names.
+const ALTERNATIVES: &[(&str, &[&str])] = &[
+    ("chromium", &["chromium", "chromium-browser"]),
+    ("nginx", &["nginx", "/usr/sbin/nginx"]),
+    ("haproxy", &["haproxy", "/usr/sbin/haproxy"]),
+];
+
+/// Each need checked once per run: `Ok(path)` (empty for a non-program need) or
+/// `Err(reason)`.
+static FOUND: Mutex<Option<HashMap<&'static str, Result<PathBuf, String>>>> = Mutex::new(None);
+
+/// Whether we run under CI (`CI=true` or `CI=1`), where every need must be met.
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
-/// Finds `program` on `PATH` (or as an absolute path).
+/// Finds `program` on `PATH` (or as a path, if it contains a `/`).
 pub fn which(program: &str) -> Option<PathBuf> {
     if program.contains('/') {
         let p = PathBuf::from(program);
@@ -21,16 +41,61 @@ pub fn which(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The first of `candidates` that exists. Outside CI, `None` means the caller should
-/// skip (a reason has been printed); under CI a missing program panics.
-pub fn require(test: &str, candidates: &[&str]) -> Option<PathBuf> {
-    if let Some(p) = candidates.iter().find_map(|c| which(c)) {
-        return Some(p);
+/// Why the first unmet need in `needs` is unmet, or `None` when all are met.
+pub fn missing(needs: &[&'static str]) -> Option<String> {
+    needs.iter().find_map(|need| check(need).err())
+}
+
+/// The path of `program`, a need the running test declared at registration. Panics if it
+/// is missing, which the harness has ruled out unless the test was not registered with
+/// `#[needs("...")]`.
+pub fn program(program: &'static str) -> PathBuf {
+    match check(program) {
+        Ok(path) => path,
+        Err(reason) => panic!(
+            "{reason}; register the test with #[needs(\"{program}\")] so it is ignored instead"
+        ),
     }
-    let names = candidates.join(" or ");
-    if in_ci() {
-        panic!("{test}: {names} is required under CI=true but was not found; .ci/run should install it");
+}
+
+fn check(need: &'static str) -> Result<PathBuf, String> {
+    let mut found = FOUND.lock().unwrap_or_else(|e| e.into_inner());
+    let found = found.get_or_insert_with(HashMap::new);
+    found.entry(need).or_insert_with(|| look(need)).clone()
+}
+
+fn look(need: &str) -> Result<PathBuf, String> {
+    if need == "ipv6" {
+        return std::net::TcpListener::bind("[::1]:0")
+            .map(|_| PathBuf::new())
+            .map_err(|e| format!("no IPv6 loopback here (binding [::1]:0: {e})"));
     }
-    eprintln!("skipping {test}: {names} not found (install it to run this test)");
-    None
+    if let Some(module) = need.strip_prefix("python3:") {
+        let python = look("python3")?;
+        return python_module(&python, module).map(|()| python);
+    }
+    let alone = [need];
+    let candidates: &[&str] = ALTERNATIVES
+        .iter()
+        .find(|(name, _)| *name == need)
+        .map_or(&alone, |(_, c)| c);
+    candidates
+        .iter()
+        .find_map(|c| which(c))
+        .ok_or_else(|| format!("{} not found on PATH", candidates.join(" or ")))
+}
+
+fn python_module(python: &Path, module: &str) -> Result<(), String> {
+    let imported = Command::new(python)
+        .args(["-c", &format!("import {module}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if imported {
+        Ok(())
+    } else {
+        Err(format!("python3 cannot import {module}"))
+    }
 }

@@ -169,9 +169,8 @@ impl Rules {
 }
 
 /// Whether the server answers over TLS, so passwords are not sent in cleartext.
-/// Plain HTTP only until the TLS settings exist.
-fn serves_https(_config: &Config) -> bool {
-    false
+fn serves_https(config: &Config) -> bool {
+    config.tls_cert.is_some()
 }
 
 /// The rules of each kind that cover one request path.

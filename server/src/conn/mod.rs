@@ -1,0 +1,305 @@
+//! One HTTP/1 connection over any byte stream (plain TCP, or TLS around it): read
+//! request heads, answer them in order, keep the connection alive by HTTP/1.0 and 1.1
+//! rules, and enforce the head, idle and send deadlines through the watchdog.
+//!
+//! The common exchange (read a head, handle it, write the response) runs in one poll,
+//! without allocating a read buffer and without holding one while idle; see
+//! [`input`] and [`writer`].
+
+mod body;
+mod drain;
+mod exchange;
+mod input;
+mod pacer;
+pub(crate) mod writer;
+
+use crate::access_log;
+use crate::response::Response;
+use crate::shutdown::Shutdown;
+use crate::state::State;
+use crate::watchdog::{Phase, Watch};
+use async_io::Async;
+use exchange::{After, Exchange};
+use futures::io::{AsyncRead, AsyncWrite};
+use input::{Input, Read};
+use pacer::Pacer;
+use shared::StatusCode;
+use std::future::poll_fn;
+use std::io;
+use std::net::{SocketAddr, TcpStream};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+use writer::{Framing, Started};
+
+/// A byte stream a connection can be served over.
+pub(crate) trait Transport: AsyncRead + AsyncWrite + Unpin + Send {
+    /// The TCP socket underneath every layer: the watchdog shuts it down to enforce a
+    /// deadline, and a timed-out send resets it.
+    fn socket(&self) -> BorrowedFd<'_>;
+
+    /// The plain TCP socket, when bytes may go to it straight from the page cache
+    /// (`sendfile`, corking). `None` when they must pass through user space (TLS).
+    fn zero_copy(&self) -> Option<&Async<TcpStream>> {
+        None
+    }
+}
+
+impl Transport for Async<TcpStream> {
+    fn socket(&self) -> BorrowedFd<'_> {
+        self.get_ref().as_fd()
+    }
+
+    fn zero_copy(&self) -> Option<&Async<TcpStream>> {
+        Some(self)
+    }
+}
+
+/// A response on its way, as the connection follows it.
+#[derive(Debug)]
+struct Answered {
+    started: Started,
+    after: After,
+    status: StatusCode,
+    request_line: Vec<u8>,
+}
+
+/// What one turn of the read loop found.
+#[derive(Debug)]
+enum Turn {
+    Answered(Answered),
+    /// The peer closed, or the watchdog cut the reading side, before a whole head.
+    Closed,
+}
+
+/// Serves one connection until it closes. Errors are the peer's doing or I/O failures;
+/// the caller logs them.
+pub(crate) async fn serve<S: Transport>(
+    mut stream: S,
+    peer: SocketAddr,
+    state: &State,
+    shutdown: &Shutdown,
+) -> io::Result<()> {
+    // Declared after `stream`, so it deregisters before the socket closes.
+    let watch = state
+        .watchdog
+        .register(stream.socket(), state.head_timeout());
+    let mut input = Input::default();
+    let mut served: u32 = 0;
+    loop {
+        if input.is_empty() {
+            // Wait for the first byte of the next head, holding no buffers. The
+            // watchdog ends this wait (as end of input) on the idle timeout and at
+            // shutdown.
+            if served > 0 {
+                watch.set_phase(Phase::Idle);
+                watch.arm(state.keep_alive_timeout());
+            }
+            if shutdown.is_fired() {
+                // Stay until the client has our last response: exiting with bytes still
+                // queued in the kernel lets it reset the connection and lose them.
+                if served > 0 {
+                    Box::pin(drain::linger_close(
+                        &mut stream,
+                        &watch,
+                        state.send_timeout(),
+                    ))
+                    .await;
+                }
+                return Ok(());
+            }
+        } else {
+            // A pipelined head: its deadline runs from now.
+            watch.set_phase(Phase::Head);
+            watch.arm(state.head_timeout());
+        }
+        let turn = poll_fn(|cx| turn(cx, &mut stream, &mut input, &watch, state, served, shutdown))
+            .await?;
+        let answered = match turn {
+            Turn::Answered(a) => a,
+            // Only a head begun and not finished in time gets a 408; an idle
+            // connection, or one whose response is already out, closes quietly.
+            Turn::Closed if watch.fired_in() == Some(Phase::Head) && !input.is_empty() => {
+                Box::pin(request_timeout(&mut stream, state, peer, &watch)).await;
+                return Ok(());
+            }
+            Turn::Closed => return Ok(()),
+        };
+        watch.disarm();
+        served += 1;
+        // The common case is finished already: the whole response went out at once.
+        if answered.started.is_done() && answered.after == (After::KeepGoing { skip_body: None }) {
+            let body_bytes = answered.started.sent - answered.started.head_len;
+            log_line(
+                state,
+                peer,
+                &answered.request_line,
+                answered.status,
+                body_bytes as u64,
+            );
+            continue;
+        }
+        // Anything else is boxed, so an idle connection's task stays small.
+        let next = Box::pin(finish(
+            &mut stream,
+            &watch,
+            state,
+            peer,
+            answered,
+            &mut input,
+        ))
+        .await?;
+        if !next {
+            return Ok(());
+        }
+        input.shrink_if_empty();
+    }
+}
+
+/// One poll of the read loop: read, parse and handle a head, and start writing its
+/// response, all without waiting unless no whole head is there.
+fn turn<S: Transport>(
+    cx: &mut Context<'_>,
+    stream: &mut S,
+    input: &mut Input,
+    watch: &Watch,
+    state: &State,
+    served: u32,
+    shutdown: &Shutdown,
+) -> Poll<io::Result<Turn>> {
+    // The head's absolute deadline starts at its first byte.
+    let mut first_byte = || {
+        watch.set_phase(Phase::Head);
+        watch.arm(state.head_timeout());
+    };
+    let mut respond =
+        Some(|head: input::Head<'_, '_>| exchange::exchange(head, state, served, shutdown));
+    let x: Exchange = match input.poll_head(cx, stream, &mut first_byte, &mut respond) {
+        Poll::Pending => return Poll::Pending,
+        Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+        Poll::Ready(Ok(Read::Closed)) => return Poll::Ready(Ok(Turn::Closed)),
+        Poll::Ready(Ok(Read::Head(x))) => x,
+    };
+    let status = x.response.status;
+    let started = writer::start(cx, stream, x.response, &x.framing)?;
+    Poll::Ready(Ok(Turn::Answered(Answered {
+        started,
+        after: x.after,
+        status,
+        request_line: x.request_line,
+    })))
+}
+
+/// Completes a response the first write did not finish, then does what comes after it.
+/// Returns whether the connection carries on.
+async fn finish<S: Transport>(
+    stream: &mut S,
+    watch: &Watch,
+    state: &State,
+    peer: SocketAddr,
+    answered: Answered,
+    input: &mut Input,
+) -> io::Result<bool> {
+    let Answered {
+        started,
+        after,
+        status,
+        request_line,
+    } = answered;
+    let (head_len, first) = (started.head_len as u64, started.sent as u64);
+    let mut pacer = Pacer::new(watch, state.send_timeout());
+    let result = writer::finish(stream, started, &mut pacer).await;
+    // A client dropped for reading too slowly gets a reset, not a graceful close that
+    // would leave the unsent bytes queued in the kernel for it (nginx's
+    // reset_timedout_connection).
+    if result
+        .as_ref()
+        .is_err_and(|e| e.kind() == io::ErrorKind::TimedOut)
+    {
+        let _ = rustix::net::sockopt::set_socket_linger(stream.socket(), Some(Duration::ZERO));
+    }
+    // The log counts body bytes actually sent, also when the transfer broke off.
+    let body_bytes = (first + pacer.sent()).saturating_sub(head_len);
+    log_line(state, peer, &request_line, status, body_bytes);
+    result?;
+    match after {
+        After::KeepGoing { skip_body: None } => Ok(true),
+        After::KeepGoing {
+            skip_body: Some(framing),
+        } => {
+            let skipped =
+                drain::skip_body(stream, framing, input, watch, state.head_timeout()).await?;
+            if !skipped {
+                drain::linger_close(stream, watch, drain::LINGER_TIME).await;
+            }
+            Ok(skipped)
+        }
+        After::Close if input.is_empty() => Ok(false),
+        After::Close | After::DrainThenClose => {
+            drain::linger_close(stream, watch, drain::LINGER_TIME).await;
+            Ok(false)
+        }
+    }
+}
+
+/// Answers a head that did not complete in time with 408, then closes.
+async fn request_timeout<S: Transport>(
+    stream: &mut S,
+    state: &State,
+    peer: SocketAddr,
+    watch: &Watch,
+) {
+    let response = Response::error(StatusCode::REQUEST_TIMEOUT);
+    let announced = response.body.len();
+    let framing = Framing {
+        close: true,
+        http10: false,
+        head_only: false,
+        now: SystemTime::now(),
+    };
+    let mut response = Some(response);
+    let started = poll_fn(|cx| match response.take() {
+        Some(r) => Poll::Ready(writer::start(cx, stream, r, &framing)),
+        None => Poll::Ready(Err(io::ErrorKind::Other.into())),
+    })
+    .await;
+    if let Ok(started) = started {
+        let mut pacer = Pacer::new(watch, state.send_timeout());
+        let _ = writer::finish(stream, started, &mut pacer).await;
+    }
+    log_line(state, peer, b"-", StatusCode::REQUEST_TIMEOUT, announced);
+    drain::linger_close(stream, watch, drain::LINGER_TIME).await;
+}
+
+fn log_line(state: &State, peer: SocketAddr, request_line: &[u8], status: StatusCode, bytes: u64) {
+    if !state.config.quiet {
+        access_log::log(peer.ip(), request_line, status.as_u16(), bytes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An idle connection costs its task: keep the future small (the goal is <= 1 KiB
+    /// of memory per idle connection). Large buffers belong on the heap, only while in
+    /// use, and rare paths are boxed.
+    #[test]
+    fn connection_future_stays_small() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server_side, peer) = listener.accept().unwrap();
+        let stream = Async::new(server_side).unwrap();
+        let config =
+            <crate::Config as clap::Parser>::try_parse_from(["server", "--root", "/"]).unwrap();
+        let root = crate::files::root::Root::open(std::path::Path::new("/")).unwrap();
+        let state = State::new(config, root);
+        let shutdown = Shutdown::new();
+        let fut = serve(stream, peer, &state, &shutdown);
+        let size = std::mem::size_of_val(&fut);
+        drop(fut);
+        drop(client);
+        // 312 bytes in release builds before the stream became generic.
+        assert!(size <= 512, "connection future is {size} bytes");
+    }
+}

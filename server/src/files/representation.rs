@@ -1,0 +1,275 @@
+//! A file's representation, built complete in one place: the file itself (from the
+//! small-file cache when it can be), a precompressed twin (`x.br`, `x.zst`, `x.gz`) the
+//! client accepts, or on-the-fly gzip behind `--compress`; with its validators and the
+//! fields every response about it shares.
+
+use crate::context::Ctx;
+use crate::files::cache::FileCache;
+use crate::files::compress;
+use crate::response::{Fields, Value};
+use crate::state::State;
+use bytes::Bytes;
+use shared::site::encoding::{negotiate, Coding};
+use shared::site::path::SafePath;
+use std::borrow::Cow;
+use std::fs::{File, Metadata};
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Where a representation's bytes are.
+#[derive(Debug)]
+pub(crate) enum Content {
+    /// An open file, read (or sent) at response time.
+    File(Arc<File>),
+    /// Bytes in memory: a cached small file, or a gzip result.
+    Memory(Bytes),
+}
+
+/// One representation of a resource, ready to send.
+#[derive(Debug)]
+pub(crate) struct Representation {
+    /// Its bytes.
+    pub content: Content,
+    /// Length of the representation.
+    pub len: u64,
+    /// Modification time, for `Last-Modified`.
+    pub modified: SystemTime,
+    /// Strong entity tag, quoted.
+    pub etag: Arc<str>,
+    /// Media type of the resource.
+    pub content_type: Cow<'static, str>,
+    /// Content coding, if compressed.
+    pub coding: Option<Coding>,
+    /// Whether the choice depends on `Accept-Encoding`.
+    pub vary: bool,
+}
+
+impl Representation {
+    /// The representation of the file at `safe` (or its folder's first index) from the
+    /// small-file cache, when the cached file is provably unchanged. Only identity
+    /// responses come from the cache: a text file asked for with `Accept-Encoding` may
+    /// have a compressed twin, so it takes the full path.
+    pub(crate) fn cached(ctx: &Ctx<'_>, state: &State, safe: &SafePath) -> Option<Representation> {
+        let (relative, name): (Cow<'_, str>, &str) = if safe.trailing_slash {
+            // Only the first index name: a later one must not shadow an uncached earlier one.
+            let index = state.config.index.first()?;
+            (Cow::Owned(safe.join(index)), index.as_str())
+        } else {
+            (
+                Cow::Borrowed(safe.relative.as_str()),
+                file_name(&safe.relative),
+            )
+        };
+        let content_type = shared::site::mime::content_type(name);
+        let compressible = shared::site::mime::is_compressible(&content_type);
+        if compressible && ctx.field("accept-encoding").is_some() {
+            return None;
+        }
+        let hit = state.caches.files.get(&state.root.dir(), &relative)?;
+        Some(Representation {
+            content: Content::Memory(hit.body.clone()),
+            len: hit.body.len() as u64,
+            modified: hit.modified,
+            etag: hit.etag.clone(),
+            content_type,
+            coding: None,
+            vary: compressible,
+        })
+    }
+
+    /// Picks what to send for the regular file `file` at `relative`.
+    pub(crate) fn choose(
+        ctx: &Ctx<'_>,
+        state: &State,
+        relative: &str,
+        file: File,
+        meta: &Metadata,
+    ) -> std::io::Result<Representation> {
+        let content_type = shared::site::mime::content_type(file_name(relative));
+        // Text-like types may have compressed forms, so their responses always carry
+        // `Vary: Accept-Encoding` (consistently, whatever the request; as nginx's
+        // gzip_vary). Other types are served as they are, with no twin lookups.
+        let compressible = shared::site::mime::is_compressible(&content_type);
+        let accepts: Vec<&[u8]> = ctx.fields_named("accept-encoding").collect();
+        if compressible && !accepts.is_empty() {
+            if let Some(rep) = compressed(
+                ctx,
+                state,
+                relative,
+                &file,
+                meta,
+                &accepts,
+                content_type.clone(),
+            )? {
+                return Ok(rep);
+            }
+        }
+        Ok(identity(
+            ctx,
+            state,
+            relative,
+            file,
+            meta,
+            content_type,
+            compressible,
+        ))
+    }
+
+    /// `ETag`, `Last-Modified`, `Cache-Control`, `Vary` and `Content-Encoding`: the fields
+    /// a 200, a 206 and a 304 about this representation share.
+    pub(crate) fn fields(&self, state: &State, now: SystemTime) -> Fields {
+        let mut f = Fields::default();
+        f.append("ETag", Value::Shared(self.etag.clone()));
+        // RFC 9110 section 8.8.2.1: a modification time in the future is sent as now.
+        let last_modified = shared::wire::date::format_http_date(self.modified.min(now));
+        f.append("Last-Modified", last_modified);
+        f.append("Cache-Control", state.site.load().cache_control.clone());
+        if self.vary {
+            f.append("Vary", "Accept-Encoding");
+        }
+        if let Some(c) = self.coding {
+            f.append("Content-Encoding", c.token());
+        }
+        f
+    }
+}
+
+/// A compressed representation the client accepts: a precompressed twin, else (behind
+/// `--compress`) gzip made on the fly. `None`: send the file as it is.
+fn compressed(
+    ctx: &Ctx<'_>,
+    state: &State,
+    relative: &str,
+    file: &File,
+    meta: &Metadata,
+    accepts: &[&[u8]],
+    content_type: Cow<'static, str>,
+) -> std::io::Result<Option<Representation>> {
+    // A precompressed twin the client accepts.
+    if let Some((coding, twin, twin_meta)) = twin(state, relative, meta, accepts) {
+        let modified = modified(&twin_meta);
+        return Ok(Some(Representation {
+            etag: shared::site::validators::strong_etag(
+                twin_meta.len(),
+                modified,
+                Some(coding.token()),
+            )
+            .into(),
+            content: Content::File(Arc::new(twin)),
+            len: twin_meta.len(),
+            modified,
+            content_type,
+            coding: Some(coding),
+            vary: true,
+        }));
+    }
+    // On-the-fly gzip: text types of a sensible size, never for range requests.
+    let ranged = ctx.field("range").is_some();
+    if state.config.compress
+        && !ranged
+        && compress::worth_it(meta.len())
+        && negotiate(accepts.iter().copied(), &[Coding::Gzip]) == Some(Coding::Gzip)
+    {
+        let modified = modified(meta);
+        let key = shared::site::validators::strong_etag(meta.len(), modified, None);
+        let gz = match state.caches.gzip.get(&key) {
+            Some(gz) => gz,
+            None => {
+                let gz = Bytes::from(compress::gzip(file, meta.len())?);
+                state.caches.gzip.insert(key, gz.clone());
+                gz
+            }
+        };
+        return Ok(Some(Representation {
+            etag: shared::site::validators::strong_etag(meta.len(), modified, Some("gzip-otf"))
+                .into(),
+            len: gz.len() as u64,
+            content: Content::Memory(gz),
+            modified,
+            content_type,
+            coding: Some(Coding::Gzip),
+            vary: true,
+        }));
+    }
+    Ok(None)
+}
+
+/// The last segment of a relative path.
+fn file_name(relative: &str) -> &str {
+    relative.rsplit('/').next().unwrap_or("")
+}
+
+/// A file's modification time (the epoch if the file system has none).
+fn modified(meta: &Metadata) -> SystemTime {
+    meta.modified().unwrap_or(UNIX_EPOCH)
+}
+
+/// The file as it is, read into the small-file cache when it is small and settled.
+fn identity(
+    ctx: &Ctx<'_>,
+    state: &State,
+    relative: &str,
+    file: File,
+    meta: &Metadata,
+    content_type: Cow<'static, str>,
+    vary: bool,
+) -> Representation {
+    let modified = modified(meta);
+    let etag: Arc<str> = shared::site::validators::strong_etag(meta.len(), modified, None).into();
+    let mut content = Content::File(Arc::new(file));
+    if FileCache::wants(meta, ctx.now) {
+        if let Content::File(f) = &content {
+            if let Some(body) = read_whole(f, meta.len()) {
+                state
+                    .caches
+                    .files
+                    .insert(relative, meta, body.clone(), etag.clone());
+                content = Content::Memory(body);
+            }
+        }
+    }
+    Representation {
+        content,
+        len: meta.len(),
+        modified,
+        etag,
+        content_type,
+        coding: None,
+        vary,
+    }
+}
+
+/// The freshest precompressed twin of `relative` the client accepts; a twin older than
+/// the file is stale and ignored.
+fn twin(
+    state: &State,
+    relative: &str,
+    meta: &Metadata,
+    accepts: &[&[u8]],
+) -> Option<(Coding, File, Metadata)> {
+    let mut twins: Vec<(Coding, File, Metadata)> = Vec::new();
+    for coding in Coding::PREFERENCE {
+        let Ok(f) = state.root.open_beneath(&coding.variant_path(relative)) else {
+            continue;
+        };
+        let Ok(m) = f.metadata() else { continue };
+        let fresh = match (m.modified(), meta.modified()) {
+            (Ok(twin), Ok(orig)) => twin >= orig,
+            _ => false,
+        };
+        if m.is_file() && fresh {
+            twins.push((coding, f, m));
+        }
+    }
+    let available: Vec<Coding> = twins.iter().map(|t| t.0).collect();
+    let chosen = negotiate(accepts.iter().copied(), &available)?;
+    twins.into_iter().find(|t| t.0 == chosen)
+}
+
+/// The whole content of a small file, or `None` if it changed size under us.
+fn read_whole(file: &File, len: u64) -> Option<Bytes> {
+    let mut buf = vec![0u8; len as usize];
+    file.read_exact_at(&mut buf, 0).ok()?;
+    Some(buf.into())
+}

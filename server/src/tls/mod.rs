@@ -1,0 +1,99 @@
+//! HTTPS: the rustls server configuration (ring as the one crypto provider, TLS 1.2 and
+//! 1.3, ALPN from config, session tickets) around a reloadable certificate, and the
+//! pieces the listeners use beside it (protocol sniffing, the https redirect, HSTS).
+
+pub mod load;
+pub mod redirect;
+pub mod resolver;
+pub mod sniff;
+pub mod x509;
+
+pub use load::{LoadError, Loaded, TlsFiles};
+pub use resolver::CertResolver;
+
+use rustls::crypto::CryptoProvider;
+use rustls::ServerConfig;
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// ALPN protocol id of HTTP/1.1 (RFC 7301 registry). The HTTP/2 work adds `h2` before it.
+pub const ALPN_HTTP1: &[u8] = b"http/1.1";
+
+/// The TLS versions offered: 1.3 first, 1.2 for older clients; nothing older (RFC 8996).
+static VERSIONS: &[&rustls::SupportedProtocolVersion] =
+    &[&rustls::version::TLS13, &rustls::version::TLS12];
+
+/// The crypto provider: ring, with rustls' default (forward-secret, AEAD-only) suites.
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Installs ring as the process-wide default provider, so no other code path can pick
+/// another one implicitly. Harmless if already installed.
+pub fn install_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A ready TLS setup: the configuration handshakes use and the handle that reloads it.
+#[derive(Debug, Clone)]
+pub struct Tls {
+    /// The rustls server configuration (certificate through `resolver`).
+    pub config: Arc<ServerConfig>,
+    /// Holds the current certificate; [`CertResolver::reload`] swaps it.
+    pub resolver: Arc<CertResolver>,
+}
+
+/// Why TLS could not be set up.
+#[derive(Debug)]
+pub enum SetupError {
+    /// The certificate or key file is unusable.
+    Load(LoadError),
+    /// rustls refused the configuration (not expected with ring's defaults).
+    Rustls(rustls::Error),
+}
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SetupError::Load(e) => e.fmt(f),
+            SetupError::Rustls(e) => write!(f, "cannot set up TLS: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SetupError {}
+
+/// Loads the pair from `files` and builds the server configuration offering `alpn` in
+/// order of preference. Returns the setup and the warnings to print (expiry).
+pub fn setup(files: TlsFiles, alpn: &[&[u8]]) -> Result<(Tls, Vec<String>), SetupError> {
+    let provider = provider();
+    let loaded = load::load(&files, &provider, SystemTime::now()).map_err(SetupError::Load)?;
+    let warnings = loaded.warnings.clone();
+    let resolver = Arc::new(CertResolver::new(files, provider.clone(), loaded));
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(VERSIONS)
+        .map_err(SetupError::Rustls)?
+        .with_no_client_auth()
+        .with_cert_resolver(resolver.clone());
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    // Resumption: stateless tickets (TLS 1.2 and 1.3) with keys rotated by ring's Ticketer;
+    // the default in-memory session cache stays for TLS 1.2 clients without tickets.
+    config.ticketer = rustls::crypto::ring::Ticketer::new().map_err(SetupError::Rustls)?;
+    Ok((
+        Tls {
+            config: Arc::new(config),
+            resolver,
+        },
+        warnings,
+    ))
+}
+
+/// The `Strict-Transport-Security` value for `--hsts SECONDS` (RFC 6797 section 6.1).
+/// Sent on TLS responses only: browsers ignore it over plain HTTP (section 8.1).
+pub fn hsts_value(max_age: u64) -> String {
+    format!("max-age={max_age}")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,49 @@
+//! The end-to-end suite as one binary (it links once): a module per behaviour, each
+//! listing its tests with `tests::register!` at its end. The helpers live in the
+//! `tests` library (`tests/src/`); `cargo test -p tests --test e2e -- FILTER` runs some.
+
+mod browser;
+mod cache;
+mod client;
+mod client_peers;
+mod client_repl;
+mod client_server;
+mod config_file;
+mod connection;
+mod dir_listing;
+mod file_reply;
+mod handler;
+mod interop_curl;
+mod interop_python;
+mod listener;
+mod redbot;
+mod request;
+mod resolve;
+mod send;
+mod shutdown;
+mod variants;
+
+fn main() {
+    tests::harness::run(&[
+        browser::trials,
+        cache::trials,
+        client::trials,
+        client_peers::trials,
+        client_repl::trials,
+        client_server::trials,
+        config_file::trials,
+        connection::trials,
+        dir_listing::trials,
+        file_reply::trials,
+        handler::trials,
+        interop_curl::trials,
+        interop_python::trials,
+        listener::trials,
+        redbot::trials,
+        request::trials,
+        resolve::trials,
+        send::trials,
+        shutdown::trials,
+        variants::trials,
+    ]);
+}
