@@ -195,6 +195,10 @@ pub struct Config {
     /// The command line these settings came from, to read them again on SIGHUP.
     #[arg(skip)]
     pub argv: Vec<OsString>,
+
+    /// Each file key with its values as given, to tell on SIGHUP what changed.
+    #[arg(skip)]
+    pub values: Vec<(String, Vec<String>)>,
 }
 
 /// A task other than serving.

@@ -96,6 +96,7 @@ where
             full.extend(injected);
             full.extend(argv.iter().skip(1).cloned());
             let matches = cmd
+                .clone()
                 .try_get_matches_from(full)
                 .map_err(|e| LoadError::File(format!("{}: {}", origin.name, first_line(&e))))?;
             source = Some((path, text));
@@ -106,6 +107,16 @@ where
     let mut config = Config::from_arg_matches(&matches).map_err(LoadError::Args)?;
     config.site = site;
     config.argv = argv;
+    config.values = file_keys(&cmd)
+        .map(|a| {
+            let id = a.get_id().as_str();
+            let raw = matches.get_raw(id).into_iter().flatten();
+            (
+                id.to_string(),
+                raw.map(|v| v.to_string_lossy().into_owned()).collect(),
+            )
+        })
+        .collect();
     if let Err(e) = Rules::build(&config, None) {
         return Err(match &source {
             Some((path, text)) => rule_error(&Origin::new(path, text), &e),
@@ -117,6 +128,28 @@ where
         matches,
         from_file,
     })
+}
+
+/// Settings a reload applies; every other key needs a restart (sockets, root, limits).
+pub const RELOADABLE: [&str; 4] = [
+    "cache_control",
+    "fallback",
+    "security_headers",
+    "allow_insecure_auth",
+];
+
+/// SIGHUP: the settings read again from the same command line, environment and file,
+/// with the keys that changed but cannot change without a restart.
+pub fn reread(current: &Config) -> Result<(Config, Vec<String>), LoadError> {
+    let loaded = load(current.argv.clone())?;
+    let fixed = current
+        .values
+        .iter()
+        .zip(&loaded.config.values)
+        .filter(|((key, old), (_, new))| old != new && !RELOADABLE.contains(&key.as_str()))
+        .map(|((key, _), _)| key.clone())
+        .collect();
+    Ok((loaded.config, fixed))
 }
 
 /// A rule error at the line of the rule's table.

@@ -100,7 +100,7 @@ impl Server {
                 socket,
                 kind: Kind::Http,
             }],
-            state: Arc::new(State::new(config, root)),
+            state: Arc::new(State::new(config, root)?),
             shutdown: Shutdown::new(),
             slots: Arc::new(Semaphore::new(max_connections)),
         })
