@@ -21,6 +21,8 @@ mod request;
 mod resolve;
 mod send;
 mod shutdown;
+mod site_rules;
+mod site_rules_access;
 mod variants;
 
 fn main() {
@@ -44,6 +46,8 @@ fn main() {
         resolve::trials,
         send::trials,
         shutdown::trials,
+        site_rules::trials,
+        site_rules_access::trials,
         variants::trials,
     ]);
 }
