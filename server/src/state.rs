@@ -24,6 +24,8 @@ pub(crate) struct State {
     pub watchdog: Watchdog,
     /// Site-wide settings a reload may replace; read once per request.
     pub site: Swap<Site>,
+    /// The TLS set-up, when the server speaks HTTPS (`--tls-cert`).
+    pub tls: Option<crate::tls::Live>,
 }
 
 /// Site-wide response settings. The site rules and the TLS certificates join this (or
@@ -56,16 +58,30 @@ impl State {
             root,
             caches: Caches::default(),
             watchdog: Watchdog::new(),
+            tls: None,
         })
     }
 
     /// Re-reads what can change without a restart (SIGHUP): the `--config` file's site
-    /// rules and site settings. A file that fails to load is reported and the old rules
-    /// kept; requests in flight keep the snapshot they took. Returns a line for the log.
+    /// rules and site settings, and the TLS certificate and key. A file that fails to
+    /// load is reported and the old rules kept; requests in flight keep the snapshot
+    /// they took. Returns a line for the log.
     pub(crate) fn reload(&self) -> String {
-        let Some(file) = &self.config.config else {
-            return "reload: nothing to re-read (no --config file)".to_string();
-        };
+        let mut parts = Vec::new();
+        if let Some(file) = &self.config.config {
+            parts.push(self.reload_rules(file));
+        }
+        if let Some(tls) = &self.tls {
+            parts.push(tls.reload());
+        }
+        if parts.is_empty() {
+            return "reload: nothing to re-read (no config file or certificates in use)".into();
+        }
+        parts.join("; ")
+    }
+
+    /// The site rules part of [`State::reload`].
+    fn reload_rules(&self, file: &std::path::Path) -> String {
         let (config, fixed) = match crate::config_file::reread(&self.config) {
             Ok(reread) => reread,
             Err(e) => return format!("reload failed, keeping the old rules: {e}"),

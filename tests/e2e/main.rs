@@ -5,9 +5,13 @@
 mod browser;
 mod cache;
 mod client;
+mod client_items;
 mod client_peers;
 mod client_repl;
+mod client_responses;
 mod client_server;
+mod client_session;
+mod client_tls;
 mod config_file;
 mod connection;
 mod dir_listing;
@@ -23,6 +27,8 @@ mod send;
 mod shutdown;
 mod site_rules;
 mod site_rules_access;
+mod tls;
+mod tls_interop;
 mod variants;
 
 fn main() {
@@ -30,10 +36,14 @@ fn main() {
         browser::trials,
         cache::trials,
         client::trials,
+        client_items::trials,
         client_peers::trials,
         client_repl::trials,
+        client_responses::trials,
         client_server::trials,
         config_file::trials,
+        client_session::trials,
+        client_tls::trials,
         connection::trials,
         dir_listing::trials,
         file_reply::trials,
@@ -48,6 +58,8 @@ fn main() {
         shutdown::trials,
         site_rules::trials,
         site_rules_access::trials,
+        tls::trials,
+        tls_interop::trials,
         variants::trials,
     ]);
 }
