@@ -273,3 +273,40 @@ fn nearest_names_are_typos_only() {
     assert_eq!(nearest("xyz", &["port", "bind"]), None);
     assert_eq!(edit_distance("kitten", "sitting"), 3);
 }
+
+#[test]
+fn the_example_in_docs_loads() {
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/site.toml");
+    let c = load(["server".into(), "--config".into(), example.into_os_string()])
+        .unwrap()
+        .config;
+    assert_eq!(
+        (
+            c.site.headers.len(),
+            c.site.redirects.len(),
+            c.site.cors.len(),
+            c.site.auth.len()
+        ),
+        (2, 1, 1, 1)
+    );
+    assert!(c.root.ends_with("www"));
+}
+
+#[test]
+fn every_file_key_is_documented_in_config_md() {
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/CONFIG.md")).unwrap();
+    for arg in file_keys(&command()) {
+        let key = format!("`{}`", arg.get_id());
+        assert!(doc.contains(&key), "docs/CONFIG.md does not document {key}");
+    }
+    for (kind, fields) in KINDS {
+        assert!(doc.contains(&format!("[[{kind}]]")), "{kind}");
+        for field in fields {
+            assert!(
+                doc.contains(field),
+                "docs/CONFIG.md does not mention {kind}.{field}"
+            );
+        }
+    }
+}
