@@ -39,10 +39,15 @@ pub(crate) enum PrettyArg {
 /// With a URL, or HOST PORT PATH, it sends one request and exits; with HOST PORT alone it
 /// opens an interactive REPL.
 #[derive(Debug, Parser)]
-#[command(name = "client", version, after_help = crate::usage::AFTER_HELP)]
+#[command(
+    name = "client",
+    version,
+    after_help = crate::usage::AFTER_HELP,
+    override_usage = "client [OPTIONS] URL [ITEM...]\n       client [OPTIONS] HOST PORT [PATH [ITEM...]]"
+)]
 pub(crate) struct Args {
     /// URL [ITEM...], or HOST PORT [PATH [ITEM...]].
-    #[arg(value_name = "URL | HOST PORT [PATH]] [ITEM", required = true)]
+    #[arg(value_name = "WORDS", required = true)]
     pub words: Vec<String>,
 
     /// The method, any token (default GET, or POST with a body).
@@ -77,8 +82,8 @@ pub(crate) struct Args {
     #[arg(short, long)]
     pub include: bool,
 
-    /// What to show: any of H (request head), B (request body), h (response head),
-    /// b (response body), as HTTPie.
+    /// What to show: any of h (response head) and b (response body), as HTTPie; H and B
+    /// (the request's head and body) go to stderr, as with -v.
     #[arg(long, value_name = "WHAT", value_parser = parse_print)]
     pub print: Option<String>,
 

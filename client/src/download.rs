@@ -7,7 +7,6 @@ use crate::error::Error;
 use crate::fetch::Sink;
 use crate::printer::Printer;
 use crate::response::Head;
-use crate::tls::TlsInfo;
 use crate::view::View;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -109,11 +108,6 @@ impl<'p> Download<'p> {
         }
     }
 
-    /// The printer, for the footer.
-    pub fn printer(&mut self) -> &mut Printer {
-        self.view.printer()
-    }
-
     /// Whether the file already held the whole body (nothing was fetched).
     pub fn was_complete(&self) -> bool {
         matches!(self.mode, Mode::Complete)
@@ -176,8 +170,10 @@ impl<'p> Download<'p> {
                 indicatif::ProgressDrawTarget::stderr(),
             );
             let template = match total {
-                Some(_) => "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
-                None => "{spinner} {bytes} {binary_bytes_per_sec}",
+                Some(_) => {
+                    "{bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}"
+                }
+                None => "{spinner} {binary_bytes} {binary_bytes_per_sec}",
             };
             if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
                 bar.set_style(style);
@@ -191,20 +187,8 @@ impl<'p> Download<'p> {
 }
 
 impl Sink for Download<'_> {
-    fn sent(&mut self, head: &[u8], body: Option<&str>) {
-        self.view.sent(head, body);
-    }
-
-    fn tls(&mut self, info: &TlsInfo) {
-        self.view.tls(info);
-    }
-
-    fn hop(&mut self, head: &Head, to: &str) {
-        self.view.hop(head, to);
-    }
-
-    fn warn(&mut self, message: &str) {
-        self.view.warn(message);
+    fn printer(&mut self) -> &mut Printer {
+        self.view.printer()
     }
 
     fn interim(&mut self, head: &Head) -> Result<(), Error> {
@@ -270,7 +254,7 @@ impl Sink for Download<'_> {
         }
         drop(file);
         if !complete {
-            self.view.warn(&format!(
+            self.view.printer().warning(&format!(
                 "'{}' was left as it was; the bytes received are in '{}', run again with -C to resume",
                 self.target.path.display(),
                 at.display()

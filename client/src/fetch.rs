@@ -5,10 +5,10 @@
 use crate::cookies::Jar;
 use crate::decode;
 use crate::error::Error;
+use crate::printer::Printer;
 use crate::redirect::{self, Chain};
 use crate::request::{Body, Request};
 use crate::response::{Exchange, Head, Response, READ_CHUNK};
-use crate::tls::TlsInfo;
 use crate::transport::Transport;
 use crate::warning::Warning;
 use std::cell::RefCell;
@@ -21,14 +21,9 @@ const MAX_SHOWN_BODY: usize = 4096;
 
 /// Where a response goes as it arrives, and where the fetch reports along the way.
 pub(crate) trait Sink {
-    /// The request as sent (`-v`), with its body when short text.
-    fn sent(&mut self, head: &[u8], body: Option<&str>);
-    /// A new TLS connection's details (`-v`).
-    fn tls(&mut self, info: &TlsInfo);
-    /// A redirect being followed (`-v`).
-    fn hop(&mut self, head: &Head, to: &str);
-    /// A warning to show now.
-    fn warn(&mut self, message: &str);
+    /// The printer for what the fetch reports along the way: the request (`-v`), TLS
+    /// details, redirect hops and warnings.
+    fn printer(&mut self) -> &mut Printer;
     /// An interim (1xx) response head that came before the final one.
     fn interim(&mut self, head: &Head) -> Result<(), Error>;
     /// The final response head, before any body byte.
@@ -64,6 +59,13 @@ pub(crate) struct Outcome {
     pub decoded: Option<(u64, String)>,
 }
 
+impl Outcome {
+    /// The decoded length and codings, for the footer.
+    pub fn decoded_text(&self) -> Option<(u64, &str)> {
+        self.decoded.as_ref().map(|(n, c)| (*n, c.as_str()))
+    }
+}
+
 /// Connections and cookies: what lasts from one fetch to the next.
 #[derive(Debug)]
 pub(crate) struct Agent {
@@ -96,7 +98,7 @@ impl Agent {
         loop {
             let cookie = self.jar.header(&request.location, SystemTime::now());
             if settings.verbose {
-                sink.sent(
+                sink.printer().request(
                     &request.head(cookie.as_deref()),
                     shown_body(&request.body).as_deref(),
                 );
@@ -106,26 +108,34 @@ impl Agent {
                 .store(&request.location, &response.head, SystemTime::now());
             if let Some(info) = &response.tls {
                 if settings.verbose {
-                    sink.tls(info);
+                    sink.printer().tls(info);
                 }
                 if self.transport.options().trust.insecure && !self.warned_insecure {
                     self.warned_insecure = true;
-                    sink.warn(&format!(
+                    sink.printer().warning(&format!(
                         "-k: the certificate of {} was not verified; anyone on the path could read or change this traffic",
                         request.location.origin.host
                     ));
                 }
             }
             let status = response.head.status;
-            let to = response
-                .head
-                .header_text("location")
-                .and_then(|l| request.location.join(&l));
+            let location = response.head.header_text("location");
+            let to = location.as_deref().and_then(|l| request.location.join(l));
+            if let (Some(l), None, true) = (
+                &location,
+                &to,
+                settings.follow && redirect::is_redirect(status),
+            ) {
+                sink.printer().warning(&format!(
+                    "not following the redirect to '{}': not an http or https URL",
+                    crate::terminal::escape_line(l.as_bytes())
+                ));
+            }
             match to {
                 Some(to) if settings.follow && redirect::is_redirect(status) => {
                     let next = redirect::next(&request, status, to);
                     if settings.verbose {
-                        sink.hop(&response.head, &next.location.url());
+                        sink.printer().hop(&response.head, &next.location.url());
                     }
                     let (_, conn) = response.finish();
                     if let Some(conn) = conn {
@@ -157,7 +167,7 @@ impl Agent {
             Vec::new()
         };
         if let Err(unknown) = decode::supported(&codings) {
-            sink.warn(&format!(
+            sink.printer().warning(&format!(
                 "the body is in the unknown coding '{unknown}' and is shown as received"
             ));
             codings.clear();

@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod command;
 mod complete;
+mod conn;
 mod cookies;
 mod curl;
 mod decode;

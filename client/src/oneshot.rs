@@ -4,7 +4,7 @@
 use crate::cli::Args;
 use crate::download::{Download, Target};
 use crate::error::{exit, Error};
-use crate::fetch::{Agent, Settings};
+use crate::fetch::{Agent, Settings, Sink as _};
 use crate::items::{expand_tilde, HeaderEdit, Items};
 use crate::printer::Printer;
 use crate::request::{Body, Data, Request, Shape};
@@ -79,12 +79,15 @@ pub(crate) fn run(
             let mut download = Download::new(view, target);
             let outcome = agent.fetch(request, settings, &mut download)?;
             let complete = download.was_complete();
-            download.printer().outcome(&outcome)?;
+            download
+                .printer()
+                .outcome(&outcome.exchange, outcome.decoded_text())?;
             (outcome, complete)
         }
         None => {
             let outcome = agent.fetch(request, settings, &mut view)?;
-            view.printer().outcome(&outcome)?;
+            view.printer()
+                .outcome(&outcome.exchange, outcome.decoded_text())?;
             (outcome, false)
         }
     };

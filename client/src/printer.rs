@@ -4,7 +4,6 @@
 //! footer; piped, it writes the exact bytes received and nothing else.
 
 use crate::error::{Error, Kind};
-use crate::fetch::Outcome;
 use crate::response::{Exchange, Head};
 use crate::terminal::{escape_into, escape_line, paint};
 use crate::tls::TlsInfo;
@@ -183,11 +182,10 @@ impl Printer {
         self.write(text.as_bytes())
     }
 
-    /// The footer and the warnings after a response.
-    pub fn outcome(&mut self, outcome: &Outcome) -> Result<(), Error> {
-        let decoded = outcome.decoded.as_ref().map(|(n, c)| (*n, c.as_str()));
-        self.footer(&outcome.exchange, decoded)?;
-        for warning in &outcome.exchange.warnings {
+    /// The footer and the warnings after a response; `decoded` as for [`Printer::footer`].
+    pub fn outcome(&mut self, ex: &Exchange, decoded: Option<(u64, &str)>) -> Result<(), Error> {
+        self.footer(ex, decoded)?;
+        for warning in &ex.warnings {
             self.warning(&warning.to_string());
         }
         Ok(())

@@ -3,8 +3,9 @@
 //! [`BodyDecoder`], as a `Read` of de-framed bytes through a fixed buffer, with every way
 //! a body can end early recorded as a [`Warning`]. Nothing here prints.
 
+use crate::conn::Conn;
 use crate::error::Error;
-use crate::stream::{is_timeout, Conn};
+use crate::stream::is_timeout;
 use crate::warning::{Cut, Warning};
 use shared::wire::body::{BodyDecoder, BodyError, Decoded};
 use shared::wire::message::{self, BodyFraming, Status, Version};

@@ -247,16 +247,3 @@ impl Write for Stream {
         }
     }
 }
-
-/// One open connection: its stream and the bytes read from it but not yet used.
-#[derive(Debug)]
-pub(crate) struct Conn {
-    /// The server at the other end.
-    pub origin: crate::target::Origin,
-    /// The stream.
-    pub stream: Stream,
-    /// Bytes received and not yet parsed (the start of the next head or body).
-    pub buf: Vec<u8>,
-    /// The handshake details, until the first response over it reports them.
-    pub tls: Option<crate::tls::TlsInfo>,
-}

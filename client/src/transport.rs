@@ -3,10 +3,11 @@
 //! read the interim and final heads, and keep idle connections per origin for the next
 //! request, reconnecting once when the server closed a kept one meanwhile.
 
+use crate::conn::Conn;
 use crate::error::{Error, Kind};
 use crate::request::{Body, Request};
 use crate::response::{io_failure, read_head, Head, HeadError, Response};
-use crate::stream::{is_timeout, Cancel, Conn, Stream, Waiting, Wire};
+use crate::stream::{is_timeout, Cancel, Stream, Waiting, Wire};
 use crate::target::{Origin, Scheme};
 use crate::tls::{Tls, Trust};
 use std::io::{self, Read, Write};

@@ -8,7 +8,6 @@ use crate::json;
 use crate::printer::{Printer, DIM};
 use crate::response::Head;
 use crate::terminal::{escape_into, held_back};
-use crate::tls::TlsInfo;
 
 /// How much of the first body bytes is sniffed to decide text or binary. 8 KiB is what
 /// git and file(1) look at; a NUL or broken UTF-8 there means the body is not for a terminal.
@@ -87,11 +86,6 @@ impl<'p> View<'p> {
         Ok(())
     }
 
-    /// The printer, for the footer and warnings after the body.
-    pub fn printer(&mut self) -> &mut Printer {
-        self.printer
-    }
-
     fn show(&mut self, bytes: &[u8]) -> Result<(), Error> {
         if self.printer.terminal() {
             self.terminal_body(bytes)
@@ -142,24 +136,10 @@ impl<'p> View<'p> {
 }
 
 impl Sink for View<'_> {
-    fn sent(&mut self, head: &[u8], body: Option<&str>) {
-        self.printer.request(head, body);
+    fn printer(&mut self) -> &mut Printer {
+        self.printer
     }
 
-    fn tls(&mut self, info: &TlsInfo) {
-        self.printer.tls(info);
-    }
-
-    fn hop(&mut self, head: &Head, to: &str) {
-        self.printer.hop(head, to);
-    }
-
-    fn warn(&mut self, message: &str) {
-        self.printer.warning(message);
-    }
-
-    /// Interim responses (`100 Continue`, `103 Early Hints`) came over the wire too, so
-    /// they are shown before the final head, as `curl -i` does.
     fn interim(&mut self, head: &Head) -> Result<(), Error> {
         if self.parts.head {
             self.printer.head(head)?;

@@ -156,7 +156,41 @@ fn ctrl_c_abandons_a_request_in_flight() {
     tmux.wait_for("the client to exit", |_| tmux.exited());
 }
 
+fn completion_and_history_never_hold_a_links_escape_sequences() {
+    // Issue 9 item 3: a link carrying OSC 52 (set the clipboard) must not be offered.
+    let peer = Peer::pages(vec![
+        ("/index.html", "text/html", "<a href=\"/q\x1b]52;c;aGk=\x07\">x</a> <a href=\"/q\u{9b}2J\">y</a> <a href=\"/qok\">z</a>\n"),
+        ("/qok", "text/plain", "fine\n"),
+    ]);
+    let home = Home::new();
+    let prompt = format!("127.0.0.1:{}>", peer.port);
+    let tmux = start("client-clean", &home, peer.port);
+    tmux.wait_for("the prompt", |s| last_line(s) == prompt);
+    tmux.type_text("get /index.html");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the page", |s| s.contains("200 OK · "));
+    tmux.wait_for("the prompt again", |s| last_line(s) == prompt);
+    // One clean candidate, so Tab completes it at once.
+    tmux.type_text("get /q");
+    tmux.keys(&["Tab"]);
+    tmux.wait_for("the clean link", |s| {
+        last_line(s) == format!("{prompt} get /qok")
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("its body", |s| s.contains("fine"));
+    tmux.type_text("quit");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the client to exit", |_| tmux.exited());
+    let history = std::fs::read(home.history()).expect("history file");
+    assert!(
+        !history.iter().any(|&b| b == 0x1b || b == 0x07),
+        "{history:?}"
+    );
+    assert!(String::from_utf8_lossy(&history).contains("get /qok"));
+}
+
 tests::register! {
     #[needs("tmux")] repl_in_a_terminal,
+    #[needs("tmux")] completion_and_history_never_hold_a_links_escape_sequences,
     #[needs("tmux")] ctrl_c_abandons_a_request_in_flight,
 }

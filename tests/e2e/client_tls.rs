@@ -336,7 +336,61 @@ fn nginx_over_tls() {
     );
 }
 
+fn our_server_over_https() {
+    let certs = TestCerts::new();
+    let (cert, key) = (certs.cert_pem(), certs.key_pem());
+    let server = tests::server::TestServer::start_with(&[
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]);
+    let ca = certs.ca_pem();
+    let port = server.addr.port();
+    let url = format!("https://localhost:{port}/HelloWorld.html");
+    let out = client(&["-v", "--cacert", ca.to_str().unwrap(), &url]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        out.stdout,
+        std::fs::read(server.root.join("HelloWorld.html")).unwrap()
+    );
+    assert!(
+        text(&out.stderr).contains("ALPN http/1.1"),
+        "{}",
+        text(&out.stderr)
+    );
+    let script = b"get /HelloWorld.html\nhead /style.css\nget /HelloWorld.html\n";
+    let out = run(
+        Home::new().client(&[
+            "--headers-only",
+            "--cacert",
+            ca.to_str().unwrap(),
+            "--tls",
+            "localhost",
+            &port.to_string(),
+        ]),
+        script,
+    );
+    assert_eq!(
+        text(&out.stdout).matches("HTTP/1.1 200 OK").count(),
+        3,
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(text(&out.stderr), "");
+    // Our server answers plain HTTP on its TLS port with a 400 that says what to do
+    // (as nginx does), which the client shows as the response it is.
+    let out = client(&[&format!("http://127.0.0.1:{port}/")]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("use https://"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
 tests::register! {
+    our_server_over_https,
     trusted_with_cacert_by_name_and_by_ip,
     the_system_store_is_used_when_no_cacert_is_given,
     an_unknown_issuer_says_to_pass_cacert_or_k,

@@ -5,12 +5,14 @@
 mod browser;
 mod cache;
 mod client;
+mod client_docs;
 mod client_items;
 mod client_peers;
 mod client_repl;
 mod client_responses;
 mod client_server;
 mod client_session;
+mod client_terminal;
 mod client_tls;
 mod config_file;
 mod connection;
@@ -20,6 +22,9 @@ mod handler;
 mod interop_curl;
 mod interop_python;
 mod listener;
+mod ops_activation;
+mod ops_haproxy;
+mod ops_restart;
 mod redbot;
 mod request;
 mod resolve;
@@ -36,6 +41,7 @@ fn main() {
         browser::trials,
         cache::trials,
         client::trials,
+        client_docs::trials,
         client_items::trials,
         client_peers::trials,
         client_repl::trials,
@@ -43,6 +49,7 @@ fn main() {
         client_server::trials,
         config_file::trials,
         client_session::trials,
+        client_terminal::trials,
         client_tls::trials,
         connection::trials,
         dir_listing::trials,
@@ -51,6 +58,9 @@ fn main() {
         interop_curl::trials,
         interop_python::trials,
         listener::trials,
+        ops_activation::trials,
+        ops_haproxy::trials,
+        ops_restart::trials,
         redbot::trials,
         request::trials,
         resolve::trials,

@@ -388,6 +388,20 @@ pub fn python_server(root: &Path) -> io::Result<Background> {
 
 /// Debian's nginx, in the foreground with a temporary config, serving `root`.
 pub fn nginx_server(nginx: &Path, root: &Path) -> io::Result<Background> {
+    let r = root.display();
+    nginx_with(
+        nginx,
+        "",
+        &format!(
+            "root {r};\n    autoindex on;\n    keepalive_timeout 30s;\n    \
+             location /filtered/ {{ alias {r}/; sub_filter_types *; sub_filter </body> <p>filtered</p></body>; }}"
+        ),
+    )
+}
+
+/// nginx in the foreground with a temporary config whose one server listens on a free
+/// loopback port (`listen 127.0.0.1:PORT{listen_options};`) with `server_body` inside.
+pub fn nginx_with(nginx: &Path, listen_options: &str, server_body: &str) -> io::Result<Background> {
     for _ in 0..START_ATTEMPTS {
         let port = free_port();
         let dir = tempfile::tempdir()?;
@@ -398,14 +412,11 @@ pub fn nginx_server(nginx: &Path, root: &Path) -> io::Result<Background> {
              http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
              fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
              default_type application/octet-stream;\n  types {{ text/html html; text/plain txt; }}\n\
-             server {{\n    listen 127.0.0.1:{port};\n    root {};\n    autoindex on;\n    keepalive_timeout 30s;\n\
-             location /filtered/ {{ alias {}/; sub_filter_types *; sub_filter </body> <p>filtered</p></body>; }}\n  }}\n}}\n",
-            root.display(),
-            root.display()
+             server {{\n    listen 127.0.0.1:{port}{listen_options};\n    {server_body}\n  }}\n}}\n"
         );
         let conf_path = dir.path().join("nginx.conf");
         std::fs::write(&conf_path, conf)?;
-        let mut child = Command::new(nginx)
+        let child = Command::new(nginx)
             .arg("-c")
             .arg(&conf_path)
             .arg("-p")
@@ -413,15 +424,9 @@ pub fn nginx_server(nginx: &Path, root: &Path) -> io::Result<Background> {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;
-        if wait_listening(&mut child, port) {
-            return Ok(Background {
-                child,
-                port,
-                _dir: Some(dir),
-            });
+        if let Some(started) = Background::started(child, port, Some(dir)) {
+            return Ok(started);
         }
-        let _ = child.kill();
-        let _ = child.wait();
     }
     Err(io::Error::other("nginx did not start"))
 }

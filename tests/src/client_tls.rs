@@ -2,13 +2,12 @@
 //! of [`crate::certs::TestCerts`]' leaves, answering each request over TLS with a canned
 //! reply, optionally cutting the connection without `close_notify`; and nginx with `ssl`.
 
-use crate::client::{free_port, Background};
+use crate::client::{nginx_with, Background};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -138,35 +137,12 @@ pub fn greeter(bytes: &'static [u8]) -> u16 {
 
 /// Debian's nginx with `ssl` on a loopback port, serving `root` with `cert` and `key`.
 pub fn nginx_tls(nginx: &Path, root: &Path, cert: &Path, key: &Path) -> io::Result<Background> {
-    for _ in 0..5 {
-        let port = free_port();
-        let dir = tempfile::tempdir()?;
-        let d = dir.path().display();
-        let conf = format!(
-            "daemon off;\nmaster_process off;\nerror_log stderr;\npid {d}/nginx.pid;\n\
-             events {{ worker_connections 64; }}\n\
-             http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
-             fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
-             default_type application/octet-stream;\n  types {{ text/html html; text/plain txt; }}\n\
-             server {{\n    listen 127.0.0.1:{port} ssl;\n    ssl_certificate {};\n    ssl_certificate_key {};\n\
-             ssl_protocols TLSv1.2 TLSv1.3;\n    root {};\n    keepalive_timeout 30s;\n  }}\n}}\n",
-            cert.display(),
-            key.display(),
-            root.display()
-        );
-        let conf_path = dir.path().join("nginx.conf");
-        std::fs::write(&conf_path, conf)?;
-        let child = Command::new(nginx)
-            .arg("-c")
-            .arg(&conf_path)
-            .arg("-p")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
-        if let Some(bg) = Background::started(child, port, Some(dir)) {
-            return Ok(bg);
-        }
-    }
-    Err(io::Error::other("nginx (ssl) did not start"))
+    let body = format!(
+        "ssl_certificate {};\n    ssl_certificate_key {};\n    ssl_protocols TLSv1.2 TLSv1.3;\n    \
+         root {};\n    keepalive_timeout 30s;",
+        cert.display(),
+        key.display(),
+        root.display()
+    );
+    nginx_with(nginx, " ssl", &body)
 }

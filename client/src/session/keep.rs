@@ -8,7 +8,6 @@ use crate::error::{Error, Kind};
 use crate::fetch::Sink;
 use crate::printer::Printer;
 use crate::response::Head;
-use crate::tls::TlsInfo;
 use crate::view::{Parts, Place, View};
 
 impl Session {
@@ -81,20 +80,8 @@ pub(crate) struct Keep<'a, 'p> {
 }
 
 impl Sink for Keep<'_, '_> {
-    fn sent(&mut self, head: &[u8], body: Option<&str>) {
-        self.inner.sent(head, body);
-    }
-
-    fn tls(&mut self, info: &TlsInfo) {
-        self.inner.tls(info);
-    }
-
-    fn hop(&mut self, head: &Head, to: &str) {
-        self.inner.hop(head, to);
-    }
-
-    fn warn(&mut self, message: &str) {
-        self.inner.warn(message);
+    fn printer(&mut self) -> &mut Printer {
+        self.inner.printer()
     }
 
     fn interim(&mut self, head: &Head) -> Result<(), Error> {

@@ -236,7 +236,8 @@ impl Session {
         let result = self.agent.fetch(request, self.style.settings, &mut keep);
         let (body, cut) = (std::mem::take(&mut keep.body), keep.cut);
         let outcome = result?;
-        view.printer().outcome(&outcome)?;
+        view.printer()
+            .outcome(&outcome.exchange, outcome.decoded_text())?;
         let at = &outcome.request.location;
         self.known.add(&at.target);
         if let Some(location) = outcome.exchange.head.header_text("location") {

@@ -43,6 +43,10 @@ const MAX_NOT_FOUND_PAGE: u64 = 1024 * 1024;
 
 /// Answers one request.
 pub(crate) fn handle(ctx: &Ctx<'_>, state: &State) -> Response {
+    // The health probe (--health) is answered from memory, before anything else.
+    if let Some(health) = crate::health::answer(ctx, state.config.health.as_deref()) {
+        return health;
+    }
     // One snapshot of the site rules for the whole request, even across a reload.
     let site = state.site.load();
     let covered = site_rules::lookup(ctx, &site.rules);
