@@ -108,6 +108,21 @@ pub struct Config {
     #[arg(long, env = "SERVER_SHUTDOWN_GRACE", value_name = "SECS", default_value_t = SHUTDOWN_GRACE.as_secs())]
     pub shutdown_grace: u64,
 
+    /// Let other servers bind the same address and port (SO_REUSEPORT): start a new
+    /// instance with the flag, then stop this one with SIGTERM; no connection is lost.
+    #[arg(long, env = "SERVER_REUSE_PORT")]
+    pub reuse_port: bool,
+
+    /// Answer GET and HEAD for PATH (e.g. /healthz) with `200 ok` from memory, without
+    /// touching the disk: a cheap probe for load balancers and Kubernetes.
+    #[arg(long, env = "SERVER_HEALTH", value_name = "PATH", value_parser = crate::health::parse_path)]
+    pub health: Option<String>,
+
+    /// Append the access log to FILE instead of printing it on stdout; SIGUSR1 reopens
+    /// the file (after logrotate moved it).
+    #[arg(long, env = "SERVER_ACCESS_LOG", value_name = "FILE")]
+    pub access_log: Option<PathBuf>,
+
     /// Serve HTTPS with this PEM certificate chain, the server's own certificate first
     /// (certbot's fullchain.pem). Needs --tls-key; SIGHUP re-reads both files.
     #[arg(

@@ -5,9 +5,15 @@
 mod browser;
 mod cache;
 mod client;
+mod client_docs;
+mod client_items;
 mod client_peers;
 mod client_repl;
+mod client_responses;
 mod client_server;
+mod client_session;
+mod client_terminal;
+mod client_tls;
 mod connection;
 mod dir_listing;
 mod file_reply;
@@ -15,6 +21,9 @@ mod handler;
 mod interop_curl;
 mod interop_python;
 mod listener;
+mod ops_activation;
+mod ops_haproxy;
+mod ops_restart;
 mod redbot;
 mod request;
 mod resolve;
@@ -29,9 +38,15 @@ fn main() {
         browser::trials,
         cache::trials,
         client::trials,
+        client_docs::trials,
+        client_items::trials,
         client_peers::trials,
         client_repl::trials,
+        client_responses::trials,
         client_server::trials,
+        client_session::trials,
+        client_terminal::trials,
+        client_tls::trials,
         connection::trials,
         dir_listing::trials,
         file_reply::trials,
@@ -39,6 +54,9 @@ fn main() {
         interop_curl::trials,
         interop_python::trials,
         listener::trials,
+        ops_activation::trials,
+        ops_haproxy::trials,
+        ops_restart::trials,
         redbot::trials,
         request::trials,
         resolve::trials,

@@ -203,6 +203,47 @@ impl Peer {
         })
     }
 
+    /// A keep-alive peer that answers every request with `200` and, as the body, the exact
+    /// bytes of the request it received (head and `Content-Length` body), so a test can
+    /// assert the client's encoding byte for byte. It honours `Expect: 100-continue`.
+    pub fn echo() -> Peer {
+        Peer::start(move |mut s, _, peer| {
+            while let Some(head) = peer.read_request(&mut s) {
+                let len = head
+                    .lines()
+                    .find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                if head
+                    .to_ascii_lowercase()
+                    .contains("\r\nexpect: 100-continue\r\n")
+                    && s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err()
+                {
+                    return;
+                }
+                let mut body = vec![0u8; len];
+                if s.read_exact(&mut body).is_err() {
+                    return;
+                }
+                let mut echoed = head.into_bytes();
+                echoed.extend_from_slice(&body);
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
+                    echoed.len()
+                );
+                if s.write_all(reply.as_bytes())
+                    .and_then(|()| s.write_all(&echoed))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        })
+    }
+
     /// Reads one request head (up to the blank line) and records it; `None` at EOF.
     pub fn read_request(&self, s: &mut TcpStream) -> Option<String> {
         let mut head = Vec::new();
@@ -273,6 +314,27 @@ pub struct Background {
     _dir: Option<tempfile::TempDir>,
 }
 
+impl Background {
+    /// The process once it accepts connections on `port`; `None` (after killing it) if
+    /// it exited or never listened.
+    pub fn started(
+        mut child: Child,
+        port: u16,
+        dir: Option<tempfile::TempDir>,
+    ) -> Option<Background> {
+        if wait_listening(&mut child, port) {
+            return Some(Background {
+                child,
+                port,
+                _dir: dir,
+            });
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
+    }
+}
+
 impl Drop for Background {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -326,6 +388,20 @@ pub fn python_server(root: &Path) -> io::Result<Background> {
 
 /// Debian's nginx, in the foreground with a temporary config, serving `root`.
 pub fn nginx_server(nginx: &Path, root: &Path) -> io::Result<Background> {
+    let r = root.display();
+    nginx_with(
+        nginx,
+        "",
+        &format!(
+            "root {r};\n    autoindex on;\n    keepalive_timeout 30s;\n    \
+             location /filtered/ {{ alias {r}/; sub_filter_types *; sub_filter </body> <p>filtered</p></body>; }}"
+        ),
+    )
+}
+
+/// nginx in the foreground with a temporary config whose one server listens on a free
+/// loopback port (`listen 127.0.0.1:PORT{listen_options};`) with `server_body` inside.
+pub fn nginx_with(nginx: &Path, listen_options: &str, server_body: &str) -> io::Result<Background> {
     for _ in 0..START_ATTEMPTS {
         let port = free_port();
         let dir = tempfile::tempdir()?;
@@ -336,14 +412,11 @@ pub fn nginx_server(nginx: &Path, root: &Path) -> io::Result<Background> {
              http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
              fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
              default_type application/octet-stream;\n  types {{ text/html html; text/plain txt; }}\n\
-             server {{\n    listen 127.0.0.1:{port};\n    root {};\n    autoindex on;\n    keepalive_timeout 30s;\n\
-             location /filtered/ {{ alias {}/; sub_filter_types *; sub_filter </body> <p>filtered</p></body>; }}\n  }}\n}}\n",
-            root.display(),
-            root.display()
+             server {{\n    listen 127.0.0.1:{port}{listen_options};\n    {server_body}\n  }}\n}}\n"
         );
         let conf_path = dir.path().join("nginx.conf");
         std::fs::write(&conf_path, conf)?;
-        let mut child = Command::new(nginx)
+        let child = Command::new(nginx)
             .arg("-c")
             .arg(&conf_path)
             .arg("-p")
@@ -351,15 +424,9 @@ pub fn nginx_server(nginx: &Path, root: &Path) -> io::Result<Background> {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;
-        if wait_listening(&mut child, port) {
-            return Ok(Background {
-                child,
-                port,
-                _dir: Some(dir),
-            });
+        if let Some(started) = Background::started(child, port, Some(dir)) {
+            return Ok(started);
         }
-        let _ = child.kill();
-        let _ = child.wait();
     }
     Err(io::Error::other("nginx did not start"))
 }

@@ -5,7 +5,10 @@
 pub mod bin;
 pub mod certs;
 pub mod client;
+pub mod client_tls;
 pub mod harness;
+pub mod load;
+pub mod ops;
 pub mod raw;
 pub mod server;
 pub mod tls;

@@ -116,6 +116,10 @@ pub(crate) async fn serve<S: Transport>(
     let watch = state
         .watchdog
         .register(stream.socket(), state.head_timeout());
+    watch.set_phase(Phase::Fresh);
+    if !stream.is_tls() {
+        watch.close_idle_with_fin();
+    }
     let mut input = Input::default();
     let mut served: u32 = 0;
     loop {
@@ -127,17 +131,16 @@ pub(crate) async fn serve<S: Transport>(
                 watch.set_phase(Phase::Idle);
                 watch.arm(state.keep_alive_timeout());
             }
-            if shutdown.is_fired() {
+            // A connection accepted while draining still gets its first request answered.
+            if shutdown.is_fired() && served > 0 {
                 // Stay until the client has our last response: exiting with bytes still
                 // queued in the kernel lets it reset the connection and lose them.
-                if served > 0 {
-                    Box::pin(drain::linger_close(
-                        &mut stream,
-                        &watch,
-                        state.send_timeout(),
-                    ))
-                    .await;
-                }
+                Box::pin(drain::linger_close(
+                    &mut stream,
+                    &watch,
+                    state.send_timeout(),
+                ))
+                .await;
                 return Ok(());
             }
         } else {

@@ -41,6 +41,10 @@ const MAX_NOT_FOUND_PAGE: u64 = 1024 * 1024;
 
 /// Answers one request.
 pub(crate) fn handle(ctx: &Ctx<'_>, state: &State) -> Response {
+    // The health probe (--health) is answered from memory, before anything else.
+    if let Some(health) = crate::health::answer(ctx, state.config.health.as_deref()) {
+        return health;
+    }
     let mut response = respond(ctx, state);
     decorate(ctx, state, &mut response);
     response
