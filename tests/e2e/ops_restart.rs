@@ -128,6 +128,57 @@ fn binary_upgrade_on_sigusr2_under_load_loses_nothing() {
     );
 }
 
+fn upgrade_under_a_service_manager_hands_it_the_new_main_pid() {
+    // As systemd sees it (Type=notify): the old process is ready, the new one says
+    // ready too, then the old one names the new one the main process (MAINPID=) and
+    // exits without STOPPING=1, since the service is not stopping.
+    let site = site();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notify");
+    let socket = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut command = std::process::Command::new(tests::bin::binary("server"));
+    command
+        .args(["--port", "0", "--bind", "127.0.0.1", "--quiet", "--root"])
+        .arg(site.path())
+        .env("NOTIFY_SOCKET", &path);
+    let mut old = TestServer::spawn(command, site.path());
+    let mut buf = [0u8; 512];
+    let mut next = || {
+        let n = socket.recv(&mut buf).expect("a notification");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    assert!(next().lines().any(|l| l == "READY=1"));
+    signal(old.pid(), "USR2");
+    let mut seen = Vec::new();
+    let main_pid = loop {
+        let message = next();
+        if let Some(pid) = message.lines().find_map(|l| l.strip_prefix("MAINPID=")) {
+            break pid.parse::<u32>().expect("a PID");
+        }
+        seen.push(message);
+    };
+    let _new = Pid(main_pid);
+    let ready = wait_stderr(&old, "is ready;");
+    assert!(ready.contains(&format!("process {main_pid} ")), "{ready}");
+    assert!(
+        seen.iter().any(|m| m.lines().any(|l| l == "READY=1")),
+        "the new process did not say READY=1 first: {seen:?}"
+    );
+    assert_eq!(old.wait_exit(Duration::from_secs(30)), Some(0));
+    socket.set_nonblocking(true).unwrap();
+    while let Ok(n) = socket.recv(&mut buf) {
+        seen.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    assert!(
+        !seen.iter().any(|m| m.contains("STOPPING=1")),
+        "an upgrade must not tell the manager the service stops: {seen:?}"
+    );
+    assert_eq!(get(old.addr, "/HelloWorld.html").status, 200);
+}
+
 fn failed_upgrade_keeps_the_old_process_serving() {
     let site = site();
     let dir = tempfile::tempdir().unwrap();
@@ -232,6 +283,7 @@ fn a_port_in_use_suggests_reuse_port() {
 }
 
 tests::register! {
+    upgrade_under_a_service_manager_hands_it_the_new_main_pid,
     binary_upgrade_on_sigusr2_under_load_loses_nothing,
     failed_upgrade_keeps_the_old_process_serving,
     restart_with_the_socket_held_by_the_service_manager_loses_nothing,
