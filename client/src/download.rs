@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::fetch::Sink;
 use crate::printer::Printer;
 use crate::response::Head;
-use crate::view::View;
+use crate::view::{Place, View};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -254,10 +254,13 @@ impl Sink for Download<'_> {
         }
         drop(file);
         if !complete {
+            let next = match self.view.place() {
+                Place::OneShot => "run again with -C to resume",
+                Place::Repl => "`save` again to retry",
+            };
+            let (path, at) = (self.target.path.display(), at.display());
             self.view.printer().warning(&format!(
-                "'{}' was left as it was; the bytes received are in '{}', run again with -C to resume",
-                self.target.path.display(),
-                at.display()
+                "'{path}' was left as it was; the bytes received are in '{at}', {next}"
             ));
             return Ok(());
         }
