@@ -13,6 +13,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+/// How often the progress bar is redrawn when no bytes arrive: often enough to look
+/// alive, rarely enough to cost nothing.
+const PROGRESS_TICK: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Where a download writes, decided before the request.
 #[derive(Debug)]
 pub(crate) struct Target {
@@ -179,6 +183,8 @@ impl<'p> Download<'p> {
                 bar.set_style(style);
             }
             bar.set_position(already);
+            // Redrawn on its own too, so the rate and ETA stay true while the server stalls.
+            bar.enable_steady_tick(PROGRESS_TICK);
             self.bar = Some(bar);
         }
         self.mode = Mode::Writing { file, at, rename };
