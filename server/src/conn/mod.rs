@@ -128,31 +128,32 @@ pub(crate) async fn serve<S: Transport>(
     loop {
         if input.is_empty() {
             // Wait for the first byte of the next head, holding no buffers. The
-            // watchdog ends this wait (as end of input) on the idle timeout and at
-            // shutdown.
+            // watchdog ends this wait (as end of input) on the idle timeout, and at
+            // shutdown once the connection has been quiet for a moment; a request that
+            // comes first is answered with `Connection: close` (see watchdog::Phase::Idle).
+            // A connection accepted while draining gets its first request answered too.
             if served > 0 {
                 watch.set_phase(Phase::Idle);
                 watch.arm(state.keep_alive_timeout());
-            }
-            // A connection accepted while draining still gets its first request answered.
-            if shutdown.is_fired() && served > 0 {
-                // Stay until the client has our last response: exiting with bytes still
-                // queued in the kernel lets it reset the connection and lose them.
-                Box::pin(drain::linger_close(
-                    &mut stream,
-                    &watch,
-                    state.send_timeout(),
-                ))
-                .await;
-                return Ok(());
             }
         } else {
             // A pipelined head: its deadline runs from now.
             watch.set_phase(Phase::Head);
             watch.arm(state.head_timeout());
         }
-        let turn = poll_fn(|cx| turn(cx, &mut stream, &mut input, &watch, state, served, shutdown))
-            .await?;
+        let turn = poll_fn(|cx| {
+            turn(
+                cx,
+                &mut stream,
+                &mut input,
+                &watch,
+                state,
+                served,
+                shutdown,
+                peer,
+            )
+        })
+        .await?;
         let answered = match turn {
             Turn::Answered(a) => a,
             // Only a head begun and not finished in time gets a 408; an idle
@@ -201,6 +202,7 @@ pub(crate) async fn serve<S: Transport>(
 
 /// One poll of the read loop: read, parse and handle a head, and start writing its
 /// response, all without waiting unless no whole head is there.
+#[allow(clippy::too_many_arguments)] // the peer joined for the site rules' login limit
 fn turn<S: Transport>(
     cx: &mut Context<'_>,
     stream: &mut S,
@@ -209,14 +211,16 @@ fn turn<S: Transport>(
     state: &State,
     served: u32,
     shutdown: &Shutdown,
+    peer: SocketAddr,
 ) -> Poll<io::Result<Turn>> {
     // The head's absolute deadline starts at its first byte.
     let mut first_byte = || {
         watch.set_phase(Phase::Head);
         watch.arm(state.head_timeout());
     };
-    let mut respond =
-        Some(|head: input::Head<'_, '_>| exchange::exchange(head, state, served, shutdown));
+    let mut respond = Some(|head: input::Head<'_, '_>| {
+        exchange::exchange(head, state, served, shutdown, peer.ip())
+    });
     let mut x: Exchange = match input.poll_head(cx, stream, &mut first_byte, &mut respond) {
         Poll::Pending => return Poll::Pending,
         Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
@@ -357,7 +361,7 @@ mod tests {
         let config =
             <crate::Config as clap::Parser>::try_parse_from(["server", "--root", "/"]).unwrap();
         let root = crate::files::root::Root::open(std::path::Path::new("/")).unwrap();
-        let state = State::new(config, root);
+        let state = State::new(config, root).unwrap();
         let shutdown = Shutdown::new();
         let fut = serve(stream, peer, &state, &shutdown);
         let size = std::mem::size_of_val(&fut);
