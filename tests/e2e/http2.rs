@@ -267,14 +267,19 @@ fn alpn_prefers_h2_then_http11() {
     assert!(tests::tls::connect(off.server.addr, config).is_err());
 }
 
-fn hsts_is_sent_over_http2_too() {
-    let h = Https::start(&["--hsts", "600"]);
+fn hsts_and_site_fields_are_sent_over_http2_too() {
+    let h = Https::start(&["--hsts", "600", "--security-headers"]);
     for path in ["/HelloWorld.html", "/missing"] {
         let out = h.curl_ok(&["--http2", "-D", "-", "-o", "/dev/null", &h.url(path)]);
         assert!(out.starts_with("HTTP/2 "), "{out}");
         assert_eq!(
             field(&out, "strict-transport-security"),
             Some("max-age=600"),
+            "{out}"
+        );
+        assert_eq!(
+            field(&out, "x-content-type-options"),
+            Some("nosniff"),
             "{out}"
         );
     }
@@ -428,7 +433,7 @@ tests::register! {
     #[needs("curl")] curl_compressed_over_http2,
     #[needs("curl")] curl_twenty_parallel_transfers_share_one_connection,
     alpn_prefers_h2_then_http11,
-    #[needs("curl")] hsts_is_sent_over_http2_too,
+    #[needs("curl")] hsts_and_site_fields_are_sent_over_http2_too,
     #[needs("curl")] http11_over_tls_still_works_beside_http2,
     #[needs("curl")] http2_false_offers_only_http11,
     #[needs("curl")] the_access_log_shows_http2_requests_like_http1_ones,

@@ -35,7 +35,7 @@ pub(crate) async fn serve<R: Respond>(
     // The clock, read once for the request (as over HTTP/1).
     let now = SystemTime::now();
     let fields = head.fields();
-    let ctx = Ctx::new(head.method.as_str(), &head.target, &fields, now);
+    let ctx = Ctx::new(head.method.as_str(), &head.target, &fields, now).with_peer(peer.ip());
     let response = match head.refusal() {
         Some(refused) => refused,
         None => responder.respond(&ctx),
