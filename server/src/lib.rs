@@ -11,6 +11,7 @@ mod conn;
 mod context;
 mod files;
 mod listener;
+mod log_queue;
 mod response;
 mod rt;
 mod shutdown;
@@ -39,15 +40,18 @@ pub fn run(config: Config) -> Result<(), StartError> {
     } else {
         format!("http://{addr}/")
     };
+    // Signals first: whoever waits for the start-up line may signal at once.
+    signals::install(server.shutdown_handle(), server.state())?;
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "Serving {} at {shown}", server.root().display());
     let _ = stdout.flush();
     drop(stdout);
-    signals::install(server.shutdown_handle(), server.state())?;
     let left = rt::block_on(server.run());
-    access_log::flush();
     if left > 0 {
-        eprintln!("server: grace period over; {left} connection(s) cut off");
+        log_queue::error(format_args!(
+            "grace period over; {left} connection(s) cut off"
+        ));
     }
+    access_log::flush();
     Ok(())
 }

@@ -6,6 +6,7 @@
 use crate::config::Config;
 use crate::conn;
 use crate::files::root::Root;
+use crate::log_queue::error;
 use crate::rt;
 use crate::shutdown::Shutdown;
 use crate::state::State;
@@ -179,7 +180,7 @@ async fn accept_loop(
                 Ok(pair) => break pair,
                 Err(e) => {
                     if is_resource_exhaustion(&e) {
-                        eprintln!("server: accept failed: {e}; backing off");
+                        error(format_args!("accept failed: {e}; backing off"));
                         rt::sleep(ACCEPT_BACKOFF).await;
                     }
                     // ECONNABORTED and friends concern one peer only: accept again.
@@ -197,10 +198,10 @@ async fn accept_loop(
             match served.catch_unwind().await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) if is_peer_gone(&e) => {}
-                Ok(Err(e)) => eprintln!("server: {peer}: {e}"),
-                Err(_) => eprintln!(
-                    "server: {peer}: internal error (a bug: please report it); connection closed"
-                ),
+                Ok(Err(e)) => error(format_args!("{peer}: {e}")),
+                Err(_) => error(format_args!(
+                    "{peer}: internal error (a bug: please report it); connection closed"
+                )),
             }
         });
     }

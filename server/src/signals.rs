@@ -2,6 +2,7 @@
 //! SIGHUP reloads what can change without a restart.
 
 use crate::listener::StartError;
+use crate::log_queue::error;
 use crate::shutdown::Shutdown;
 use crate::state::State;
 use futures_lite::StreamExt;
@@ -20,15 +21,16 @@ pub(crate) fn install(shutdown: Shutdown, state: Arc<State>) -> Result<(), Start
         let mut stopping = false;
         while let Some(signal) = signals.next().await {
             if signal == SIGHUP {
-                eprintln!("server: SIGHUP: {}", state.reload());
+                error(format_args!("SIGHUP: {}", state.reload()));
             } else if !stopping {
                 stopping = true;
-                eprintln!(
-                    "server: shutting down; finishing responses in flight (signal again to stop now)"
-                );
+                error(format_args!(
+                    "shutting down; finishing responses in flight (signal again to stop now)"
+                ));
                 shutdown.fire();
             } else {
-                eprintln!("server: stopped at once by a second signal");
+                error(format_args!("stopped at once by a second signal"));
+                crate::access_log::flush();
                 std::process::exit(FORCED_EXIT);
             }
         }

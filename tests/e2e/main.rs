@@ -10,6 +10,7 @@ mod client_repl;
 mod client_server;
 mod connection;
 mod dir_listing;
+mod error_log;
 mod file_reply;
 mod handler;
 mod interop_curl;
@@ -32,6 +33,7 @@ fn main() {
         client_server::trials,
         connection::trials,
         dir_listing::trials,
+        error_log::trials,
         file_reply::trials,
         handler::trials,
         interop_curl::trials,
