@@ -1,12 +1,13 @@
 //! Signals: SIGINT/SIGTERM start a graceful shutdown and a second one exits at once;
-//! SIGHUP reloads what can change without a restart.
+//! SIGHUP reloads what can change without a restart; SIGUSR1 and SIGUSR2 (reopening log
+//! files, a binary upgrade) are answered with a log line, never by dying.
 
 use crate::listener::StartError;
 use crate::log_queue::error;
 use crate::shutdown::Shutdown;
 use crate::state::State;
 use futures_lite::StreamExt;
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
 use signal_hook_async_std::Signals;
 use std::sync::Arc;
 
@@ -15,13 +16,20 @@ const FORCED_EXIT: i32 = 130;
 
 /// Starts a task that turns signals into a shutdown or a reload of `state`.
 pub(crate) fn install(shutdown: Shutdown, state: Arc<State>) -> Result<(), StartError> {
-    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP])
+    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2])
         .map_err(|e| StartError(format!("cannot install signal handlers: {e}")))?;
     crate::rt::spawn(async move {
         let mut stopping = false;
         while let Some(signal) = signals.next().await {
             if signal == SIGHUP {
                 error(format_args!("SIGHUP: {}", state.reload()));
+            } else if signal == SIGUSR1 {
+                // The access log goes to stdout, which has nothing to reopen.
+                error(format_args!(
+                    "SIGUSR1: the access log is stdout; no log file to reopen"
+                ));
+            } else if signal == SIGUSR2 {
+                error(format_args!("SIGUSR2: ignored (no binary upgrade here)"));
             } else if !stopping {
                 stopping = true;
                 error(format_args!(
