@@ -118,7 +118,24 @@ fn listings_have_a_validator_and_honour_preconditions() {
     assert!(r.text().contains("b.txt"));
 }
 
+/// Issue 9 item 19: a folder without an index gave a bare 404 with no hint, though the
+/// server knows it is a folder.
+fn a_folder_without_index_says_listings_are_off_and_how_to_turn_them_on() {
+    let server = TestServer::start_with(&["--quiet"]);
+    let r = req(&server, "/noindex/", "");
+    assert_eq!(r.status, 404);
+    let text = r.text();
+    assert!(text.contains("no index file (index.html)"), "{text}");
+    assert!(text.contains("listings are off"), "{text}");
+    assert!(text.contains("--listing"), "{text}");
+    // A missing file keeps the plain page.
+    let missing = req(&server, "/nothing-here", "");
+    assert_eq!(missing.status, 404);
+    assert!(!missing.text().contains("--listing"), "{}", missing.text());
+}
+
 tests::register! {
+    a_folder_without_index_says_listings_are_off_and_how_to_turn_them_on,
     listing_is_html_escaped_encoded_sorted_and_hides_dotfiles,
     a_root_404_html_is_used_for_missing_files,
     index_and_cache_control_flags,

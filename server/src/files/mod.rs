@@ -128,7 +128,16 @@ fn folder(ctx: &Ctx<'_>, state: &State, safe: &SafePath, dir: File) -> Response 
     if state.config.listing {
         return listing::respond(ctx, state, safe, dir);
     }
-    not_found(state)
+    // The server knows this is a folder: say why there is nothing to show, and how to
+    // change that (unless the site has its own 404 page).
+    custom_not_found(state).unwrap_or_else(|| {
+        let detail = format!(
+            "This folder has no index file ({}) and folder listings are off; \
+             start the server with --listing to list its files.",
+            state.config.index.join(", ")
+        );
+        Response::error_detail(StatusCode::NOT_FOUND, &detail)
+    })
 }
 
 /// A regular file: its representation, then preconditions and ranges.
@@ -165,17 +174,17 @@ fn open_failed(e: OpenError, state: &State) -> Response {
 
 /// 404, with the root's `404.html` as the body when there is one.
 fn not_found(state: &State) -> Response {
-    let custom = state.root.open_beneath(NOT_FOUND_PAGE).ok().and_then(|f| {
-        let meta = f.metadata().ok()?;
-        if !meta.is_file() || meta.len() > MAX_NOT_FOUND_PAGE {
-            return None;
-        }
-        let mut page = Vec::with_capacity(meta.len() as usize);
-        f.take(MAX_NOT_FOUND_PAGE).read_to_end(&mut page).ok()?;
-        Some(page)
-    });
-    match custom {
-        Some(page) => Response::page(StatusCode::NOT_FOUND, HTML, page),
-        None => Response::error(StatusCode::NOT_FOUND),
+    custom_not_found(state).unwrap_or_else(|| Response::error(StatusCode::NOT_FOUND))
+}
+
+/// 404 with the root's `404.html`, if there is one.
+fn custom_not_found(state: &State) -> Option<Response> {
+    let f = state.root.open_beneath(NOT_FOUND_PAGE).ok()?;
+    let meta = f.metadata().ok()?;
+    if !meta.is_file() || meta.len() > MAX_NOT_FOUND_PAGE {
+        return None;
     }
+    let mut page = Vec::with_capacity(meta.len() as usize);
+    f.take(MAX_NOT_FOUND_PAGE).read_to_end(&mut page).ok()?;
+    Some(Response::page(StatusCode::NOT_FOUND, HTML, page))
 }
