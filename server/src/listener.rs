@@ -29,10 +29,16 @@ const LISTEN_BACKLOG: i32 = 1024;
 /// instead of spinning a core while connections finish and free descriptors.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// Descriptors kept aside from the connection cap: the root, the log, the listener, and
-/// files open for responses in flight (small cached files need none; a response that
-/// cannot open its file for lack of descriptors gets a 500, and `accept` backs off).
+/// Descriptors kept aside before the connection cap is worked out: the root, the
+/// listeners, the runtime's, the logs', and the brief extra ones a request opens (a
+/// twin probe, the 404 page). A request that still cannot open a file gets a 503 with
+/// `Retry-After`, and `accept` backs off.
 const RESERVED_DESCRIPTORS: u64 = 256;
+
+/// Descriptors one connection may hold at once: its socket and the file it is sending.
+/// The default cap leaves room for both, so a connection that got a slot can open its
+/// file (small cached files need none).
+const DESCRIPTORS_PER_CONNECTION: u64 = 2;
 
 /// How often the shutdown wait checks whether the last connection has finished.
 const DRAIN_POLL: Duration = Duration::from_millis(20);
@@ -258,8 +264,8 @@ fn bind_error(addr: SocketAddr, e: &io::Error) -> StartError {
     }
 }
 
-/// Raises the soft open-file limit to the hard one and derives the connection cap: one
-/// descriptor per connection, less [`RESERVED_DESCRIPTORS`].
+/// Raises the soft open-file limit to the hard one and derives the connection cap:
+/// [`DESCRIPTORS_PER_CONNECTION`] per connection, after [`RESERVED_DESCRIPTORS`].
 fn default_max_connections() -> usize {
     use rustix::process::{getrlimit, setrlimit, Resource};
     let mut limit = getrlimit(Resource::Nofile);
@@ -275,7 +281,7 @@ fn default_max_connections() -> usize {
         }
     }
     let nofile = limit.current.unwrap_or(1 << 20).min(1 << 20);
-    nofile.saturating_sub(RESERVED_DESCRIPTORS).max(16) as usize
+    (nofile.saturating_sub(RESERVED_DESCRIPTORS) / DESCRIPTORS_PER_CONNECTION).max(16) as usize
 }
 
 /// `accept` errors that mean the process or system is out of something.

@@ -41,7 +41,7 @@ pub(crate) fn version(meta: &std::fs::Metadata) -> FileVersion {
         device: meta.dev(),
         inode: meta.ino(),
         size: meta.size(),
-        modified: time(meta.mtime(), meta.mtime_nsec()),
+        modified: file_time(meta.mtime(), meta.mtime_nsec()),
         changed: (meta.ctime(), meta.ctime_nsec()),
     }
 }
@@ -52,13 +52,13 @@ fn version_of_stat(st: &rustix::fs::Stat) -> FileVersion {
         device: st.st_dev,
         inode: st.st_ino,
         size: st.st_size as u64,
-        modified: time(st.st_mtime, st.st_mtime_nsec as i64),
+        modified: file_time(st.st_mtime, st.st_mtime_nsec as i64),
         changed: (st.st_ctime, st.st_ctime_nsec as i64),
     }
 }
 
 /// A file time as seconds and nanoseconds since 1970 (before it when negative).
-fn time(secs: i64, nanos: i64) -> SystemTime {
+pub(crate) fn file_time(secs: i64, nanos: i64) -> SystemTime {
     let nanos = Duration::from_nanos(nanos.clamp(0, 999_999_999) as u64);
     let base = if secs >= 0 {
         UNIX_EPOCH.checked_add(Duration::from_secs(secs as u64))

@@ -2,27 +2,39 @@
 //! render HTML or JSON with `shared::site::listing`.
 
 use crate::context::Ctx;
-use crate::files::conditional;
+use crate::files::root::OpenError;
+use crate::files::{self, cache, conditional};
 use crate::response::{Fields, Response, HTML};
 use crate::state::State;
+use rustix::fs::{AtFlags, FileType};
 use shared::site::listing::{render_html, render_json, retain_visible, wants_json, Entry};
 use shared::site::path::SafePath;
 use shared::StatusCode;
 use std::fs::File;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Most entries listed; a folder with more is cut there, so one request cannot make the
 /// server stat a million files or build a huge page.
 pub(crate) const MAX_LISTING_ENTRIES: usize = 10_000;
 
-/// The listing of `dir`, whose URL path is `/{safe.relative}/`.
-pub(crate) fn respond(ctx: &Ctx<'_>, state: &State, safe: &SafePath, dir: File) -> Response {
+/// The listing of the folder at `/{safe.relative}/`.
+pub(crate) fn respond(ctx: &Ctx<'_>, state: &State, safe: &SafePath) -> Response {
+    let dir = match state.root.open_dir(&safe.relative) {
+        Ok(dir) => dir,
+        Err(OpenError::Exhausted) => return files::exhausted(),
+        Err(OpenError::Forbidden) => return Response::error(StatusCode::FORBIDDEN),
+        Err(OpenError::NotFound) => return Response::error(StatusCode::NOT_FOUND),
+        Err(OpenError::Other) => return Response::error(StatusCode::INTERNAL_SERVER_ERROR),
+    };
     let dir_modified = dir
         .metadata()
         .and_then(|m| m.modified())
         .unwrap_or(UNIX_EPOCH);
-    let Ok(mut entries) = read_entries(state, safe, dir) else {
-        return Response::error(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut entries = match read_entries(state, safe, &dir) {
+        Ok(entries) => entries,
+        Err(OpenError::Exhausted) => return files::exhausted(),
+        Err(OpenError::Forbidden) => return Response::error(StatusCode::FORBIDDEN),
+        Err(_) => return Response::error(StatusCode::INTERNAL_SERVER_ERROR),
     };
     retain_visible(&mut entries, state.config.dotfiles);
     let url_path = if safe.relative.is_empty() {
@@ -63,11 +75,13 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-/// Reads up to [`MAX_LISTING_ENTRIES`] entries. Symlinks are shown only if they resolve
-/// beneath the root; names that are not UTF-8 are skipped (no URL could reach them).
-fn read_entries(state: &State, safe: &SafePath, dir: File) -> std::io::Result<Vec<Entry>> {
+/// Reads up to [`MAX_LISTING_ENTRIES`] entries. Each is looked at with `stat`, never
+/// opened (a FIFO opened would release its writer); symlinks are shown only if they
+/// resolve beneath the root; names that are not UTF-8 are skipped (no URL could reach
+/// them), as is anything that is not a regular file or a folder.
+fn read_entries(state: &State, safe: &SafePath, dir: &File) -> Result<Vec<Entry>, OpenError> {
     let mut entries = Vec::new();
-    let mut reader = rustix::fs::Dir::read_from(&dir)?;
+    let mut reader = rustix::fs::Dir::read_from(dir).map_err(errno)?;
     while let Some(item) = reader.read() {
         let Ok(item) = item else { break };
         if entries.len() >= MAX_LISTING_ENTRIES {
@@ -82,21 +96,44 @@ fn read_entries(state: &State, safe: &SafePath, dir: File) -> std::io::Result<Ve
         {
             continue;
         }
-        let rel = safe.join(name);
-        // Open through the root so links leading outside are left out.
-        let Ok(f) = state.root.open_beneath(&rel) else {
-            continue;
+        let st = match item.file_type() {
+            // Not a link: its own status, no descriptor needed.
+            FileType::RegularFile | FileType::Directory => {
+                match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+                    Ok(st) => st,
+                    Err(_) => continue,
+                }
+            }
+            // A link (or a file system that does not say): follow it beneath the root.
+            FileType::Symlink | FileType::Unknown => match state.root.stat(&safe.join(name)) {
+                Ok(st) => st,
+                Err(OpenError::Exhausted) => return Err(OpenError::Exhausted),
+                Err(_) => continue,
+            },
+            _ => continue,
         };
-        let Ok(meta) = f.metadata() else { continue };
-        if !meta.is_file() && !meta.is_dir() {
-            continue;
-        }
+        let is_dir = match FileType::from_raw_mode(st.st_mode) {
+            FileType::Directory => true,
+            FileType::RegularFile => false,
+            _ => continue,
+        };
         entries.push(Entry {
             name: name.to_string(),
-            is_dir: meta.is_dir(),
-            size: if meta.is_dir() { 0 } else { meta.len() },
-            modified: meta.modified().unwrap_or(UNIX_EPOCH + Duration::ZERO),
+            is_dir,
+            size: if is_dir { 0 } else { st.st_size as u64 },
+            modified: cache::file_time(st.st_mtime, st.st_mtime_nsec as i64),
         });
     }
     Ok(entries)
+}
+
+/// Maps a directory-reading error the way opening one is mapped.
+fn errno(e: rustix::io::Errno) -> OpenError {
+    match e {
+        rustix::io::Errno::MFILE | rustix::io::Errno::NFILE | rustix::io::Errno::NOMEM => {
+            OpenError::Exhausted
+        }
+        rustix::io::Errno::ACCESS | rustix::io::Errno::PERM => OpenError::Forbidden,
+        _ => OpenError::Other,
+    }
 }

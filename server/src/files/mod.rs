@@ -19,11 +19,13 @@ use crate::context::Ctx;
 use crate::response::{Response, HTML};
 use crate::state::State;
 use representation::Representation;
-use root::OpenError;
+use root::{Node, OpenError};
 use shared::site::path::{encode_path, SafePath};
 use shared::StatusCode;
 use std::fs::{File, Metadata};
 use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Methods this server implements.
 pub(crate) const ALLOW: &str = "GET, HEAD";
@@ -38,6 +40,14 @@ pub(crate) const NOT_FOUND_PAGE: &str = "404.html";
 
 /// Largest custom 404 page read into memory; a larger one is ignored for the built-in.
 const MAX_NOT_FOUND_PAGE: u64 = 1024 * 1024;
+
+/// `Retry-After` on a 503 for exhausted descriptors: connections finish within
+/// seconds, and a client retrying sooner would only add to the load.
+const RETRY_AFTER: &str = "5";
+
+/// At most one log line per this long about exhausted descriptors or memory, however
+/// many requests hit it: a burst must not flood the log.
+const EXHAUSTION_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Answers one request.
 pub(crate) fn handle(ctx: &Ctx<'_>, state: &State) -> Response {
@@ -78,20 +88,16 @@ fn respond(ctx: &Ctx<'_>, state: &State) -> Response {
     if let Some(rep) = Representation::cached(ctx, state, safe) {
         return send(ctx, state, rep);
     }
-    // 6. Open strictly beneath the root.
-    let file = match state.root.open_beneath(&safe.relative) {
-        Ok(f) => f,
+    // 6. Find it strictly beneath the root: a folder, or a regular file opened for
+    //    reading; anything else (FIFOs, sockets, devices) is never opened.
+    let (file, meta) = match state.root.node(&safe.relative) {
+        Ok(Node::File(file, meta)) => (file, meta),
+        // 7. Folders: redirect to the slashed URL, then the index file, then a listing.
+        Ok(Node::Dir) => return folder(ctx, state, safe),
         Err(e) => return open_failed(e, state),
     };
-    let Ok(meta) = file.metadata() else {
-        return Response::error(StatusCode::INTERNAL_SERVER_ERROR);
-    };
-    // 7. Folders: redirect to the slashed URL, then the index file, then a listing.
-    if meta.is_dir() {
-        return folder(ctx, state, safe, file);
-    }
-    // 8. Only regular files are served (no FIFOs, sockets or devices).
-    if !meta.is_file() || safe.trailing_slash {
+    // 8. A file asked for as a folder does not exist.
+    if safe.trailing_slash {
         return not_found(state);
     }
     serve_file(ctx, state, &safe.relative, file, &meta)
@@ -102,7 +108,7 @@ fn respond(ctx: &Ctx<'_>, state: &State) -> Response {
 fn decorate(_ctx: &Ctx<'_>, _state: &State, _response: &mut Response) {}
 
 /// A folder URL: 301 to the slashed form, else the first index file, else a listing.
-fn folder(ctx: &Ctx<'_>, state: &State, safe: &SafePath, dir: File) -> Response {
+fn folder(ctx: &Ctx<'_>, state: &State, safe: &SafePath) -> Response {
     if !safe.trailing_slash {
         // The path is normalised (no empty segments) and percent-encoded, so the
         // Location is always a local absolute path, never `//host`.
@@ -117,16 +123,15 @@ fn folder(ctx: &Ctx<'_>, state: &State, safe: &SafePath, dir: File) -> Response 
     }
     for index in &state.config.index {
         let rel = safe.join(index);
-        let Ok(file) = state.root.open_beneath(&rel) else {
-            continue;
-        };
-        let Ok(meta) = file.metadata() else { continue };
-        if meta.is_file() {
-            return serve_file(ctx, state, &rel, file, &meta);
+        match state.root.open_file(&rel) {
+            Ok((file, meta)) => return serve_file(ctx, state, &rel, file, &meta),
+            // Out of descriptors: the index may well exist, so no 404 or listing.
+            Err(OpenError::Exhausted) => return exhausted(),
+            Err(_) => {}
         }
     }
     if state.config.listing {
-        return listing::respond(ctx, state, safe, dir);
+        return listing::respond(ctx, state, safe);
     }
     // The server knows this is a folder: say why there is nothing to show, and how to
     // change that (unless the site has its own 404 page).
@@ -168,8 +173,34 @@ fn open_failed(e: OpenError, state: &State) -> Response {
     match e {
         OpenError::NotFound => not_found(state),
         OpenError::Forbidden => Response::error(StatusCode::FORBIDDEN),
+        OpenError::Exhausted => exhausted(),
         OpenError::Other => Response::error(StatusCode::INTERNAL_SERVER_ERROR),
     }
+}
+
+/// 503 for a request that could not open what it needs for lack of descriptors or
+/// memory: the file may exist, so never a 404 or an empty listing. Logged once per
+/// burst ([`EXHAUSTION_LOG_INTERVAL`]).
+pub(crate) fn exhausted() -> Response {
+    static LAST_LOGGED: AtomicU64 = AtomicU64::new(0);
+    static SINCE: AtomicU64 = AtomicU64::new(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let count = SINCE.fetch_add(1, Ordering::Relaxed) + 1;
+    let last = LAST_LOGGED.load(Ordering::Relaxed);
+    if now >= last + EXHAUSTION_LOG_INTERVAL.as_secs()
+        && LAST_LOGGED
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        SINCE.fetch_sub(count, Ordering::Relaxed);
+        crate::log_queue::error(format_args!(
+            "out of file descriptors or memory: {count} request(s) answered 503 since the last \
+             report; raise the open-file limit (ulimit -n) or lower --max-connections"
+        ));
+    }
+    Response::error(StatusCode::SERVICE_UNAVAILABLE).with("Retry-After", RETRY_AFTER)
 }
 
 /// 404, with the root's `404.html` as the body when there is one.
@@ -179,9 +210,8 @@ fn not_found(state: &State) -> Response {
 
 /// 404 with the root's `404.html`, if there is one.
 fn custom_not_found(state: &State) -> Option<Response> {
-    let f = state.root.open_beneath(NOT_FOUND_PAGE).ok()?;
-    let meta = f.metadata().ok()?;
-    if !meta.is_file() || meta.len() > MAX_NOT_FOUND_PAGE {
+    let (f, meta) = state.root.open_file(NOT_FOUND_PAGE).ok()?;
+    if meta.len() > MAX_NOT_FOUND_PAGE {
         return None;
     }
     let mut page = Vec::with_capacity(meta.len() as usize);

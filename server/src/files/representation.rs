@@ -240,15 +240,14 @@ fn twin(
 ) -> Option<(Coding, File, Metadata)> {
     let mut twins: Vec<(Coding, File, Metadata)> = Vec::new();
     for coding in Coding::PREFERENCE {
-        let Ok(f) = state.root.open_beneath(&coding.variant_path(relative)) else {
+        let Ok((f, m)) = state.root.open_file(&coding.variant_path(relative)) else {
             continue;
         };
-        let Ok(m) = f.metadata() else { continue };
         let fresh = match (m.modified(), meta.modified()) {
             (Ok(twin), Ok(orig)) => twin >= orig,
             _ => false,
         };
-        if m.is_file() && fresh {
+        if fresh {
             twins.push((coding, f, m));
         }
     }
