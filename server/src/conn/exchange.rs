@@ -17,8 +17,8 @@ use std::time::SystemTime;
 /// What the connection does once the response is sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum After {
-    /// Read the next request, after skipping this one's body if it has one.
-    KeepGoing { skip_body: Option<BodyFraming> },
+    /// Read the next request.
+    KeepGoing,
     /// Close: the client sent nothing we leave unread.
     Close,
     /// Close, but first read and drop what the client may still be sending (a body we
@@ -33,6 +33,10 @@ pub(crate) struct Exchange {
     pub response: Response,
     /// How the writer frames it.
     pub framing: Framing,
+    /// A request body to read and drop before the response is sent: a client that sends
+    /// its whole request before reading would otherwise never take our response while
+    /// we wait for it (a body we will not read at all closes the connection instead).
+    pub skip_body: Option<BodyFraming>,
     /// What follows it.
     pub after: After,
     /// The request line for the access log, raw (empty when logging is off).
@@ -58,6 +62,7 @@ pub(crate) fn exchange(
                     head_only: false,
                     now,
                 },
+                skip_body: None,
                 after: After::DrainThenClose,
                 request_line: logged(state, || first_line.to_vec()),
             };
@@ -70,10 +75,15 @@ pub(crate) fn exchange(
     } else {
         files::handle(&ctx, state)
     };
-    let after = after(&req, response.status, too_big, served, state, shutdown);
+    let has_body = req.body != BodyFraming::Length(0);
+    // A body we will not read (too large, or the client awaits 100 Continue, which we
+    // never send) leaves the stream unable to carry another request.
+    let unread_body = has_body && (req.expects_continue() || too_big);
+    let after = after(&req, response.status, unread_body, served, state, shutdown);
     Exchange {
+        skip_body: (has_body && !unread_body).then_some(req.body),
         framing: Framing {
-            close: !matches!(after, After::KeepGoing { .. }),
+            close: after != After::KeepGoing,
             http10: req.version == Version::Http10,
             head_only: ctx.head_only,
             now,
@@ -90,26 +100,19 @@ pub(crate) fn exchange(
 fn after(
     req: &Request<'_, '_>,
     status: StatusCode,
-    too_big: bool,
+    unread_body: bool,
     served: u32,
     state: &State,
     shutdown: &Shutdown,
 ) -> After {
-    let has_body = req.body != BodyFraming::Length(0);
-    // A body we will not read (too large, or the client awaits 100 Continue, which we
-    // never send) leaves the stream unable to carry another request.
-    let unread_body = has_body && (req.expects_continue() || too_big);
     let close = unread_body
         // A request we could not use leaves the stream in an unknown state.
         || status == StatusCode::BAD_REQUEST
         || !req.keep_alive
         || served + 1 >= state.config.max_requests
         || shutdown.is_fired();
-    match (close, has_body) {
-        (false, true) => After::KeepGoing {
-            skip_body: Some(req.body),
-        },
-        (false, false) => After::KeepGoing { skip_body: None },
+    match (close, unread_body) {
+        (false, _) => After::KeepGoing,
         (true, true) => After::DrainThenClose,
         (true, false) => After::Close,
     }

@@ -68,6 +68,10 @@ struct Answered {
 #[derive(Debug)]
 enum Turn {
     Answered(Answered),
+    /// A request whose body must be read before the response is sent: a client that
+    /// sends its whole request before reading would otherwise never read our response
+    /// while we wait for it to take it.
+    BodyFirst(Exchange),
     /// The peer closed, or the watchdog cut the reading side, before a whole head.
     Closed,
 }
@@ -117,6 +121,13 @@ pub(crate) async fn serve<S: Transport>(
             .await?;
         let answered = match turn {
             Turn::Answered(a) => a,
+            Turn::BodyFirst(x) => {
+                let skipped = Box::pin(body_first(&mut stream, &mut input, &watch, state, x));
+                match skipped.await? {
+                    Some(a) => a,
+                    None => return Ok(()),
+                }
+            }
             // Only a head begun and not finished in time gets a 408; an idle
             // connection, or one whose response is already out, closes quietly.
             Turn::Closed if watch.fired_in() == Some(Phase::Head) && !input.is_empty() => {
@@ -128,7 +139,7 @@ pub(crate) async fn serve<S: Transport>(
         watch.disarm();
         served += 1;
         // The common case is finished already: the whole response went out at once.
-        if answered.started.is_done() && answered.after == (After::KeepGoing { skip_body: None }) {
+        if answered.started.is_done() && answered.after == After::KeepGoing {
             let body_bytes = answered.started.sent - answered.started.head_len;
             log_line(
                 state,
@@ -180,6 +191,9 @@ fn turn<S: Transport>(
         Poll::Ready(Ok(Read::Closed)) => return Poll::Ready(Ok(Turn::Closed)),
         Poll::Ready(Ok(Read::Head(x))) => x,
     };
+    if x.skip_body.is_some() {
+        return Poll::Ready(Ok(Turn::BodyFirst(x)));
+    }
     let status = x.response.status;
     let started = writer::start(cx, stream, x.response, &x.framing)?;
     Poll::Ready(Ok(Turn::Answered(Answered {
@@ -188,6 +202,39 @@ fn turn<S: Transport>(
         status,
         request_line: x.request_line,
     })))
+}
+
+/// Reads and drops a request's body, then starts its response; a body that is too
+/// large or malformed changes the answer to 413 or 400. `None`: the client went away.
+async fn body_first<S: Transport>(
+    stream: &mut S,
+    input: &mut Input,
+    watch: &Watch,
+    state: &State,
+    mut x: Exchange,
+) -> io::Result<Option<Answered>> {
+    if let Some(framing) = x.skip_body.take() {
+        let skipped = drain::skip_body(stream, framing, input, watch, state.head_timeout());
+        let refused = match skipped.await? {
+            drain::Skipped::Done => None,
+            drain::Skipped::TooLarge => Some(StatusCode::CONTENT_TOO_LARGE),
+            drain::Skipped::Malformed => Some(StatusCode::BAD_REQUEST),
+            drain::Skipped::Ended => return Ok(None),
+        };
+        if let Some(status) = refused {
+            x.response = Response::error(status);
+            x.after = After::DrainThenClose;
+            x.framing.close = true;
+        }
+    }
+    let status = x.response.status;
+    let started = writer::start_later(stream, x.response, &x.framing).await?;
+    Ok(Some(Answered {
+        started,
+        after: x.after,
+        status,
+        request_line: x.request_line,
+    }))
 }
 
 /// Completes a response the first write did not finish, then does what comes after it.
@@ -223,17 +270,7 @@ async fn finish<S: Transport>(
     log_line(state, peer, &request_line, status, body_bytes);
     result?;
     match after {
-        After::KeepGoing { skip_body: None } => Ok(true),
-        After::KeepGoing {
-            skip_body: Some(framing),
-        } => {
-            let skipped =
-                drain::skip_body(stream, framing, input, watch, state.head_timeout()).await?;
-            if !skipped {
-                drain::linger_close(stream, watch, drain::LINGER_TIME).await;
-            }
-            Ok(skipped)
-        }
+        After::KeepGoing => Ok(true),
         After::Close if input.is_empty() => Ok(false),
         After::Close | After::DrainThenClose => {
             drain::linger_close(stream, watch, drain::LINGER_TIME).await;
@@ -257,13 +294,7 @@ async fn request_timeout<S: Transport>(
         head_only: false,
         now: SystemTime::now(),
     };
-    let mut response = Some(response);
-    let started = poll_fn(|cx| match response.take() {
-        Some(r) => Poll::Ready(writer::start(cx, stream, r, &framing)),
-        None => Poll::Ready(Err(io::ErrorKind::Other.into())),
-    })
-    .await;
-    if let Ok(started) = started {
+    if let Ok(started) = writer::start_later(stream, response, &framing).await {
         let mut pacer = Pacer::new(watch, state.send_timeout());
         let _ = writer::finish(stream, started, &mut pacer).await;
     }
