@@ -219,7 +219,7 @@ async fn connection(
     kind: Kind,
     stream: Async<TcpStream>,
     peer: SocketAddr,
-    state: &State,
+    state: &Arc<State>,
     shutdown: &Shutdown,
 ) -> io::Result<()> {
     match kind {

@@ -4,7 +4,7 @@
 use crate::conn::input::Head;
 use crate::conn::writer::Framing;
 use crate::context::Ctx;
-use crate::files;
+use crate::files::{self, Handled};
 use crate::response::Response;
 use crate::shutdown::Shutdown;
 use crate::state::State;
@@ -12,6 +12,7 @@ use shared::wire::limits::MAX_DISCARDED_BODY;
 use shared::wire::message::BodyFraming;
 use shared::wire::request::{Request, Version};
 use shared::StatusCode;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// What the connection does once the response is sent.
@@ -29,8 +30,8 @@ pub(crate) enum After {
 /// A request answered, ready for the writer.
 #[derive(Debug)]
 pub(crate) struct Exchange {
-    /// The response.
-    pub response: Response,
+    /// The response, or the job that will make it on a blocking thread.
+    pub answer: Handled,
     /// How the writer frames it.
     pub framing: Framing,
     /// A request body to read and drop before the response is sent: a client that sends
@@ -46,7 +47,7 @@ pub(crate) struct Exchange {
 /// Answers one head. `served` counts the requests this connection answered before.
 pub(crate) fn exchange(
     head: Head<'_, '_>,
-    state: &State,
+    state: &Arc<State>,
     served: u32,
     shutdown: &Shutdown,
 ) -> Exchange {
@@ -55,7 +56,7 @@ pub(crate) fn exchange(
         Head::Request(req) => req,
         Head::Invalid { error, first_line } => {
             return Exchange {
-                response: Response::error_detail(error.status(), error.describe()),
+                answer: Handled::Ready(Response::error_detail(error.status(), error.describe())),
                 framing: Framing {
                     close: true,
                     http10: false,
@@ -70,8 +71,8 @@ pub(crate) fn exchange(
     };
     let ctx = Ctx::new(req.method, req.target, req.headers, now);
     let too_big = matches!(req.body, BodyFraming::Length(n) if n > MAX_DISCARDED_BODY);
-    let response = if too_big && (req.method == "GET" || ctx.head_only) {
-        Response::error(StatusCode::CONTENT_TOO_LARGE)
+    let answer = if too_big && (req.method == "GET" || ctx.head_only) {
+        Handled::Ready(Response::error(StatusCode::CONTENT_TOO_LARGE))
     } else {
         files::handle(&ctx, state)
     };
@@ -79,8 +80,8 @@ pub(crate) fn exchange(
     // A body we will not read (too large, or the client awaits 100 Continue, which we
     // never send) leaves the stream unable to carry another request.
     let unread_body = has_body && (req.expects_continue() || too_big);
-    let after = after(&req, response.status, unread_body, served, state, shutdown);
-    Exchange {
+    let after = after(&req, unread_body, served, state, shutdown);
+    let mut x = Exchange {
         skip_body: (has_body && !unread_body).then_some(req.body),
         framing: Framing {
             close: after != After::KeepGoing,
@@ -92,22 +93,40 @@ pub(crate) fn exchange(
         request_line: logged(state, || {
             format!("{} {} {}", req.method, req.target, req.version.as_str()).into_bytes()
         }),
-        response,
+        answer,
+    };
+    if let Handled::Ready(response) = &x.answer {
+        let status = response.status;
+        x.settle(status);
+    }
+    x
+}
+
+impl Exchange {
+    /// Completes the decision once the response's status is known.
+    pub(crate) fn settle(&mut self, status: StatusCode) {
+        settle(&mut self.after, &mut self.framing, status);
     }
 }
 
-/// The one decision whether the connection carries another request.
+/// A request we could not use (400) leaves the stream in an unknown state: close.
+pub(crate) fn settle(after: &mut After, framing: &mut Framing, status: StatusCode) {
+    if status == StatusCode::BAD_REQUEST && *after == After::KeepGoing {
+        *after = After::Close;
+        framing.close = true;
+    }
+}
+
+/// The one decision whether the connection carries another request (with
+/// [`Exchange::settle`] for what the response's status adds).
 fn after(
     req: &Request<'_, '_>,
-    status: StatusCode,
     unread_body: bool,
     served: u32,
     state: &State,
     shutdown: &Shutdown,
 ) -> After {
     let close = unread_body
-        // A request we could not use leaves the stream in an unknown state.
-        || status == StatusCode::BAD_REQUEST
         || !req.keep_alive
         || served + 1 >= state.config.max_requests
         || shutdown.is_fired();

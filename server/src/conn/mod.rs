@@ -14,7 +14,9 @@ mod pacer;
 pub(crate) mod writer;
 
 use crate::access_log;
+use crate::files::Handled;
 use crate::response::Response;
+use crate::rt;
 use crate::shutdown::Shutdown;
 use crate::state::State;
 use crate::watchdog::{Phase, Watch};
@@ -28,6 +30,7 @@ use std::future::poll_fn;
 use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 use writer::{Framing, Started};
@@ -68,10 +71,9 @@ struct Answered {
 #[derive(Debug)]
 enum Turn {
     Answered(Answered),
-    /// A request whose body must be read before the response is sent: a client that
-    /// sends its whole request before reading would otherwise never read our response
-    /// while we wait for it to take it.
-    BodyFirst(Exchange),
+    /// A request answered later: its body must be read before the response is sent,
+    /// or its response is made on a blocking thread.
+    Later(Exchange),
     /// The peer closed, or the watchdog cut the reading side, before a whole head.
     Closed,
 }
@@ -81,7 +83,7 @@ enum Turn {
 pub(crate) async fn serve<S: Transport>(
     mut stream: S,
     peer: SocketAddr,
-    state: &State,
+    state: &Arc<State>,
     shutdown: &Shutdown,
 ) -> io::Result<()> {
     // Declared after `stream`, so it deregisters before the socket closes.
@@ -121,9 +123,9 @@ pub(crate) async fn serve<S: Transport>(
             .await?;
         let answered = match turn {
             Turn::Answered(a) => a,
-            Turn::BodyFirst(x) => {
-                let skipped = Box::pin(body_first(&mut stream, &mut input, &watch, state, x));
-                match skipped.await? {
+            Turn::Later(x) => {
+                let later = Box::pin(later(&mut stream, &mut input, &watch, state, x));
+                match later.await? {
                     Some(a) => a,
                     None => return Ok(()),
                 }
@@ -174,7 +176,7 @@ fn turn<S: Transport>(
     stream: &mut S,
     input: &mut Input,
     watch: &Watch,
-    state: &State,
+    state: &Arc<State>,
     served: u32,
     shutdown: &Shutdown,
 ) -> Poll<io::Result<Turn>> {
@@ -185,17 +187,21 @@ fn turn<S: Transport>(
     };
     let mut respond =
         Some(|head: input::Head<'_, '_>| exchange::exchange(head, state, served, shutdown));
-    let x: Exchange = match input.poll_head(cx, stream, &mut first_byte, &mut respond) {
+    let mut x: Exchange = match input.poll_head(cx, stream, &mut first_byte, &mut respond) {
         Poll::Pending => return Poll::Pending,
         Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
         Poll::Ready(Ok(Read::Closed)) => return Poll::Ready(Ok(Turn::Closed)),
         Poll::Ready(Ok(Read::Head(x))) => x,
     };
-    if x.skip_body.is_some() {
-        return Poll::Ready(Ok(Turn::BodyFirst(x)));
-    }
-    let status = x.response.status;
-    let started = writer::start(cx, stream, x.response, &x.framing)?;
+    let response = match x.answer {
+        Handled::Ready(response) if x.skip_body.is_none() => response,
+        answer => {
+            x.answer = answer;
+            return Poll::Ready(Ok(Turn::Later(x)));
+        }
+    };
+    let status = response.status;
+    let started = writer::start(cx, stream, response, &x.framing)?;
     Poll::Ready(Ok(Turn::Answered(Answered {
         started,
         after: x.after,
@@ -204,17 +210,25 @@ fn turn<S: Transport>(
     })))
 }
 
-/// Reads and drops a request's body, then starts its response; a body that is too
-/// large or malformed changes the answer to 413 or 400. `None`: the client went away.
-async fn body_first<S: Transport>(
+/// Answers a request the read's poll could not: reads and drops its body first (a
+/// body too large or malformed changes the answer to 413 or 400), runs a blocking job
+/// off the executor, then starts the response. `None`: the client went away.
+async fn later<S: Transport>(
     stream: &mut S,
     input: &mut Input,
     watch: &Watch,
-    state: &State,
-    mut x: Exchange,
+    state: &Arc<State>,
+    x: Exchange,
 ) -> io::Result<Option<Answered>> {
-    if let Some(framing) = x.skip_body.take() {
-        let skipped = drain::skip_body(stream, framing, input, watch, state.head_timeout());
+    let Exchange {
+        mut answer,
+        mut framing,
+        skip_body,
+        mut after,
+        request_line,
+    } = x;
+    if let Some(body) = skip_body {
+        let skipped = drain::skip_body(stream, body, input, watch, state.head_timeout());
         let refused = match skipped.await? {
             drain::Skipped::Done => None,
             drain::Skipped::TooLarge => Some(StatusCode::CONTENT_TOO_LARGE),
@@ -222,18 +236,23 @@ async fn body_first<S: Transport>(
             drain::Skipped::Ended => return Ok(None),
         };
         if let Some(status) = refused {
-            x.response = Response::error(status);
-            x.after = After::DrainThenClose;
-            x.framing.close = true;
+            answer = Handled::Ready(Response::error(status));
+            after = After::DrainThenClose;
+            framing.close = true;
         }
     }
-    let status = x.response.status;
-    let started = writer::start_later(stream, x.response, &x.framing).await?;
+    let response = match answer {
+        Handled::Ready(response) => response,
+        Handled::Blocking(job) => rt::unblock(move || job.run()).await,
+    };
+    exchange::settle(&mut after, &mut framing, response.status);
+    let status = response.status;
+    let started = writer::start_later(stream, response, &framing).await?;
     Ok(Some(Answered {
         started,
-        after: x.after,
+        after,
         status,
-        request_line: x.request_line,
+        request_line,
     }))
 }
 
@@ -324,7 +343,7 @@ mod tests {
         let config =
             <crate::Config as clap::Parser>::try_parse_from(["server", "--root", "/"]).unwrap();
         let root = crate::files::root::Root::open(std::path::Path::new("/")).unwrap();
-        let state = State::new(config, root);
+        let state = Arc::new(State::new(config, root));
         let shutdown = Shutdown::new();
         let fut = serve(stream, peer, &state, &shutdown);
         let size = std::mem::size_of_val(&fut);
@@ -397,7 +416,10 @@ mod tests {
             "1",
         ])
         .unwrap();
-        let state = State::new(config, crate::files::root::Root::open(&root).unwrap());
+        let state = Arc::new(State::new(
+            config,
+            crate::files::root::Root::open(&root).unwrap(),
+        ));
         let shutdown = Shutdown::new();
         let dog = &state.watchdog;
         let stream = Scripted {

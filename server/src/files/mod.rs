@@ -15,7 +15,7 @@ mod ranges;
 mod representation;
 pub(crate) mod root;
 
-use crate::context::Ctx;
+use crate::context::{Ctx, OwnedRequest};
 use crate::response::{Response, HTML};
 use crate::state::State;
 use representation::Representation;
@@ -25,6 +25,7 @@ use shared::StatusCode;
 use std::fs::{File, Metadata};
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Methods this server implements.
@@ -49,15 +50,59 @@ const RETRY_AFTER: &str = "5";
 /// many requests hit it: a burst must not flood the log.
 const EXHAUSTION_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
-/// Answers one request.
-pub(crate) fn handle(ctx: &Ctx<'_>, state: &State) -> Response {
-    let mut response = respond(ctx, state);
-    decorate(ctx, state, &mut response);
-    response
+/// What the handler made of a request.
+#[derive(Debug)]
+pub(crate) enum Handled {
+    /// The response.
+    Ready(Response),
+    /// The request needs slow disk work (reading a folder): run the job on a blocking
+    /// thread (`rt::unblock`), then send its response.
+    Blocking(Job),
+}
+
+/// A request to answer on a blocking thread; it owns everything it needs.
+#[derive(Debug)]
+pub(crate) struct Job {
+    request: OwnedRequest,
+    state: Arc<State>,
+}
+
+impl Job {
+    /// Answers the request, blocking as long as it takes.
+    pub(crate) fn run(self) -> Response {
+        self.request
+            .with_ctx(|ctx| match respond(ctx, &self.state) {
+                Ok(mut response) => {
+                    decorate(ctx, &self.state, &mut response);
+                    response
+                }
+                // Allowed to block, no step defers.
+                Err(Defer) => Response::error(StatusCode::INTERNAL_SERVER_ERROR),
+            })
+    }
+}
+
+/// A step that would do slow disk work on the executor: the request moves to a
+/// blocking thread instead.
+#[derive(Debug)]
+struct Defer;
+
+/// Answers one request, or hands it back as a [`Job`] when it needs blocking work.
+pub(crate) fn handle(ctx: &Ctx<'_>, state: &Arc<State>) -> Handled {
+    match respond(ctx, state) {
+        Ok(mut response) => {
+            decorate(ctx, state, &mut response);
+            Handled::Ready(response)
+        }
+        Err(Defer) => Handled::Blocking(Job {
+            request: OwnedRequest::of(ctx),
+            state: state.clone(),
+        }),
+    }
 }
 
 /// The pipeline proper; every early return still goes through [`decorate`].
-fn respond(ctx: &Ctx<'_>, state: &State) -> Response {
+fn respond(ctx: &Ctx<'_>, state: &State) -> Result<Response, Defer> {
     // 1. Method: GET and HEAD serve files; known methods get 405, unknown ones 501.
     if ctx.method != "GET" && !ctx.head_only {
         let status = if KNOWN_METHODS.contains(&ctx.method) {
@@ -65,28 +110,28 @@ fn respond(ctx: &Ctx<'_>, state: &State) -> Response {
         } else {
             StatusCode::NOT_IMPLEMENTED
         };
-        return Response::error(status).with("Allow", ALLOW);
+        return Ok(Response::error(status).with("Allow", ALLOW));
     }
     // 2. Expectations: only 100-continue exists (RFC 9110 section 10.1.1); any other
     //    value cannot be met, so 417.
     if let Some(expect) = ctx.field("expect") {
         if !expect.trim_ascii().eq_ignore_ascii_case(b"100-continue") {
-            return Response::error(StatusCode::EXPECTATION_FAILED);
+            return Ok(Response::error(StatusCode::EXPECTATION_FAILED));
         }
     }
     // 3. Target: origin-form or absolute-form, decoded and normalised; anything that
     //    could leave the root was refused when the context was built.
     let safe = match &ctx.path {
         Ok(safe) => safe,
-        Err(refused) => return Response::error_detail(refused.status, refused.detail),
+        Err(refused) => return Ok(Response::error_detail(refused.status, refused.detail)),
     };
     // 4. Dotfiles are private unless asked for (/.well-known/ is always public).
     if safe.hidden && !state.config.dotfiles {
-        return not_found(state);
+        return Ok(not_found(state));
     }
     // 5. A cached small file that is provably unchanged skips open/stat/read/close.
     if let Some(rep) = Representation::cached(ctx, state, safe) {
-        return send(ctx, state, rep);
+        return Ok(send(ctx, state, rep));
     }
     // 6. Find it strictly beneath the root: a folder, or a regular file opened for
     //    reading; anything else (FIFOs, sockets, devices) is never opened.
@@ -94,13 +139,13 @@ fn respond(ctx: &Ctx<'_>, state: &State) -> Response {
         Ok(Node::File(file, meta)) => (file, meta),
         // 7. Folders: redirect to the slashed URL, then the index file, then a listing.
         Ok(Node::Dir) => return folder(ctx, state, safe),
-        Err(e) => return open_failed(e, state),
+        Err(e) => return Ok(open_failed(e, state)),
     };
     // 8. A file asked for as a folder does not exist.
     if safe.trailing_slash {
-        return not_found(state);
+        return Ok(not_found(state));
     }
-    serve_file(ctx, state, &safe.relative, file, &meta)
+    Ok(serve_file(ctx, state, &safe.relative, file, &meta))
 }
 
 /// The last step, applied to every response whatever step produced it: the place for
@@ -108,7 +153,7 @@ fn respond(ctx: &Ctx<'_>, state: &State) -> Response {
 fn decorate(_ctx: &Ctx<'_>, _state: &State, _response: &mut Response) {}
 
 /// A folder URL: 301 to the slashed form, else the first index file, else a listing.
-fn folder(ctx: &Ctx<'_>, state: &State, safe: &SafePath) -> Response {
+fn folder(ctx: &Ctx<'_>, state: &State, safe: &SafePath) -> Result<Response, Defer> {
     if !safe.trailing_slash {
         // The path is normalised (no empty segments) and percent-encoded, so the
         // Location is always a local absolute path, never `//host`.
@@ -119,30 +164,34 @@ fn folder(ctx: &Ctx<'_>, state: &State, safe: &SafePath) -> Response {
         if let Some(q) = ctx.target.find('?').map(|i| &ctx.target[i..]) {
             location.push_str(q);
         }
-        return Response::moved(location);
+        return Ok(Response::moved(location));
     }
     for index in &state.config.index {
         let rel = safe.join(index);
         match state.root.open_file(&rel) {
-            Ok((file, meta)) => return serve_file(ctx, state, &rel, file, &meta),
+            Ok((file, meta)) => return Ok(serve_file(ctx, state, &rel, file, &meta)),
             // Out of descriptors: the index may well exist, so no 404 or listing.
-            Err(OpenError::Exhausted) => return exhausted(),
+            Err(OpenError::Exhausted) => return Ok(exhausted()),
             Err(_) => {}
         }
     }
     if state.config.listing {
-        return listing::respond(ctx, state, safe);
+        // Reading a folder takes as long as the folder is large: off the executor.
+        if !ctx.may_block {
+            return Err(Defer);
+        }
+        return Ok(listing::respond(ctx, state, safe));
     }
     // The server knows this is a folder: say why there is nothing to show, and how to
     // change that (unless the site has its own 404 page).
-    custom_not_found(state).unwrap_or_else(|| {
+    Ok(custom_not_found(state).unwrap_or_else(|| {
         let detail = format!(
             "This folder has no index file ({}) and folder listings are off; \
              start the server with --listing to list its files.",
             state.config.index.join(", ")
         );
         Response::error_detail(StatusCode::NOT_FOUND, &detail)
-    })
+    }))
 }
 
 /// A regular file: its representation, then preconditions and ranges.
@@ -217,4 +266,35 @@ fn custom_not_found(state: &State) -> Option<Response> {
     let mut page = Vec::with_capacity(meta.len() as usize);
     f.take(MAX_NOT_FOUND_PAGE).read_to_end(&mut page).ok()?;
     Some(Response::page(StatusCode::NOT_FOUND, HTML, page))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 9 item 5: a big folder's listing was read on the executor, stalling every
+    /// connection on that thread; it is now handed back as a job for a blocking thread.
+    #[test]
+    fn a_listing_is_answered_off_the_executor() {
+        let dir = std::env::temp_dir().join(format!("files-listing-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("sub/a.txt"), "a").unwrap();
+        let config =
+            <crate::Config as clap::Parser>::try_parse_from(["server", "--listing"]).unwrap();
+        let state = Arc::new(State::new(config, root::Root::open(&dir).unwrap()));
+        let ctx = Ctx::new("GET", "/sub/", &[], SystemTime::now());
+        let Handled::Blocking(job) = handle(&ctx, &state) else {
+            panic!("a listing was answered on the executor");
+        };
+        let response = job.run();
+        assert_eq!(response.status, StatusCode::OK);
+        let crate::response::Body::Memory(body) = response.body else {
+            panic!("a listing is in memory");
+        };
+        assert!(String::from_utf8_lossy(&body).contains("a.txt"));
+        // A file is still answered at once.
+        let file = Ctx::new("GET", "/sub/a.txt", &[], SystemTime::now());
+        assert!(matches!(handle(&file, &state), Handled::Ready(_)));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
