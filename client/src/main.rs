@@ -4,15 +4,34 @@
 // Nothing a server sends may panic the client: no unwrap/expect outside tests.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+mod auth;
 mod cli;
 mod command;
+mod complete;
+mod cookies;
+mod curl;
+mod decode;
+mod download;
 mod error;
-mod links;
+mod fetch;
+mod items;
+mod json;
 mod oneshot;
 mod printer;
+mod redirect;
 mod repl;
 mod request;
+mod response;
+mod session;
+mod stream;
+mod target;
+mod terminal;
+mod tls;
 mod transport;
+mod usage;
+mod view;
+mod warning;
+mod x509;
 
 use clap::Parser as _;
 use std::process::ExitCode;
@@ -25,7 +44,7 @@ fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() {
-                ExitCode::from(error::exit::FAILURE)
+                ExitCode::from(cli::USAGE_EXIT)
             } else {
                 ExitCode::SUCCESS
             };
@@ -43,8 +62,12 @@ fn main() -> ExitCode {
 
 /// Runs what the command line asks for.
 fn run(args: &cli::Args, printer: &mut printer::Printer) -> Result<ExitCode, error::Error> {
-    match &args.path {
-        Some(path) => oneshot::run(args, path, printer),
-        None => repl::run(args, printer),
+    match args.plan().map_err(error::Error::other)? {
+        cli::Plan::Once {
+            location,
+            user,
+            items,
+        } => oneshot::run(args, location, user, &items, printer),
+        cli::Plan::Repl(origin) => repl::run(args, origin, printer),
     }
 }

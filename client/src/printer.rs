@@ -1,20 +1,17 @@
-//! Every byte the client shows goes through here. The printer knows whether stdout is a
-//! terminal: there it colours (unless `NO_COLOR` or `--no-color`), escapes control
-//! characters, replaces binary bodies with a notice and adds a footer; piped, it writes
-//! the exact bytes received and nothing else.
+//! Every byte the client shows goes through here (bodies through [`crate::view`], which
+//! writes with this printer). It knows whether stdout and stderr are terminals: there it
+//! colours (unless `NO_COLOR` or `--no-color`), escapes control characters and adds a
+//! footer; piped, it writes the exact bytes received and nothing else.
 
-use crate::error::Error;
-use crate::transport::{Exchange, Head, Sink};
+use crate::error::{Error, Kind};
+use crate::fetch::Outcome;
+use crate::response::{Exchange, Head};
+use crate::terminal::{escape_into, escape_line, paint};
+use crate::tls::TlsInfo;
 use anstyle::{AnsiColor, Style};
-use shared::framing::BodyFraming;
+use shared::wire::message::BodyFraming;
 use std::fmt::Write as _;
-use std::fs::File;
 use std::io::{self, IsTerminal, Write};
-use std::path::{Path, PathBuf};
-
-/// How much of the first body bytes is sniffed to decide text or binary. 8 KiB is what
-/// git and file(1) look at; a NUL or broken UTF-8 there means the body is not for a terminal.
-const SNIFF_LEN: usize = 8 * 1024;
 
 const STATUS_INFO: Style = AnsiColor::Blue.on_default().bold();
 const STATUS_OK: Style = AnsiColor::Green.on_default().bold();
@@ -22,61 +19,111 @@ const STATUS_REDIRECT: Style = AnsiColor::Cyan.on_default().bold();
 const STATUS_CLIENT_ERROR: Style = AnsiColor::Yellow.on_default().bold();
 const STATUS_SERVER_ERROR: Style = AnsiColor::Red.on_default().bold();
 const FIELD_NAME: Style = AnsiColor::Cyan.on_default();
-const ESCAPED: Style = Style::new().dimmed();
-const FOOTER: Style = Style::new().dimmed();
+pub(crate) const DIM: Style = Style::new().dimmed();
 const REQUEST: Style = AnsiColor::Magenta.on_default();
 const ERROR: Style = AnsiColor::Red.on_default().bold();
 const WARNING: Style = AnsiColor::Yellow.on_default().bold();
 
-/// Which parts of a response to show.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Parts {
-    /// The status line and headers.
-    pub head: bool,
-    /// The body.
-    pub body: bool,
-}
-
 /// The one place that writes to stdout and stderr.
 #[derive(Debug)]
-pub struct Printer {
+pub(crate) struct Printer {
     terminal: bool,
     color: bool,
+    err_terminal: bool,
     err_color: bool,
 }
 
 impl Printer {
-    /// A printer for this process's stdout; `no_color` forces colour off.
+    /// A printer for this process's stdout and stderr; `no_color` forces colour off.
     pub fn new(no_color: bool) -> Self {
         let terminal = io::stdout().is_terminal();
+        let err_terminal = io::stderr().is_terminal();
         let wants = |choice: anstream::ColorChoice| {
             !no_color && !matches!(choice, anstream::ColorChoice::Never)
         };
         Self {
             terminal,
             color: terminal && wants(anstream::AutoStream::choice(&io::stdout())),
-            err_color: io::stderr().is_terminal()
-                && wants(anstream::AutoStream::choice(&io::stderr())),
+            err_terminal,
+            err_color: err_terminal && wants(anstream::AutoStream::choice(&io::stderr())),
         }
     }
 
+    /// Whether stdout is a terminal.
+    pub fn terminal(&self) -> bool {
+        self.terminal
+    }
+
+    /// Whether stdout is coloured.
+    pub fn color(&self) -> bool {
+        self.color
+    }
+
+    /// Whether stderr is a terminal (progress bars).
+    pub fn err_terminal(&self) -> bool {
+        self.err_terminal
+    }
+
     /// Shows a request as sent (`-v`), on stderr as curl does, so stdout keeps only what
-    /// came over the wire.
-    pub fn request(&mut self, bytes: &[u8]) -> Result<(), Error> {
+    /// came over the wire; `body` is shown when it is short text, else summarised.
+    pub fn request(&mut self, head: &[u8], body: Option<&str>) {
         if !self.err_color {
-            let _ = io::stderr().write_all(bytes);
-            return Ok(());
+            let mut out = io::stderr().lock();
+            let _ = out.write_all(head);
+            if let Some(body) = body {
+                let _ = writeln!(out, "{body}");
+            }
+            return;
         }
         let mut text = String::new();
-        for line in bytes.split_inclusive(|&b| b == b'\n') {
+        for line in head.split_inclusive(|&b| b == b'\n') {
             let line = line.strip_suffix(b"\n").unwrap_or(line);
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             let mut escaped = String::new();
             escape_into(&mut escaped, line, false);
-            let _ = writeln!(text, "{}", self.paint(REQUEST, &escaped));
+            let _ = writeln!(text, "{}", paint(self.err_color, REQUEST, &escaped));
+        }
+        if let Some(body) = body {
+            let _ = writeln!(text, "{}", paint(self.err_color, REQUEST, body));
         }
         let _ = io::stderr().write_all(text.as_bytes());
-        Ok(())
+    }
+
+    /// Writes the exact request (`--offline`) to stdout.
+    pub fn raw(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.write(bytes)
+    }
+
+    /// Under `-v`: the TLS version, suite, ALPN and the server's certificate.
+    pub fn tls(&mut self, info: &TlsInfo) {
+        let mut text = format!(
+            "* {}, {}, ALPN {}\n",
+            info.version,
+            info.suite,
+            info.alpn.as_deref().unwrap_or("none")
+        );
+        if let Some(c) = &info.cert {
+            let _ = writeln!(
+                text,
+                "* certificate: subject {}; issuer {}; names {}; expires {}",
+                escape_line(c.subject.as_bytes()),
+                escape_line(c.issuer.as_bytes()),
+                escape_line(c.names_list().as_bytes()),
+                c.not_after
+            );
+        }
+        let _ = io::stderr().write_all(paint(self.err_color, DIM, &text).as_bytes());
+    }
+
+    /// Under `-v`: one redirect hop, `* 301 Moved Permanently -> http://...`.
+    pub fn hop(&mut self, head: &Head, to: &str) {
+        let line = format!(
+            "* {} {} -> {}",
+            head.status,
+            escape_line(head.reason.as_bytes()),
+            escape_line(to.as_bytes())
+        );
+        let _ = writeln!(io::stderr(), "{}", paint(self.err_color, DIM, &line));
     }
 
     /// Shows a response head: exact bytes when piped, coloured and escaped on a terminal.
@@ -84,11 +131,7 @@ impl Printer {
         if !self.terminal {
             return self.write(&head.raw);
         }
-        let version = match head.version {
-            shared::request::Version::Http10 => "HTTP/1.0",
-            shared::request::Version::Http11 => "HTTP/1.1",
-        };
-        let mut status = format!("{version} {}", head.status);
+        let mut status = format!("{} {}", head.version.as_str(), head.status);
         if !head.reason.is_empty() {
             status.push(' ');
             escape_into(&mut status, head.reason.as_bytes(), false);
@@ -104,20 +147,9 @@ impl Printer {
         self.write(text.as_bytes())
     }
 
-    /// A sink that shows `parts` of the response as it arrives; with `file`, the body goes
-    /// there instead of stdout.
-    pub fn view(&mut self, parts: Parts, file: Option<(File, PathBuf)>) -> View<'_> {
-        View {
-            printer: self,
-            parts,
-            file,
-            text: TextState::default(),
-        }
-    }
-
     /// The footer after a response, on a terminal only:
-    /// `200 OK · 1.2 KiB · chunked · 3.1 ms · connection reused`.
-    pub fn footer(&mut self, ex: &Exchange) -> Result<(), Error> {
+    /// `200 OK · 1.2 KiB (gzip 400 B) · chunked · 3.1 ms · connection reused`.
+    pub fn footer(&mut self, ex: &Exchange, decoded: Option<(u64, &str)>) -> Result<(), Error> {
         if !self.terminal {
             return Ok(());
         }
@@ -132,18 +164,33 @@ impl Printer {
             BodyFraming::Chunked => "chunked",
             BodyFraming::UntilClose => "until close",
         };
+        let size = match decoded {
+            Some((len, coding)) => {
+                format!("{} ({coding} {})", human_size(len), human_size(ex.body_len))
+            }
+            None => human_size(ex.body_len),
+        };
         let connection = if ex.reused {
             "connection reused"
         } else {
             "new connection"
         };
         let line = format!(
-            "{status} · {} · {framing} · {} · {connection}",
-            human_size(ex.body_len),
+            "{status} · {size} · {framing} · {} · {connection}",
             human_duration(ex.elapsed)
         );
-        let text = format!("{}\n", self.paint(FOOTER, &line));
+        let text = format!("{}\n", self.paint(DIM, &line));
         self.write(text.as_bytes())
+    }
+
+    /// The footer and the warnings after a response.
+    pub fn outcome(&mut self, outcome: &Outcome) -> Result<(), Error> {
+        let decoded = outcome.decoded.as_ref().map(|(n, c)| (*n, c.as_str()));
+        self.footer(&outcome.exchange, decoded)?;
+        for warning in &outcome.exchange.warnings {
+            self.warning(&warning.to_string());
+        }
+        Ok(())
     }
 
     /// A line of information for the user (REPL help, `saved ...`): stdout on a terminal,
@@ -157,61 +204,35 @@ impl Printer {
         }
     }
 
-    /// Shows a stored body again (REPL `body`).
-    pub fn body(&mut self, head: &Head, body: &[u8]) -> Result<(), Error> {
-        let mut view = self.view(
-            Parts {
-                head: false,
-                body: true,
-            },
-            None,
-        );
-        view.body(body)?;
-        view.finish(head)
-    }
-
     /// `client: warning: ...` on stderr.
     pub fn warning(&self, message: &str) {
-        let label = self.paint_err(WARNING, "warning:");
+        let label = paint(self.err_color, WARNING, "warning:");
         let _ = writeln!(io::stderr(), "client: {label} {message}");
     }
 
     /// `client: error: ...` on stderr.
     pub fn error(&self, error: &Error) {
-        if error.kind == crate::error::Kind::OutputClosed {
+        if error.kind == Kind::OutputClosed {
             return;
         }
-        let label = self.paint_err(ERROR, "error:");
+        let label = paint(self.err_color, ERROR, "error:");
         let _ = writeln!(io::stderr(), "client: {label} {error}");
     }
 
-    fn write(&mut self, bytes: &[u8]) -> Result<(), Error> {
+    /// Writes bytes to stdout; a closed pipe is [`Kind::OutputClosed`].
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), Error> {
         let mut out = io::stdout().lock();
         out.write_all(bytes)
             .and_then(|()| out.flush())
             .map_err(|e| match e.kind() {
-                io::ErrorKind::BrokenPipe => Error {
-                    kind: crate::error::Kind::OutputClosed,
-                    message: "stdout was closed".into(),
-                },
+                io::ErrorKind::BrokenPipe => Error::new(Kind::OutputClosed, "stdout was closed"),
                 _ => Error::other(format!("cannot write to stdout: {e}")),
             })
     }
 
-    fn paint(&self, style: Style, text: &str) -> String {
+    /// `text` in `style` when stdout is coloured.
+    pub fn paint(&self, style: Style, text: &str) -> String {
         paint(self.color, style, text)
-    }
-
-    fn paint_err(&self, style: Style, text: &str) -> String {
-        paint(self.err_color, style, text)
-    }
-}
-
-fn paint(color: bool, style: Style, text: &str) -> String {
-    if color {
-        format!("{}{text}{}", style.render(), style.render_reset())
-    } else {
-        text.to_string()
     }
 }
 
@@ -225,190 +246,8 @@ fn status_style(status: u16) -> Style {
     }
 }
 
-/// How a body on a terminal is being shown so far.
-#[derive(Debug, Default)]
-struct TextState {
-    /// Bytes seen so far.
-    seen: u64,
-    /// Decided after the first bytes: the body is binary and is not shown.
-    binary: bool,
-    /// An incomplete UTF-8 sequence or a CR held back from the previous piece.
-    carry: Vec<u8>,
-    /// Whether the last character shown was a newline (or nothing was shown).
-    at_line_start: bool,
-}
-
-/// A [`Sink`] that shows a response as it arrives.
-#[derive(Debug)]
-pub struct View<'p> {
-    printer: &'p mut Printer,
-    parts: Parts,
-    file: Option<(File, PathBuf)>,
-    text: TextState,
-}
-
-impl View<'_> {
-    /// Ends the body: flushes held-back bytes and makes sure the footer starts a line.
-    pub fn finish(&mut self, _head: &Head) -> Result<(), Error> {
-        if let Some((file, path)) = &mut self.file {
-            return file
-                .flush()
-                .map_err(|e| Error::other(format!("cannot write '{}': {e}", path.display())));
-        }
-        if !self.parts.body || !self.printer.terminal || self.text.binary {
-            return Ok(());
-        }
-        let mut out = String::new();
-        let carry = std::mem::take(&mut self.text.carry);
-        escape_into(&mut out, &carry, self.printer.color);
-        if let Some(last) = out.chars().last() {
-            self.text.at_line_start = last == '\n';
-        }
-        if self.text.seen > 0 && !self.text.at_line_start {
-            out.push('\n');
-        }
-        self.printer.write(out.as_bytes())
-    }
-
-    fn terminal_body(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        let color = self.printer.color;
-        let first = self.text.seen == 0;
-        self.text.seen += bytes.len() as u64;
-        if first {
-            let sniff = &bytes[..bytes.len().min(SNIFF_LEN)];
-            let broken = match std::str::from_utf8(sniff) {
-                Ok(_) => false,
-                Err(e) => e.error_len().is_some(),
-            };
-            if sniff.contains(&0) || broken {
-                self.text.binary = true;
-                let notice = self.printer.paint(
-                    FOOTER,
-                    "[binary body not shown on a terminal; keep it with `save FILE` or -o FILE]",
-                );
-                return self.printer.write(format!("{notice}\n").as_bytes());
-            }
-        }
-        if self.text.binary {
-            return Ok(());
-        }
-        let mut joined = std::mem::take(&mut self.text.carry);
-        joined.extend_from_slice(bytes);
-        let keep = held_back(&joined);
-        let (show, rest) = joined.split_at(joined.len() - keep);
-        let mut out = String::with_capacity(show.len());
-        escape_into(&mut out, show, color);
-        self.text.carry = rest.to_vec();
-        if let Some(last) = out.chars().last() {
-            self.text.at_line_start = last == '\n';
-        }
-        self.printer.write(out.as_bytes())
-    }
-}
-
-impl Sink for View<'_> {
-    /// Interim responses (`100 Continue`, `103 Early Hints`) came over the wire too, so
-    /// they are shown before the final head, as `curl -i` does.
-    fn interim(&mut self, head: &Head) -> Result<(), Error> {
-        if self.parts.head {
-            self.printer.head(head)?;
-        }
-        Ok(())
-    }
-
-    fn head(&mut self, head: &Head) -> Result<(), Error> {
-        if self.parts.head {
-            self.printer.head(head)?;
-        }
-        Ok(())
-    }
-
-    fn body(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        if let Some((file, path)) = &mut self.file {
-            return file
-                .write_all(bytes)
-                .map_err(|e| Error::other(format!("cannot write '{}': {e}", path.display())));
-        }
-        if !self.parts.body {
-            return Ok(());
-        }
-        if self.printer.terminal {
-            self.terminal_body(bytes)
-        } else {
-            self.printer.write(bytes)
-        }
-    }
-}
-
-/// How many bytes at the end of `bytes` to hold back for the next piece: an incomplete
-/// UTF-8 sequence (at most 3 bytes) or a CR that may start a CRLF.
-fn held_back(bytes: &[u8]) -> usize {
-    if bytes.last() == Some(&b'\r') {
-        return 1;
-    }
-    let tail_start = bytes.len().saturating_sub(3);
-    for i in (tail_start..bytes.len()).rev() {
-        let b = bytes[i];
-        if b & 0xC0 == 0x80 {
-            continue; // continuation byte: look further back for the lead
-        }
-        let need = match b {
-            0xC0..=0xDF => 2,
-            0xE0..=0xEF => 3,
-            0xF0..=0xF7 => 4,
-            _ => return 0,
-        };
-        return if bytes.len() - i < need {
-            bytes.len() - i
-        } else {
-            0
-        };
-    }
-    0
-}
-
-/// Appends `bytes` for a terminal: UTF-8 text as is, CRLF as a newline, tabs and
-/// newlines kept, every other control character and invalid byte escaped (`\x1b`,
-/// `\u{85}`), so a server cannot move the cursor, change colours or set the title.
-pub fn escape_into(out: &mut String, bytes: &[u8], color: bool) {
-    let push_escaped = |out: &mut String, s: &str| {
-        out.push_str(&paint(color, ESCAPED, s));
-    };
-    for piece in bytes.utf8_chunks() {
-        let mut chars = piece.valid().chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '\n' | '\t' => out.push(c),
-                '\r' if chars.peek() == Some(&'\n') => {}
-                c if c.is_control() => {
-                    let code = u32::from(c);
-                    if code < 0x80 {
-                        push_escaped(out, &format!("\\x{code:02x}"));
-                    } else {
-                        push_escaped(out, &format!("\\u{{{code:x}}}"));
-                    }
-                }
-                c => out.push(c),
-            }
-        }
-        for b in piece.invalid() {
-            push_escaped(out, &format!("\\x{b:02x}"));
-        }
-    }
-}
-
-/// Opens the `-o`/`save` file for writing, with an error line that says what to do.
-pub fn create_file(path: &Path) -> Result<File, Error> {
-    File::create(path).map_err(|e| {
-        Error::other(format!(
-            "cannot create '{}': {e}; check the directory exists and is writable",
-            path.display()
-        ))
-    })
-}
-
 /// A byte count for people: `512 B`, `1.2 KiB`, `3.4 MiB`.
-pub fn human_size(n: u64) -> String {
+pub(crate) fn human_size(n: u64) -> String {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
     if n < 1024 {
         return format!("{n} B");
@@ -423,7 +262,7 @@ pub fn human_size(n: u64) -> String {
 }
 
 /// A duration for people: `3.1 ms`, `1.25 s`.
-pub fn human_duration(d: std::time::Duration) -> String {
+pub(crate) fn human_duration(d: std::time::Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
     if ms < 1000.0 {
         format!("{ms:.1} ms")
@@ -435,41 +274,6 @@ pub fn human_duration(d: std::time::Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn escaped(bytes: &[u8]) -> String {
-        let mut out = String::new();
-        escape_into(&mut out, bytes, false);
-        out
-    }
-
-    #[test]
-    fn escapes_what_a_terminal_would_obey() {
-        let cases: &[(&[u8], &str)] = &[
-            (b"plain text\n", "plain text\n"),
-            (b"tab\there", "tab\there"),
-            (b"crlf\r\nline", "crlf\nline"),
-            (b"bare\rcr", "bare\\x0dcr"),
-            (b"\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"),
-            (b"\x1b]0;title\x07", "\\x1b]0;title\\x07"),
-            (b"bell\x07 del\x7f", "bell\\x07 del\\x7f"),
-            ("caf\u{e9} \u{1F600}".as_bytes(), "caf\u{e9} \u{1F600}"),
-            ("c1\u{9b}31m".as_bytes(), "c1\\u{9b}31m"),
-            (b"bad \xff\xfe utf8", "bad \\xff\\xfe utf8"),
-        ];
-        for (input, want) in cases {
-            assert_eq!(escaped(input), *want, "input {input:?}");
-        }
-    }
-
-    #[test]
-    fn holds_back_split_sequences() {
-        assert_eq!(held_back(b"abc"), 0);
-        assert_eq!(held_back(b"abc\r"), 1);
-        assert_eq!(held_back(&"\u{e9}".as_bytes()[..1]), 1);
-        assert_eq!(held_back(&"\u{1F600}".as_bytes()[..3]), 3);
-        assert_eq!(held_back("\u{1F600}".as_bytes()), 0);
-        assert_eq!(held_back(b"\xff"), 0);
-    }
 
     #[test]
     fn sizes_and_durations() {

@@ -18,7 +18,7 @@ mod shutdown;
 mod signals;
 mod state;
 mod swap;
-pub mod tls;
+mod tls;
 mod watchdog;
 
 pub use config::Config;
@@ -32,14 +32,14 @@ pub fn run(config: Config) -> Result<(), StartError> {
     let addr = server
         .local_addr()
         .map_err(|e| StartError(format!("cannot read the bound address: {e}")))?;
-    let shown = if addr.ip().is_unspecified() {
-        format!(
-            "http://127.0.0.1:{}/ (listening on all interfaces)",
-            addr.port()
-        )
-    } else {
-        format!("http://{addr}/")
-    };
+    let scheme = if server.is_tls() { "https" } else { "http" };
+    let mut shown = shown_url(scheme, addr);
+    if let Some(redirect) = server.redirect_addr() {
+        shown.push_str(&format!(
+            ", redirecting {} there",
+            shown_url("http", redirect)
+        ));
+    }
     // Signals first: whoever waits for the start-up line may signal at once.
     signals::install(server.shutdown_handle(), server.state())?;
     let mut stdout = std::io::stdout().lock();
@@ -54,4 +54,16 @@ pub fn run(config: Config) -> Result<(), StartError> {
     }
     access_log::flush();
     Ok(())
+}
+
+/// `scheme://ADDR/` as a browser would reach it (127.0.0.1 for an all-interfaces bind).
+fn shown_url(scheme: &str, addr: std::net::SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!(
+            "{scheme}://127.0.0.1:{}/ (listening on all interfaces)",
+            addr.port()
+        )
+    } else {
+        format!("{scheme}://{addr}/")
+    }
 }

@@ -10,6 +10,7 @@ use crate::log_queue::error;
 use crate::rt;
 use crate::shutdown::Shutdown;
 use crate::state::State;
+use crate::tls;
 use async_io::Async;
 use async_lock::Semaphore;
 use futures::FutureExt;
@@ -56,10 +57,14 @@ impl fmt::Display for StartError {
 impl std::error::Error for StartError {}
 
 /// What a listener's connections speak.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     /// Plain HTTP/1.x.
     Http,
+    /// HTTP/1.x inside TLS, with the state's TLS set-up.
+    Tls,
+    /// `--redirect-http`: every request gets a 308 to https on `tls_port`.
+    Redirect { tls_port: u16 },
 }
 
 /// One listening socket.
@@ -94,23 +99,57 @@ impl Server {
                 _ => StartError(format!("cannot open root folder '{shown}': {e}")),
             }
         })?;
-        let addr = SocketAddr::new(config.bind, config.port);
-        let socket = listen(addr).map_err(|e| bind_error(addr, &e))?;
-        let socket =
-            Async::new(socket).map_err(|e| StartError(format!("cannot watch the socket: {e}")))?;
+        // Certificates before sockets: a bad file stops start-up with nothing bound.
+        let tls = tls::Live::from_config(&config).map_err(|e| StartError(e.to_string()))?;
+        let kind = if tls.is_some() { Kind::Tls } else { Kind::Http };
+        if let Some(port) = config.redirect_http {
+            if port == config.port && port != 0 {
+                return Err(StartError(format!(
+                    "--redirect-http {port} is also the HTTPS port; pick another, e.g. --redirect-http 80"
+                )));
+            }
+        }
+        let mut listeners = vec![Listener {
+            socket: watched(SocketAddr::new(config.bind, config.port))?,
+            kind,
+        }];
+        if let Some(port) = config.redirect_http {
+            let tls_port = listeners[0]
+                .socket
+                .get_ref()
+                .local_addr()
+                .map_err(|e| StartError(format!("cannot read the bound address: {e}")))?
+                .port();
+            listeners.push(Listener {
+                socket: watched(SocketAddr::new(config.bind, port))?,
+                kind: Kind::Redirect { tls_port },
+            });
+        }
         let max_connections = config
             .max_connections
             .unwrap_or_else(default_max_connections)
             .max(1);
+        let mut state = State::new(config, root);
+        state.tls = tls;
         Ok(Server {
-            listeners: vec![Listener {
-                socket,
-                kind: Kind::Http,
-            }],
-            state: Arc::new(State::new(config, root)),
+            listeners,
+            state: Arc::new(state),
             shutdown: Shutdown::new(),
             slots: Arc::new(Semaphore::new(max_connections)),
         })
+    }
+
+    /// Whether the first listener speaks HTTPS.
+    pub(crate) fn is_tls(&self) -> bool {
+        self.listeners.first().is_some_and(|l| l.kind == Kind::Tls)
+    }
+
+    /// The address of the `--redirect-http` listener, if there is one.
+    pub(crate) fn redirect_addr(&self) -> Option<SocketAddr> {
+        self.listeners
+            .iter()
+            .find(|l| matches!(l.kind, Kind::Redirect { .. }))
+            .and_then(|l| l.socket.get_ref().local_addr().ok())
     }
 
     /// The address the first listener actually bound (the real port when `--port 0`).
@@ -194,7 +233,7 @@ async fn accept_loop(
             }
         };
         let _ = stream.get_ref().set_nodelay(true);
-        let (state, shutdown, kind) = (state.clone(), shutdown.clone(), listener.kind.clone());
+        let (state, shutdown, kind) = (state.clone(), shutdown.clone(), listener.kind);
         let live = shutdown.track();
         rt::spawn(async move {
             // Both guards are released when this task ends, however it ends.
@@ -222,9 +261,44 @@ async fn connection(
     state: &Arc<State>,
     shutdown: &Shutdown,
 ) -> io::Result<()> {
-    match kind {
-        Kind::Http => conn::serve(stream, peer, state, shutdown).await,
+    let limits = tls::accept::Limits {
+        head: state.head_timeout(),
+        send: state.send_timeout(),
+    };
+    match (kind, &state.tls) {
+        (Kind::Tls, Some(live)) => {
+            let acceptor = live.acceptor();
+            let handshake =
+                tls::accept::handshake(stream, peer, &acceptor, &state.watchdog, limits);
+            let Some(mut stream) = Box::pin(handshake).await else {
+                return Ok(());
+            };
+            let served = conn::serve(&mut stream, peer, state, shutdown).await;
+            Box::pin(tls::accept::close(
+                &mut stream,
+                &state.watchdog,
+                limits.send,
+            ))
+            .await;
+            served
+        }
+        (Kind::Redirect { tls_port }, _) => {
+            let quiet = state.config.quiet;
+            let answered =
+                tls::redirect_io::serve(stream, peer, tls_port, &state.watchdog, limits, quiet);
+            if let Some(line) = Box::pin(answered).await {
+                crate::log_queue::ERRORS.push(format!("{line}\n"));
+            }
+            Ok(())
+        }
+        _ => conn::serve(stream, peer, state, shutdown).await,
     }
+}
+
+/// Binds `addr` and registers the socket with the reactor.
+fn watched(addr: SocketAddr) -> Result<Async<TcpListener>, StartError> {
+    let socket = listen(addr).map_err(|e| bind_error(addr, &e))?;
+    Async::new(socket).map_err(|e| StartError(format!("cannot watch the socket: {e}")))
 }
 
 /// Creates a listening socket with `SO_REUSEADDR` and a deep backlog.

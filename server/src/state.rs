@@ -22,6 +22,8 @@ pub(crate) struct State {
     pub watchdog: Watchdog,
     /// Site-wide settings a reload may replace; read once per request.
     pub site: Swap<Site>,
+    /// The TLS set-up, when the server speaks HTTPS (`--tls-cert`).
+    pub tls: Option<crate::tls::Live>,
 }
 
 /// Site-wide response settings. The site rules and the TLS certificates join this (or
@@ -50,14 +52,20 @@ impl State {
             root,
             caches: Caches::default(),
             watchdog: Watchdog::new(),
+            tls: None,
         }
     }
 
-    /// Re-reads what can change without a restart (SIGHUP). Nothing is read from disk
-    /// yet: the flags are fixed for the process's life. Returns a line for the log.
+    /// Re-reads what can change without a restart (SIGHUP): the TLS certificate and key.
+    /// The flags are fixed for the process's life. Returns a line for the log.
     pub(crate) fn reload(&self) -> String {
         self.site.store(Site::from_config(&self.config));
-        "reload: nothing to re-read (no config file or certificates in use)".to_string()
+        match &self.tls {
+            Some(tls) => tls.reload(),
+            None => {
+                "reload: nothing to re-read (no config file or certificates in use)".to_string()
+            }
+        }
     }
 
     /// Absolute deadline for a request head, from its first byte.

@@ -22,7 +22,17 @@ impl<T> Swap<T> {
 
     /// Replaces the value; snapshots already taken keep the old one.
     pub(crate) fn store(&self, value: T) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(value);
+        self.store_arc(Arc::new(value));
+    }
+
+    /// A cell holding a value already shared (a certificate rustls holds as an `Arc`).
+    pub(crate) fn from_arc(value: Arc<T>) -> Swap<T> {
+        Swap(RwLock::new(value))
+    }
+
+    /// Replaces the value with one already shared.
+    pub(crate) fn store_arc(&self, value: Arc<T>) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = value;
     }
 }
 

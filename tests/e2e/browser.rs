@@ -217,8 +217,56 @@ fn chromium_screenshots_show_the_page_and_the_404() {
     }
 }
 
+/// Headless Chromium over HTTPS, trusting exactly our test leaf by the SHA-256 of its key
+/// (`--ignore-certificate-errors-spki-list`, which Chromium honours with a profile dir):
+/// the page renders and its assets load; trusting another key instead gets no page.
+fn chromium_loads_hello_world_over_https() {
+    let bin = tests::tools::program("chromium");
+    let certs = tests::certs::TestCerts::new();
+    let site = www_copy();
+    let (cert, key) = (certs.cert_pem(), certs.key_pem());
+    let server = TestServer::start_in(
+        site.path(),
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let url = format!("https://localhost:{}/HelloWorld.html", server.addr.port());
+    let trust = |leaf: &tests::certs::Leaf| {
+        format!(
+            "--ignore-certificate-errors-spki-list={}",
+            leaf.spki_sha256_base64()
+        )
+    };
+    let run = run_chromium(&bin, &["--dump-dom", &trust(&certs.leaf)], &url);
+    assert!(
+        run.status.success(),
+        "chromium: {}\n{}",
+        run.status,
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains("<h1>Hello, World!</h1>"),
+        "{}",
+        run.stdout
+    );
+    assert_logged(&server, "/HelloWorld.html", 200);
+    assert_logged(&server, "/style.css", 200);
+    assert_logged(&server, "/logo.svg", 200);
+    let untrusted = run_chromium(&bin, &["--dump-dom", &trust(&certs.wrong_name)], &url);
+    assert!(
+        !untrusted.stdout.contains("Hello, World!"),
+        "an untrusted certificate was accepted: {}",
+        untrusted.stdout
+    );
+}
+
 tests::register! {
     #[needs("chromium")] chromium_renders_hello_world_and_fetches_its_stylesheet_and_image,
     #[needs("chromium")] chromium_renders_the_404_page_for_a_missing_file,
     #[needs("chromium")] chromium_screenshots_show_the_page_and_the_404,
+    #[needs("chromium")] chromium_loads_hello_world_over_https,
 }

@@ -35,7 +35,7 @@ fn python_http_server() {
     let server = python_server(root.path()).expect("start python3 -m http.server");
     let port = server.port;
 
-    let out = client(port, &["HelloWorld.html"], "");
+    let out = client(port, &["HelloWorld.html", "-i"], "");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.starts_with("HTTP/1.0 200 OK\r\n"), "{stdout}");
@@ -73,7 +73,7 @@ fn nginx() {
     let server = nginx_server(Path::new(&nginx), root.path()).expect("start nginx");
     let port = server.port;
 
-    let out = client(port, &["/HelloWorld.html"], "");
+    let out = client(port, &["/HelloWorld.html", "-i"], "");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(
@@ -83,7 +83,7 @@ fn nginx() {
     assert!(stdout.ends_with(PAGE));
 
     // sub_filter drops Content-Length, so nginx sends the page chunked.
-    let out = client(port, &["/filtered/HelloWorld.html"], "");
+    let out = client(port, &["/filtered/HelloWorld.html", "-i"], "");
     let stdout = text(&out.stdout);
     assert!(
         stdout.contains("\r\nTransfer-Encoding: chunked\r\n"),

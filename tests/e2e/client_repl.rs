@@ -56,7 +56,9 @@ fn repl_in_a_terminal() {
 
     // A hint shows the command's arguments; Ctrl-C clears the line.
     tmux.type_text("ge");
-    tmux.wait_for("the hint", |s| last_line(s) == format!("{prompt} get PATH"));
+    tmux.wait_for("the hint", |s| {
+        last_line(s) == format!("{prompt} get PATH [ITEM...]")
+    });
     tmux.keys(&["C-c"]);
     tmux.wait_for("a cleared line", |s| last_line(s) == prompt);
 
@@ -102,6 +104,59 @@ fn repl_in_a_terminal() {
     tmux.wait_for("the client to exit", |_| tmux.exited());
 }
 
+fn ctrl_c_abandons_a_request_in_flight() {
+    // /slow is read and never answered (a local listener that never answers).
+    let peer = Peer::start(|mut s, _, peer| {
+        while let Some(head) = peer.read_request(&mut s) {
+            if head.starts_with("GET /slow ") {
+                let mut rest = Vec::new();
+                let _ = std::io::Read::read_to_end(&mut s, &mut rest);
+                return;
+            }
+            let _ = std::io::Write::write_all(
+                &mut s,
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfast\n",
+            );
+        }
+    });
+    let home = Home::new();
+    let prompt = format!("127.0.0.1:{}>", peer.port);
+    let tmux = start("client-ctrl-c", &home, peer.port);
+    tmux.wait_for("the prompt", |s| last_line(s) == prompt);
+    tmux.type_text("get /slow");
+    tmux.keys(&["Enter"]);
+    let start = std::time::Instant::now();
+    while !peer
+        .request_lines()
+        .iter()
+        .any(|l| l.starts_with("GET /slow "))
+    {
+        assert!(
+            start.elapsed() < tests::client::HANG_LIMIT,
+            "the request never arrived"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    tmux.keys(&["C-c"]);
+    let screen = tmux.wait_for("the interruption", |s| {
+        s.contains("interrupted with Ctrl-C")
+    });
+    assert!(!tmux.exited(), "Ctrl-C must not end the REPL: {screen}");
+    tmux.wait_for("the prompt again", |s| last_line(s) == prompt);
+    tmux.type_text("get /next");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the next answer", |s| s.contains("fast"));
+    assert_eq!(
+        peer.connection_count(),
+        2,
+        "the abandoned connection was dropped, a new one opened"
+    );
+    tmux.type_text("quit");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the client to exit", |_| tmux.exited());
+}
+
 tests::register! {
     #[needs("tmux")] repl_in_a_terminal,
+    #[needs("tmux")] ctrl_c_abandons_a_request_in_flight,
 }

@@ -8,7 +8,10 @@ fn one_shot_prints_status_headers_and_the_exact_body() {
     let server = TestServer::start();
     let home = Home::new();
     let port = server.addr.port().to_string();
-    let out = run(home.client(&["127.0.0.1", &port, "HelloWorld.html"]), b"");
+    let out = run(
+        home.client(&["-i", "127.0.0.1", &port, "HelloWorld.html"]),
+        b"",
+    );
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -29,7 +32,10 @@ fn one_shot_exit_codes_follow_the_status_class() {
     let server = TestServer::start();
     let home = Home::new();
     let port = server.addr.port().to_string();
-    let missing = run(home.client(&["127.0.0.1", &port, "/no/such/page"]), b"");
+    let missing = run(
+        home.client(&["-i", "127.0.0.1", &port, "/no/such/page"]),
+        b"",
+    );
     assert_eq!(missing.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&missing.stdout).contains("404 Not Found"));
     let head = run(home.client(&["-I", "127.0.0.1", &port, "/style.css"]), b"");

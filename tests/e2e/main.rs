@@ -5,9 +5,13 @@
 mod browser;
 mod cache;
 mod client;
+mod client_items;
 mod client_peers;
 mod client_repl;
+mod client_responses;
 mod client_server;
+mod client_session;
+mod client_tls;
 mod connection;
 mod dir_listing;
 mod error_log;
@@ -21,6 +25,8 @@ mod request;
 mod resolve;
 mod send;
 mod shutdown;
+mod tls;
+mod tls_interop;
 mod variants;
 
 fn main() {
@@ -28,9 +34,13 @@ fn main() {
         browser::trials,
         cache::trials,
         client::trials,
+        client_items::trials,
         client_peers::trials,
         client_repl::trials,
+        client_responses::trials,
         client_server::trials,
+        client_session::trials,
+        client_tls::trials,
         connection::trials,
         dir_listing::trials,
         error_log::trials,
@@ -44,6 +54,8 @@ fn main() {
         resolve::trials,
         send::trials,
         shutdown::trials,
+        tls::trials,
+        tls_interop::trials,
         variants::trials,
     ]);
 }

@@ -203,6 +203,47 @@ impl Peer {
         })
     }
 
+    /// A keep-alive peer that answers every request with `200` and, as the body, the exact
+    /// bytes of the request it received (head and `Content-Length` body), so a test can
+    /// assert the client's encoding byte for byte. It honours `Expect: 100-continue`.
+    pub fn echo() -> Peer {
+        Peer::start(move |mut s, _, peer| {
+            while let Some(head) = peer.read_request(&mut s) {
+                let len = head
+                    .lines()
+                    .find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                if head
+                    .to_ascii_lowercase()
+                    .contains("\r\nexpect: 100-continue\r\n")
+                    && s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err()
+                {
+                    return;
+                }
+                let mut body = vec![0u8; len];
+                if s.read_exact(&mut body).is_err() {
+                    return;
+                }
+                let mut echoed = head.into_bytes();
+                echoed.extend_from_slice(&body);
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
+                    echoed.len()
+                );
+                if s.write_all(reply.as_bytes())
+                    .and_then(|()| s.write_all(&echoed))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        })
+    }
+
     /// Reads one request head (up to the blank line) and records it; `None` at EOF.
     pub fn read_request(&self, s: &mut TcpStream) -> Option<String> {
         let mut head = Vec::new();
@@ -271,6 +312,27 @@ pub struct Background {
     pub port: u16,
     /// Kept so its directory lives as long as the process.
     _dir: Option<tempfile::TempDir>,
+}
+
+impl Background {
+    /// The process once it accepts connections on `port`; `None` (after killing it) if
+    /// it exited or never listened.
+    pub fn started(
+        mut child: Child,
+        port: u16,
+        dir: Option<tempfile::TempDir>,
+    ) -> Option<Background> {
+        if wait_listening(&mut child, port) {
+            return Some(Background {
+                child,
+                port,
+                _dir: dir,
+            });
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
+    }
 }
 
 impl Drop for Background {

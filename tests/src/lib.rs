@@ -5,7 +5,9 @@
 pub mod bin;
 pub mod certs;
 pub mod client;
+pub mod client_tls;
 pub mod harness;
 pub mod raw;
 pub mod server;
+pub mod tls;
 pub mod tools;

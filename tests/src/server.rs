@@ -248,6 +248,7 @@ fn wait_for_line(lines: &Mutex<Vec<String>>, needle: &str, limit: Duration) -> O
 
 /// Reads the address out of `Serving /root at http://127.0.0.1:PORT/`.
 pub fn parse_addr(line: &str) -> Option<SocketAddr> {
-    let rest = line.split("http://").nth(1)?;
+    // `http://` or `https://`: the first address on the line is the main listener's.
+    let rest = line.split("://").nth(1)?;
     rest.split('/').next()?.parse().ok()
 }

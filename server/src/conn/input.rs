@@ -51,6 +51,8 @@ pub(crate) enum Read<T> {
     Head(T),
     /// The peer closed (or the watchdog cut the reading side) before a whole head.
     Closed,
+    /// The bytes are a TLS handshake, not HTTP: the client meant https://.
+    TlsHandshake,
 }
 
 /// Bytes received and not yet consumed.
@@ -114,10 +116,10 @@ impl Input {
         loop {
             // A head already buffered (pipelined, or completed by the last read).
             if !self.pending.is_empty() && !self.parsed {
-                if let Some((t, used)) = parse_with(&mut self.pending, handle) {
+                if let Some((read, used)) = parse_with(&mut self.pending, handle) {
                     self.consume(used);
                     self.parsed = false;
-                    return Poll::Ready(Ok(Read::Head(t)));
+                    return Poll::Ready(Ok(read));
                 }
                 self.parsed = true;
             }
@@ -150,9 +152,9 @@ impl Input {
                 // The common case: a whole head in one read, parsed where it landed.
                 let got = &mut scratch[..n];
                 match parse_with(got, handle) {
-                    Some((t, used)) => {
+                    Some((read, used)) => {
                         self.pending.extend_from_slice(&got[used..]);
-                        Poll::Ready(Ok(Some(Read::Head(t))))
+                        Poll::Ready(Ok(Some(read)))
                     }
                     None => {
                         self.pending.extend_from_slice(got);
@@ -172,8 +174,9 @@ impl Input {
 }
 
 /// Parses `buf`; if it holds a whole head (or a bad one), hands it to `handle` and
-/// returns the result with the bytes the head used. `None`: read more.
-fn parse_with<F, T>(buf: &mut [u8], handle: &mut Option<F>) -> Option<(T, usize)>
+/// returns the result with the bytes the head used. `None`: read more. A TLS handshake
+/// is not handed over: it gets no HTTP answer ([`Read::TlsHandshake`]).
+fn parse_with<F, T>(buf: &mut [u8], handle: &mut Option<F>) -> Option<(Read<T>, usize)>
 where
     F: FnOnce(Head<'_, '_>) -> T,
 {
@@ -187,6 +190,10 @@ where
             let used = req.head_len;
             (Head::Request(req), used)
         }
+        // Checked only once parsing failed, so valid requests pay nothing for it.
+        Err(_) if crate::tls::sniff::is_tls_handshake(buf) => {
+            return Some((Read::TlsHandshake, buf.len()))
+        }
         Err(error) => (
             Head::Invalid {
                 error,
@@ -196,7 +203,7 @@ where
         ),
     };
     let handle = handle.take()?;
-    Some((handle(head), used))
+    Some((Read::Head(handle(head)), used))
 }
 
 /// The first line of an unparseable head, raw, cut for the log.
@@ -261,5 +268,18 @@ mod tests {
             b"GET /a HTTP/1.1\r\nHost: x\r\nContent-Length: z\r\n\r\n",
         );
         assert_eq!(got.as_deref(), Some("BadContentLength"));
+    }
+
+    #[test]
+    fn a_tls_client_hello_is_not_handed_over_as_a_bad_head() {
+        let mut input = Input::default();
+        let mut stream = Cursor::new(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03".to_vec());
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut handled = false;
+        let mut handle = Some(|_: Head<'_, '_>| handled = true);
+        let r = input.poll_head(&mut cx, &mut stream, &mut || {}, &mut handle);
+        assert!(matches!(r, Poll::Ready(Ok(Read::TlsHandshake))), "{r:?}");
+        assert!(!handled, "a ClientHello must get no HTTP answer");
     }
 }

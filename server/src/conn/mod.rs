@@ -46,6 +46,36 @@ pub(crate) trait Transport: AsyncRead + AsyncWrite + Unpin + Send {
     fn zero_copy(&self) -> Option<&Async<TcpStream>> {
         None
     }
+
+    /// Whether the bytes are encrypted (TLS): its responses may carry HSTS.
+    fn is_tls(&self) -> bool {
+        false
+    }
+}
+
+impl Transport for crate::tls::accept::TlsTcp {
+    fn socket(&self) -> BorrowedFd<'_> {
+        self.get_ref().0.get_ref().as_fd()
+    }
+
+    fn is_tls(&self) -> bool {
+        true
+    }
+}
+
+/// A borrowed transport, so a wrapper (TLS) can still close the stream after the loop.
+impl<T: Transport + ?Sized> Transport for &mut T {
+    fn socket(&self) -> BorrowedFd<'_> {
+        (**self).socket()
+    }
+
+    fn zero_copy(&self) -> Option<&Async<TcpStream>> {
+        (**self).zero_copy()
+    }
+
+    fn is_tls(&self) -> bool {
+        (**self).is_tls()
+    }
 }
 
 impl Transport for Async<TcpStream> {
@@ -76,6 +106,8 @@ enum Turn {
     Later(Exchange),
     /// The peer closed, or the watchdog cut the reading side, before a whole head.
     Closed,
+    /// A TLS handshake arrived on a plain-HTTP port.
+    TlsHandshake,
 }
 
 /// Serves one connection until it closes. Errors are the peer's doing or I/O failures;
@@ -137,6 +169,14 @@ pub(crate) async fn serve<S: Transport>(
                 return Ok(());
             }
             Turn::Closed => return Ok(()),
+            // One short line, not a 400 with the ClientHello's bytes escaped in the log.
+            Turn::TlsHandshake => {
+                crate::log_queue::error(format_args!(
+                    "{peer}: {}",
+                    crate::tls::sniff::TLS_ON_PLAIN_PORT
+                ));
+                return Ok(());
+            }
         };
         watch.disarm();
         served += 1;
@@ -191,15 +231,17 @@ fn turn<S: Transport>(
         Poll::Pending => return Poll::Pending,
         Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
         Poll::Ready(Ok(Read::Closed)) => return Poll::Ready(Ok(Turn::Closed)),
+        Poll::Ready(Ok(Read::TlsHandshake)) => return Poll::Ready(Ok(Turn::TlsHandshake)),
         Poll::Ready(Ok(Read::Head(x))) => x,
     };
-    let response = match x.answer {
+    let mut response = match x.answer {
         Handled::Ready(response) if x.skip_body.is_none() => response,
         answer => {
             x.answer = answer;
             return Poll::Ready(Ok(Turn::Later(x)));
         }
     };
+    secure_fields(stream, state, &mut response);
     let status = response.status;
     let started = writer::start(cx, stream, response, &x.framing)?;
     Poll::Ready(Ok(Turn::Answered(Answered {
@@ -241,10 +283,11 @@ async fn later<S: Transport>(
             framing.close = true;
         }
     }
-    let response = match answer {
+    let mut response = match answer {
         Handled::Ready(response) => response,
         Handled::Blocking(job) => rt::unblock(move || job.run()).await,
     };
+    secure_fields(stream, state, &mut response);
     exchange::settle(&mut after, &mut framing, response.status);
     let status = response.status;
     let started = writer::start_later(stream, response, &framing).await?;
@@ -305,7 +348,8 @@ async fn request_timeout<S: Transport>(
     peer: SocketAddr,
     watch: &Watch,
 ) {
-    let response = Response::error(StatusCode::REQUEST_TIMEOUT);
+    let mut response = Response::error(StatusCode::REQUEST_TIMEOUT);
+    secure_fields(stream, state, &mut response);
     let announced = response.body.len();
     let framing = Framing {
         close: true,
@@ -319,6 +363,17 @@ async fn request_timeout<S: Transport>(
     }
     log_line(state, peer, b"-", StatusCode::REQUEST_TIMEOUT, announced);
     drain::linger_close(stream, watch, drain::LINGER_TIME).await;
+}
+
+/// Adds the fields only responses over TLS carry: `Strict-Transport-Security` with
+/// `--hsts` (RFC 6797 section 8.1: meaningless, and not sent, over plain HTTP).
+fn secure_fields<S: Transport>(stream: &S, state: &State, response: &mut Response) {
+    let hsts = state.tls.as_ref().and_then(|tls| tls.hsts.as_ref());
+    if let (true, Some(hsts)) = (stream.is_tls(), hsts) {
+        response
+            .fields
+            .append("Strict-Transport-Security", hsts.clone());
+    }
 }
 
 fn log_line(state: &State, peer: SocketAddr, request_line: &[u8], status: StatusCode, bytes: u64) {

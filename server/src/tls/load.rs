@@ -206,7 +206,7 @@ pub fn load(
 /// An expired or not-yet-valid certificate still lets the server start (the operator may be
 /// renewing it right now, and a reload picks up the new one), but deserves a loud line.
 fn validity_warning(file: &Path, s: &CertSummary, now: SystemTime) -> Option<String> {
-    let now = shared::date::civil(now);
+    let now = shared::wire::date::civil(now);
     let file = file.display();
     if x509::earlier(&s.not_after, &now) {
         return Some(format!(

@@ -2,15 +2,19 @@
 //! 1.3, ALPN from config, session tickets) around a reloadable certificate, and the
 //! pieces the listeners use beside it (protocol sniffing, the https redirect, HSTS).
 
+pub mod accept;
 pub mod load;
 pub mod redirect;
+pub mod redirect_io;
 pub mod resolver;
 pub mod sniff;
 pub mod x509;
 
-pub use load::{LoadError, Loaded, TlsFiles};
+pub use load::{LoadError, TlsFiles};
 pub use resolver::CertResolver;
 
+use crate::config::Config;
+use futures_rustls::TlsAcceptor;
 use rustls::crypto::CryptoProvider;
 use rustls::ServerConfig;
 use std::fmt;
@@ -93,6 +97,71 @@ pub fn setup(files: TlsFiles, alpn: &[&[u8]]) -> Result<(Tls, Vec<String>), Setu
 /// Sent on TLS responses only: browsers ignore it over plain HTTP (section 8.1).
 pub fn hsts_value(max_age: u64) -> String {
     format!("max-age={max_age}")
+}
+
+/// The ALPN protocols the TLS listener offers, in order of preference.
+pub(crate) fn alpn(_config: &Config) -> Vec<&'static [u8]> {
+    // The HTTP/2 issue puts `h2` first here (and `--http2 false` leaves it out).
+    vec![ALPN_HTTP1]
+}
+
+/// What the running server keeps of its TLS set-up: the acceptor every handshake uses,
+/// the certificate SIGHUP reloads, and the fields TLS responses carry.
+#[derive(Debug)]
+pub(crate) struct Live {
+    /// The configuration every handshake uses (with the current certificate).
+    pub config: Arc<ServerConfig>,
+    /// The reloadable certificate.
+    pub resolver: Arc<CertResolver>,
+    /// `Strict-Transport-Security` value, when `--hsts` asks for it.
+    pub hsts: Option<Arc<str>>,
+}
+
+impl Live {
+    /// Loads the pair the flags name and builds the acceptor; `None` when the flags ask
+    /// for no TLS. Warnings (an expired certificate) are printed here, one line each.
+    pub(crate) fn from_config(config: &Config) -> Result<Option<Live>, SetupError> {
+        let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) else {
+            return Ok(None);
+        };
+        install_provider();
+        let files = TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        };
+        let (tls, warnings) = setup(files, &alpn(config))?;
+        for warning in warnings {
+            eprintln!("server: warning: {warning}");
+        }
+        Ok(Some(Live {
+            config: tls.config,
+            resolver: tls.resolver,
+            hsts: config.hsts.map(|secs| hsts_value(secs).into()),
+        }))
+    }
+
+    /// What runs one handshake (a cheap handle on the shared configuration).
+    pub(crate) fn acceptor(&self) -> TlsAcceptor {
+        TlsAcceptor::from(self.config.clone())
+    }
+
+    /// SIGHUP: re-reads the certificate and key. Returns the line for the log; warnings
+    /// about the new certificate are printed first.
+    pub(crate) fn reload(&self) -> String {
+        match self.resolver.reload() {
+            Ok(done) => {
+                for warning in &done.warnings {
+                    crate::log_queue::error(format_args!("warning: {warning}"));
+                }
+                format!(
+                    "reloaded the TLS certificate from '{}'{}",
+                    self.resolver.files().cert.display(),
+                    resolver::describe(done.summary.as_ref())
+                )
+            }
+            Err(e) => format!("TLS reload failed, keeping the old certificate: {e}"),
+        }
+    }
 }
 
 #[cfg(test)]

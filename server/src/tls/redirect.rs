@@ -3,8 +3,8 @@
 //! plain host name or IP address, so the answer can only ever point back at a name the
 //! client already used for this server), with the TLS port in place of the cleartext one.
 
-use shared::format;
-use shared::request::Request;
+use shared::wire::format;
+use shared::wire::request::Request;
 use shared::StatusCode;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::SystemTime;
@@ -68,21 +68,30 @@ pub fn location(req: &Request<'_, '_>, tls_port: u16) -> Result<String, Redirect
     Ok(url)
 }
 
-/// The whole response: `308` with `Location`, or `400` naming the problem; bodies are
-/// one line, left out for HEAD; the connection closes after it.
-pub fn response(outcome: Result<&str, RedirectError>, head_only: bool, now: SystemTime) -> Vec<u8> {
-    let (status, body) = match outcome {
-        Ok(url) => (StatusCode(308), format!("Moved to {url}\n")),
-        Err(e) => (StatusCode(400), format!("{}\n", e.describe())),
+/// What the redirect port answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer<'a> {
+    /// `308` to this https URL.
+    Redirect(&'a str),
+    /// An error status with a one-line reason.
+    Refuse(StatusCode, &'a str),
+}
+
+/// The whole response: `308` with `Location`, or the refusal; bodies are one line, left
+/// out for HEAD; the connection closes after it.
+pub fn response(answer: Answer<'_>, head_only: bool, now: SystemTime) -> Vec<u8> {
+    let (status, body) = match answer {
+        Answer::Redirect(url) => (StatusCode(308), format!("Moved to {url}\n")),
+        Answer::Refuse(status, why) => (status, format!("{why}\n")),
     };
     let mut out = Vec::with_capacity(256 + body.len());
     format::status_line(&mut out, status);
     format::header(
         &mut out,
         "Date",
-        shared::date::format_http_date(now).as_bytes(),
+        shared::wire::date::format_http_date(now).as_bytes(),
     );
-    if let Ok(url) = outcome {
+    if let Answer::Redirect(url) = answer {
         format::header(&mut out, "Location", url.as_bytes());
     }
     format::header(&mut out, "Content-Type", b"text/plain; charset=utf-8");
@@ -164,12 +173,12 @@ fn is_dns_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::request::{parse_request, Parsed, EMPTY_HEADER};
+    use shared::wire::request::{parse_request, Status, EMPTY_HEADER};
 
     fn redirect(head: &str, tls_port: u16) -> Result<String, RedirectError> {
         let mut headers = [EMPTY_HEADER; 16];
         match parse_request(head.as_bytes(), &mut headers) {
-            Ok(Parsed::Complete(req)) => location(&req, tls_port),
+            Ok(Status::Complete(req)) => location(&req, tls_port),
             other => panic!("test head did not parse: {other:?}"),
         }
     }
@@ -273,7 +282,8 @@ mod tests {
     #[test]
     fn responses_are_complete_and_head_has_no_body() {
         let now = SystemTime::UNIX_EPOCH;
-        let text = String::from_utf8(response(Ok("https://a.example/x"), false, now)).unwrap();
+        let to = Answer::Redirect("https://a.example/x");
+        let text = String::from_utf8(response(to, false, now)).unwrap();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
         assert!(
             head.starts_with("HTTP/1.1 308 Permanent Redirect\r\n"),
@@ -284,12 +294,13 @@ mod tests {
             "{head}"
         );
         assert!(head.contains(&format!("\r\nContent-Length: {}\r\n", body.len())));
-        let head_only = response(Ok("https://a.example/x"), true, now);
+        let head_only = response(to, true, now);
         assert!(head_only.ends_with(b"\r\n\r\n"));
         assert!(String::from_utf8(head_only)
             .unwrap()
             .contains(&format!("Content-Length: {}", body.len())));
-        let bad = String::from_utf8(response(Err(RedirectError::BadHost), false, now)).unwrap();
+        let refuse = Answer::Refuse(StatusCode(400), RedirectError::BadHost.describe());
+        let bad = String::from_utf8(response(refuse, false, now)).unwrap();
         assert!(bad.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{bad}");
         assert!(!bad.contains("Location"), "{bad}");
     }

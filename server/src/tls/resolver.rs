@@ -4,29 +4,24 @@
 
 use super::load::{load, LoadError, Loaded, TlsFiles};
 use super::x509::{self, CertSummary};
+use crate::swap::Swap;
 use rustls::crypto::CryptoProvider;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// Serves the current certificate and swaps in a new one on [`CertResolver::reload`].
 ///
-/// The cell is a lock around an `Arc`: a handshake holds the read lock only to clone the
-/// `Arc`, a reload holds the write lock only to replace it, so neither waits on the other
-/// for longer than that (a lock-free swap would save nanoseconds per handshake, next to
-/// the milliseconds of its cryptography).
+/// The cell is the server's [`Swap`]: a handshake holds its lock only to clone an `Arc`,
+/// a reload only to replace it, so neither waits on the other for longer than that (a
+/// lock-free swap would save nanoseconds per handshake, next to the milliseconds of its
+/// cryptography). A handshake under way keeps the pair it started with.
 #[derive(Debug)]
 pub struct CertResolver {
     files: TlsFiles,
     provider: Arc<CryptoProvider>,
-    current: RwLock<Current>,
-}
-
-#[derive(Debug)]
-struct Current {
-    key: Arc<CertifiedKey>,
-    summary: Option<CertSummary>,
+    current: Swap<CertifiedKey>,
 }
 
 /// What a successful reload installed.
@@ -44,10 +39,7 @@ impl CertResolver {
         CertResolver {
             files,
             provider,
-            current: RwLock::new(Current {
-                key: first.key,
-                summary: first.summary,
-            }),
+            current: Swap::from_arc(first.key),
         }
     }
 
@@ -55,52 +47,21 @@ impl CertResolver {
     /// the old pair stays and the error says why.
     pub fn reload(&self) -> Result<Reloaded, LoadError> {
         let loaded = load(&self.files, &self.provider, SystemTime::now())?;
-        let summary = loaded.summary.clone();
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Current {
-            key: loaded.key,
-            summary: loaded.summary,
-        };
+        self.current.store_arc(loaded.key);
         Ok(Reloaded {
-            summary,
+            summary: loaded.summary,
             warnings: loaded.warnings,
         })
     }
 
-    /// Reloads and logs the outcome on stderr, one line each (the SIGHUP handler's job).
-    pub fn reload_and_log(&self) {
-        match self.reload() {
-            Ok(done) => {
-                for warning in &done.warnings {
-                    eprintln!("server: warning: {warning}");
-                }
-                eprintln!(
-                    "server: reloaded the TLS certificate from '{}'{}",
-                    self.files.cert.display(),
-                    describe(done.summary.as_ref())
-                );
-            }
-            Err(e) => {
-                eprintln!("server: error: TLS reload failed, keeping the old certificate: {e}")
-            }
-        }
+    /// The files it reloads from.
+    pub fn files(&self) -> &TlsFiles {
+        &self.files
     }
 
     /// The pair new handshakes get now.
     pub fn current(&self) -> Arc<CertifiedKey> {
-        self.current
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .key
-            .clone()
-    }
-
-    /// Serial and validity of the current certificate, when readable.
-    pub fn summary(&self) -> Option<CertSummary> {
-        self.current
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .summary
-            .clone()
+        self.current.load()
     }
 }
 

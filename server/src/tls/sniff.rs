@@ -3,7 +3,7 @@
 //! plain-HTTP port is closed with one log line, a plain HTTP request on the TLS port gets
 //! a `400` saying to use https:// (as nginx's 497 does).
 
-use shared::format;
+use shared::wire::format;
 use shared::StatusCode;
 use std::time::SystemTime;
 
@@ -54,7 +54,7 @@ pub fn plain_http_rejection(now: SystemTime) -> Vec<u8> {
     format::header(
         &mut out,
         "Date",
-        shared::date::format_http_date(now).as_bytes(),
+        shared::wire::date::format_http_date(now).as_bytes(),
     );
     format::header(&mut out, "Content-Type", b"text/plain; charset=utf-8");
     format::header_u64(&mut out, "Content-Length", BODY.len() as u64);

@@ -375,7 +375,6 @@ fn reload_swaps_the_pair_for_new_handshakes_and_keeps_it_on_a_bad_one() {
     let e = tls.resolver.reload().unwrap_err();
     assert!(matches!(e.problem, Problem::KeyMismatch(_)), "{e}");
     assert_eq!(peer_serial(&handshake(client(), &tls).unwrap()), "20:02");
-    assert_eq!(tls.resolver.summary().unwrap().serial_hex(), "20:02");
 
     // A missing file is refused the same way.
     std::fs::remove_file(&files.key).unwrap();

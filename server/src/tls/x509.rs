@@ -5,7 +5,7 @@
 //! first fields of `TBSCertificate` (RFC 5280 section 4.1), so a full X.509 parser is not
 //! worth a dependency. Anything unexpected gives `None`, never a panic.
 
-use shared::date::Civil;
+use shared::wire::date::Civil;
 
 /// DER tags met on the way to the validity.
 const SEQUENCE: u8 = 0x30;

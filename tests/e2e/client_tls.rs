@@ -1,0 +1,352 @@
+//! HTTPS against peers the tests start: a rustls server with rcgen certificates (a CA, a
+//! good leaf for localhost and 127.0.0.1, an expired leaf, a wrong-name leaf) and nginx
+//! with `ssl`. Every failure is one line naming the cause, with exit code 7.
+
+use std::process::Output;
+use tests::certs::TestCerts;
+use tests::client::{run, Home};
+use tests::client_tls::{greeter, nginx_tls, Ending, TlsPeer};
+
+const TLS12_ONLY: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS12];
+
+const REPLY: &[u8] =
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n\r\nhello tls\n";
+
+fn client(args: &[&str]) -> Output {
+    run(Home::new().client(args), b"")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn good(certs: &TestCerts, ending: Ending) -> TlsPeer {
+    TlsPeer::start(&certs.leaf.fullchain, &certs.leaf.key, REPLY, ending, None)
+}
+
+fn trusted_with_cacert_by_name_and_by_ip() {
+    let certs = TestCerts::new();
+    let peer = good(&certs, Ending::KeepAlive);
+    let ca = certs.ca_pem();
+    for host in ["localhost", "127.0.0.1"] {
+        let url = format!("https://{host}:{}/", peer.port);
+        let out = client(&["--cacert", ca.to_str().unwrap(), &url]);
+        assert_eq!(out.status.code(), Some(0), "{host}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "hello tls\n");
+        assert_eq!(text(&out.stderr), "", "no warning when verified");
+    }
+    // The HOST PORT form with --tls speaks TLS too.
+    let port = peer.port.to_string();
+    let out = client(&[
+        "--tls",
+        "--cacert",
+        ca.to_str().unwrap(),
+        "localhost",
+        &port,
+        "/x",
+    ]);
+    assert_eq!(
+        (out.status.code(), text(&out.stdout).as_str()),
+        (Some(0), "hello tls\n"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+fn the_system_store_is_used_when_no_cacert_is_given() {
+    // rustls-platform-verifier reads the system's store, which SSL_CERT_FILE names.
+    let certs = TestCerts::new();
+    let peer = good(&certs, Ending::KeepAlive);
+    let url = format!("https://localhost:{}/", peer.port);
+    let mut cmd = Home::new().client(&[&url]);
+    cmd.env("SSL_CERT_FILE", certs.ca_pem());
+    let out = run(cmd, b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "hello tls\n");
+}
+
+fn an_unknown_issuer_says_to_pass_cacert_or_k() {
+    let certs = TestCerts::new();
+    let peer = good(&certs, Ending::KeepAlive);
+    let url = format!("https://localhost:{}/", peer.port);
+    let out = client(&[&url]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{err}");
+    assert!(err.starts_with("client: error: the certificate of localhost was issued by an authority this system does not trust (CN=server tests CA)"), "{err}");
+    assert!(
+        err.contains("pass --cacert FILE") && err.contains("-k"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+fn k_skips_verification_and_warns() {
+    let certs = TestCerts::new();
+    let peer = TlsPeer::start(
+        &certs.expired.cert,
+        &certs.expired.key,
+        REPLY,
+        Ending::KeepAlive,
+        None,
+    );
+    let url = format!("https://localhost:{}/", peer.port);
+    let out = client(&["-k", &url]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "hello tls\n");
+    assert!(
+        text(&out.stderr).contains("warning: -k: the certificate of localhost was not verified"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+fn an_expired_certificate_gives_its_date() {
+    let certs = TestCerts::new();
+    let peer = TlsPeer::start(
+        &certs.expired.fullchain,
+        &certs.expired.key,
+        REPLY,
+        Ending::KeepAlive,
+        None,
+    );
+    let url = format!("https://localhost:{}/", peer.port);
+    let out = client(&["--cacert", certs.ca_pem().to_str().unwrap(), &url]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{err}");
+    assert!(
+        err.contains("the certificate of localhost expired on 2001-01-01 00:00:00 UTC"),
+        "{err}"
+    );
+}
+
+fn a_wrong_name_lists_the_names_the_certificate_has() {
+    let certs = TestCerts::new();
+    let peer = TlsPeer::start(
+        &certs.wrong_name.fullchain,
+        &certs.wrong_name.key,
+        REPLY,
+        Ending::KeepAlive,
+        None,
+    );
+    let url = format!("https://localhost:{}/", peer.port);
+    let out = client(&["--cacert", certs.ca_pem().to_str().unwrap(), &url]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{err}");
+    assert!(
+        err.contains("the certificate of localhost is for wrong.example, not localhost"),
+        "{err}"
+    );
+}
+
+fn a_plain_http_server_on_the_tls_port_is_named() {
+    let port =
+        greeter(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    let url = format!("https://127.0.0.1:{port}/");
+    let out = client(&[&url]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{err}");
+    assert!(
+        err.contains("answered in plain HTTP, not TLS; try http://127.0.0.1:"),
+        "{err}"
+    );
+}
+
+fn a_tls_server_on_a_plain_port_is_named() {
+    let certs = TestCerts::new();
+    let peer = good(&certs, Ending::KeepAlive);
+    let url = format!("http://127.0.0.1:{}/", peer.port);
+    let out = client(&[&url]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{err}");
+    assert!(
+        err.contains("this port speaks TLS, try https://127.0.0.1:"),
+        "{err}"
+    );
+}
+
+fn verbose_shows_version_suite_alpn_and_the_certificate() {
+    let certs = TestCerts::new();
+    let ca = certs.ca_pem();
+    let peer = good(&certs, Ending::KeepAlive);
+    let url = format!("https://localhost:{}/", peer.port);
+    let out = client(&["-v", "--cacert", ca.to_str().unwrap(), &url]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("* TLSv1.3, TLS13_"), "{err}");
+    assert!(err.contains("ALPN http/1.1"), "{err}");
+    assert!(
+        err.contains("certificate: subject CN=server tests leaf 0x1001; issuer CN=server tests CA; names localhost, 127.0.0.1, ::1; expires 2099-01-01 00:00:00 UTC"),
+        "{err}"
+    );
+    let old = TlsPeer::start(
+        &certs.leaf.fullchain,
+        &certs.leaf.key,
+        REPLY,
+        Ending::KeepAlive,
+        Some(TLS12_ONLY),
+    );
+    let url = format!("https://localhost:{}/", old.port);
+    let out = client(&["-v", "--cacert", ca.to_str().unwrap(), &url]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("* TLSv1.2, TLS_ECDHE_"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+fn kept_and_reopened_tls_connections() {
+    let certs = TestCerts::new();
+    let ca = certs.ca_pem();
+    let kept = good(&certs, Ending::KeepAlive);
+    let port = kept.port.to_string();
+    let script = b"get /a\nget /b\nget /c\n";
+    let out = run(
+        Home::new().client(&[
+            "--body-only",
+            "--cacert",
+            ca.to_str().unwrap(),
+            "--tls",
+            "localhost",
+            &port,
+        ]),
+        script,
+    );
+    assert_eq!(
+        text(&out.stdout),
+        "hello tls\n".repeat(3),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        kept.connection_count(),
+        1,
+        "one TLS connection for three requests"
+    );
+    // A server that closes (with close_notify) after each reply: a new one each time, no error.
+    let closing = TlsPeer::start(
+        &certs.leaf.fullchain,
+        &certs.leaf.key,
+        REPLY,
+        Ending::CloseNotify,
+        None,
+    );
+    let port = closing.port.to_string();
+    let out = run(
+        Home::new().client(&[
+            "--body-only",
+            "--cacert",
+            ca.to_str().unwrap(),
+            "--tls",
+            "localhost",
+            &port,
+        ]),
+        script,
+    );
+    assert_eq!(
+        text(&out.stdout),
+        "hello tls\n".repeat(3),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(text(&out.stderr), "");
+    assert_eq!(closing.connection_count(), 3);
+}
+
+fn a_close_delimited_body_cut_without_close_notify_is_a_truncation() {
+    let certs = TestCerts::new();
+    let ca = certs.ca_pem();
+    let reply: &[u8] = b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nmaybe all";
+    let cut = TlsPeer::start(
+        &certs.leaf.fullchain,
+        &certs.leaf.key,
+        reply,
+        Ending::Cut,
+        None,
+    );
+    let url = format!("https://localhost:{}/", cut.port);
+    let out = client(&["--cacert", ca.to_str().unwrap(), &url]);
+    assert_eq!(text(&out.stdout), "maybe all");
+    assert!(
+        text(&out.stderr).contains("the TLS connection was cut without close_notify"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let clean = TlsPeer::start(
+        &certs.leaf.fullchain,
+        &certs.leaf.key,
+        reply,
+        Ending::CloseNotify,
+        None,
+    );
+    let url = format!("https://localhost:{}/", clean.port);
+    let out = client(&["--cacert", ca.to_str().unwrap(), &url]);
+    assert_eq!(
+        (out.status.code(), text(&out.stderr).as_str()),
+        (Some(0), "")
+    );
+}
+
+fn nginx_over_tls() {
+    let nginx = tests::tools::program("nginx");
+    let certs = TestCerts::new();
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(
+        root.path().join("HelloWorld.html"),
+        "<h1>Hello over TLS</h1>\n",
+    )
+    .unwrap();
+    let server = nginx_tls(&nginx, root.path(), &certs.leaf.fullchain, &certs.leaf.key)
+        .expect("start nginx with ssl");
+    let ca = certs.ca_pem();
+    let url = format!("https://localhost:{}/HelloWorld.html", server.port);
+    let out = client(&["-v", "--cacert", ca.to_str().unwrap(), &url]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "<h1>Hello over TLS</h1>\n");
+    assert!(
+        text(&out.stderr).contains("ALPN http/1.1"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = client(&[&url]);
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "untrusted without --cacert: {}",
+        text(&out.stderr)
+    );
+    let port = server.port.to_string();
+    let out = run(
+        Home::new().client(&[
+            "--body-only",
+            "--cacert",
+            ca.to_str().unwrap(),
+            "--tls",
+            "localhost",
+            &port,
+        ]),
+        b"get /HelloWorld.html\nget /HelloWorld.html\n",
+    );
+    assert_eq!(
+        text(&out.stdout),
+        "<h1>Hello over TLS</h1>\n".repeat(2),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+tests::register! {
+    trusted_with_cacert_by_name_and_by_ip,
+    the_system_store_is_used_when_no_cacert_is_given,
+    an_unknown_issuer_says_to_pass_cacert_or_k,
+    k_skips_verification_and_warns,
+    an_expired_certificate_gives_its_date,
+    a_wrong_name_lists_the_names_the_certificate_has,
+    a_plain_http_server_on_the_tls_port_is_named,
+    a_tls_server_on_a_plain_port_is_named,
+    verbose_shows_version_suite_alpn_and_the_certificate,
+    kept_and_reopened_tls_connections,
+    a_close_delimited_body_cut_without_close_notify_is_a_truncation,
+    #[needs("nginx")] nginx_over_tls,
+}

@@ -1,0 +1,172 @@
+//! TLS peers for the client's tests: a rustls server on 127.0.0.1:0 (ring) presenting one
+//! of [`crate::certs::TestCerts`]' leaves, answering each request over TLS with a canned
+//! reply, optionally cutting the connection without `close_notify`; and nginx with `ssl`.
+
+use crate::client::{free_port, Background};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use std::io::{self, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+
+/// How a [`TlsPeer`] ends each connection after its reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// Keep the connection for more requests (the reply must be framed).
+    KeepAlive,
+    /// Send `close_notify`, then close.
+    CloseNotify,
+    /// Close the TCP connection without `close_notify` (a truncation attack's shape).
+    Cut,
+}
+
+/// A TLS server answering every request with `reply`.
+#[derive(Debug, Clone)]
+pub struct TlsPeer {
+    /// The port it listens on.
+    pub port: u16,
+    /// How many TCP connections it accepted.
+    pub connections: Arc<AtomicUsize>,
+}
+
+impl TlsPeer {
+    /// Starts a peer presenting `cert` (PEM chain) with `key`, TLS 1.2 and 1.3, or only
+    /// `versions` when given.
+    pub fn start(
+        cert: &Path,
+        key: &Path,
+        reply: &'static [u8],
+        ending: Ending,
+        versions: Option<&'static [&'static rustls::SupportedProtocolVersion]>,
+    ) -> TlsPeer {
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+            .expect("read cert")
+            .collect::<Result<_, _>>()
+            .expect("parse cert");
+        let key = PrivateKeyDer::from_pem_file(key).expect("read key");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ServerConfig::builder_with_provider(provider);
+        let builder = match versions {
+            Some(v) => builder.with_protocol_versions(v),
+            None => builder.with_safe_default_protocol_versions(),
+        }
+        .expect("protocol versions");
+        let mut config = builder
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .expect("server config");
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let config = Arc::new(config);
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let peer = TlsPeer {
+            port: listener.local_addr().expect("local_addr").port(),
+            connections: Arc::new(AtomicUsize::new(0)),
+        };
+        let count = Arc::clone(&peer.connections);
+        thread::spawn(move || {
+            for tcp in listener.incoming() {
+                let Ok(tcp) = tcp else { continue };
+                count.fetch_add(1, Ordering::SeqCst);
+                let config = Arc::clone(&config);
+                thread::spawn(move || serve(config, tcp, reply, ending));
+            }
+        });
+        peer
+    }
+
+    /// How many connections it accepted.
+    pub fn connection_count(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
+fn serve(config: Arc<rustls::ServerConfig>, mut tcp: TcpStream, reply: &[u8], ending: Ending) {
+    let Ok(mut conn) = rustls::ServerConnection::new(config) else {
+        return;
+    };
+    while conn.is_handshaking() {
+        if conn.complete_io(&mut tcp).is_err() {
+            // Whatever rustls has to say (an alert for a plaintext request) goes out.
+            let _ = conn.write_tls(&mut tcp);
+            return;
+        }
+    }
+    let mut tls = rustls::Stream::new(&mut conn, &mut tcp);
+    loop {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            match tls.read(&mut byte) {
+                Ok(1) => head.push(byte[0]),
+                _ => return,
+            }
+        }
+        if tls.write_all(reply).and_then(|()| tls.flush()).is_err() {
+            return;
+        }
+        match ending {
+            Ending::KeepAlive => continue,
+            Ending::CloseNotify => {
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+                return;
+            }
+            Ending::Cut => return,
+        }
+    }
+}
+
+/// A plain TCP peer that writes `bytes` as soon as a connection opens (a plain-HTTP
+/// server answering a TLS ClientHello with a 400), then closes.
+pub fn greeter(bytes: &'static [u8]) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let port = listener.local_addr().expect("local_addr").port();
+    thread::spawn(move || {
+        for tcp in listener.incoming() {
+            let Ok(mut tcp) = tcp else { continue };
+            let _ = tcp.write_all(bytes);
+            let mut sink = [0u8; 4096];
+            let _ = tcp.read(&mut sink);
+        }
+    });
+    port
+}
+
+/// Debian's nginx with `ssl` on a loopback port, serving `root` with `cert` and `key`.
+pub fn nginx_tls(nginx: &Path, root: &Path, cert: &Path, key: &Path) -> io::Result<Background> {
+    for _ in 0..5 {
+        let port = free_port();
+        let dir = tempfile::tempdir()?;
+        let d = dir.path().display();
+        let conf = format!(
+            "daemon off;\nmaster_process off;\nerror_log stderr;\npid {d}/nginx.pid;\n\
+             events {{ worker_connections 64; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
+             fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
+             default_type application/octet-stream;\n  types {{ text/html html; text/plain txt; }}\n\
+             server {{\n    listen 127.0.0.1:{port} ssl;\n    ssl_certificate {};\n    ssl_certificate_key {};\n\
+             ssl_protocols TLSv1.2 TLSv1.3;\n    root {};\n    keepalive_timeout 30s;\n  }}\n}}\n",
+            cert.display(),
+            key.display(),
+            root.display()
+        );
+        let conf_path = dir.path().join("nginx.conf");
+        std::fs::write(&conf_path, conf)?;
+        let child = Command::new(nginx)
+            .arg("-c")
+            .arg(&conf_path)
+            .arg("-p")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        if let Some(bg) = Background::started(child, port, Some(dir)) {
+            return Ok(bg);
+        }
+    }
+    Err(io::Error::other("nginx (ssl) did not start"))
+}
