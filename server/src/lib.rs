@@ -7,6 +7,8 @@
 
 mod access_log;
 pub mod config;
+pub mod config_file;
+pub mod config_print;
 mod conn;
 mod context;
 mod files;
@@ -16,6 +18,7 @@ mod log_file;
 mod ops;
 mod response;
 mod rt;
+pub mod rules;
 mod shutdown;
 mod signals;
 mod sockets;

@@ -96,7 +96,7 @@ impl Server {
             .max_connections
             .unwrap_or_else(default_max_connections)
             .max(1);
-        let mut state = State::new(config, root);
+        let mut state = State::new(config, root)?;
         state.tls = tls;
         Ok(Server {
             listeners,

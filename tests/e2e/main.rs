@@ -14,6 +14,7 @@ mod client_server;
 mod client_session;
 mod client_terminal;
 mod client_tls;
+mod config_file;
 mod connection;
 mod dir_listing;
 mod file_reply;
@@ -29,6 +30,8 @@ mod request;
 mod resolve;
 mod send;
 mod shutdown;
+mod site_rules;
+mod site_rules_access;
 mod tls;
 mod tls_interop;
 mod variants;
@@ -44,6 +47,7 @@ fn main() {
         client_repl::trials,
         client_responses::trials,
         client_server::trials,
+        config_file::trials,
         client_session::trials,
         client_terminal::trials,
         client_tls::trials,
@@ -62,6 +66,8 @@ fn main() {
         resolve::trials,
         send::trials,
         shutdown::trials,
+        site_rules::trials,
+        site_rules_access::trials,
         tls::trials,
         tls_interop::trials,
         variants::trials,

@@ -148,8 +148,19 @@ pub(crate) async fn serve<S: Transport>(
             watch.set_phase(Phase::Head);
             watch.arm(state.head_timeout());
         }
-        let turn = poll_fn(|cx| turn(cx, &mut stream, &mut input, &watch, state, served, shutdown))
-            .await?;
+        let turn = poll_fn(|cx| {
+            turn(
+                cx,
+                &mut stream,
+                &mut input,
+                &watch,
+                state,
+                served,
+                shutdown,
+                peer,
+            )
+        })
+        .await?;
         let answered = match turn {
             Turn::Answered(a) => a,
             // Only a head begun and not finished in time gets a 408; an idle
@@ -198,6 +209,7 @@ pub(crate) async fn serve<S: Transport>(
 
 /// One poll of the read loop: read, parse and handle a head, and start writing its
 /// response, all without waiting unless no whole head is there.
+#[allow(clippy::too_many_arguments)] // the peer joined for the site rules' login limit
 fn turn<S: Transport>(
     cx: &mut Context<'_>,
     stream: &mut S,
@@ -206,14 +218,16 @@ fn turn<S: Transport>(
     state: &State,
     served: u32,
     shutdown: &Shutdown,
+    peer: SocketAddr,
 ) -> Poll<io::Result<Turn>> {
     // The head's absolute deadline starts at its first byte.
     let mut first_byte = || {
         watch.set_phase(Phase::Head);
         watch.arm(state.head_timeout());
     };
-    let mut respond =
-        Some(|head: input::Head<'_, '_>| exchange::exchange(head, state, served, shutdown));
+    let mut respond = Some(|head: input::Head<'_, '_>| {
+        exchange::exchange(head, state, served, shutdown, peer.ip())
+    });
     let mut x: Exchange = match input.poll_head(cx, stream, &mut first_byte, &mut respond) {
         Poll::Pending => return Poll::Pending,
         Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
@@ -347,7 +361,7 @@ mod tests {
         let config =
             <crate::Config as clap::Parser>::try_parse_from(["server", "--root", "/"]).unwrap();
         let root = crate::files::root::Root::open(std::path::Path::new("/")).unwrap();
-        let state = State::new(config, root);
+        let state = State::new(config, root).unwrap();
         let shutdown = Shutdown::new();
         let fut = serve(stream, peer, &state, &shutdown);
         let size = std::mem::size_of_val(&fut);
