@@ -7,7 +7,6 @@
 
 use std::cell::RefCell;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
@@ -47,6 +46,7 @@ fn queue() -> &'static SyncSender<Message> {
 /// The writer thread: batches queued lines into few writes.
 fn write_lines(rx: Receiver<Message>) {
     let mut batch = String::with_capacity(LOG_BATCH_BYTES);
+    let mut sink = crate::log_file::Sink::default();
     let mut reported = 0;
     while let Ok(first) = rx.recv() {
         let mut acks = Vec::new();
@@ -60,7 +60,7 @@ fn write_lines(rx: Receiver<Message>) {
                 next = rx.try_recv().ok();
             }
         }
-        let _ = std::io::stdout().lock().write_all(batch.as_bytes());
+        sink.write_all(batch.as_bytes());
         batch.clear();
         let dropped = DROPPED.load(Ordering::Relaxed);
         if dropped > reported {
@@ -82,6 +82,12 @@ pub(crate) fn flush() {
     if queue().send(Message::Flush(tx)).is_ok() {
         let _ = rx.recv_timeout(Duration::from_secs(1));
     }
+}
+
+/// Wakes the writer thread without waiting (so it reopens its file at once on SIGUSR1).
+pub fn wake() {
+    let (tx, _rx) = sync_channel(1);
+    let _ = queue().try_send(Message::Flush(tx));
 }
 
 /// Longest request line kept in the log; the rest is cut, so a peer cannot bloat logs.

@@ -1,7 +1,13 @@
-//! Command-line flags (with environment fallbacks) and the limits they tune.
+//! Command-line flags (with environment fallbacks), the limits they tune, and the
+//! checks every start-up value passes. [`crate::config_file`] layers a TOML file beneath
+//! them: each flag below is also a key of the same name there, with no extra code.
 
-use clap::Parser;
-use std::net::IpAddr;
+use crate::rules::field;
+use crate::rules::file::SiteRules;
+use clap::builder::BoolishValueParser;
+use clap::{Arg, ArgAction, Parser};
+use std::ffi::OsString;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -28,16 +34,22 @@ pub const MAX_REQUESTS_PER_CONNECTION: u32 = 10_000;
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// Serve a folder over HTTP/1.1.
+///
+/// Every flag can also be set by its environment variable or by a key of the same name
+/// (with `_` for `-`) in the `--config` file; the command line wins, then the
+/// environment, then the file. Boolean flags take an optional value: `--listing`,
+/// `--listing=false`, `SERVER_LISTING=1` (1/0, yes/no, on/off, true/false).
 #[derive(Parser, Debug, Clone)]
-#[command(name = "server", version, about, long_about = None)]
+#[command(name = "server", version, about, long_about = None, mut_args = boolish)]
 pub struct Config {
     /// Port to listen on; 0 lets the operating system pick a free one.
     #[arg(short, long, env = "SERVER_PORT", default_value_t = 6789)]
     pub port: u16,
 
-    /// Address to listen on; the default listens on all IPv4 interfaces so other hosts
-    /// can connect. Use 127.0.0.1 for this machine only, or :: for IPv6.
-    #[arg(short, long, env = "SERVER_BIND", default_value = "0.0.0.0")]
+    /// Address or host name to listen on; the default listens on all IPv4 interfaces so
+    /// other hosts can connect. Use 127.0.0.1 (or localhost) for this machine only, or ::
+    /// for IPv6. A host name listens on its first IPv4 address, else its first IPv6 one.
+    #[arg(short, long, env = "SERVER_BIND", default_value = "0.0.0.0", value_name = "ADDR", value_parser = parse_bind)]
     pub bind: IpAddr,
 
     /// Folder to serve. Nothing outside it is ever served.
@@ -58,7 +70,8 @@ pub struct Config {
         env = "SERVER_INDEX",
         value_name = "NAMES",
         value_delimiter = ',',
-        default_value = "index.html"
+        default_value = "index.html",
+        value_parser = parse_index_name
     )]
     pub index: Vec<String>,
 
@@ -74,7 +87,8 @@ pub struct Config {
         long,
         env = "SERVER_CACHE_CONTROL",
         value_name = "VALUE",
-        default_value = "no-cache"
+        default_value = "no-cache",
+        value_parser = parse_field_value
     )]
     pub cache_control: String,
 
@@ -99,14 +113,29 @@ pub struct Config {
     #[arg(long, env = "SERVER_MAX_REQUESTS", value_name = "N", default_value_t = MAX_REQUESTS_PER_CONNECTION, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_requests: u32,
 
-    /// Most connections served at once; when full, new ones wait in the kernel's queue.
-    /// Default: derived from the open-file limit.
-    #[arg(long, env = "SERVER_MAX_CONNECTIONS", value_name = "N")]
+    /// Most connections served at once (at least 1); when full, new ones wait in the
+    /// kernel's queue. Default: derived from the open-file limit.
+    #[arg(long, env = "SERVER_MAX_CONNECTIONS", value_name = "N", value_parser = parse_max_connections)]
     pub max_connections: Option<usize>,
 
     /// Seconds in-flight responses may take to finish after SIGINT or SIGTERM.
     #[arg(long, env = "SERVER_SHUTDOWN_GRACE", value_name = "SECS", default_value_t = SHUTDOWN_GRACE.as_secs())]
     pub shutdown_grace: u64,
+
+    /// Let other servers bind the same address and port (SO_REUSEPORT): start a new
+    /// instance with the flag, then stop this one with SIGTERM; no connection is lost.
+    #[arg(long, env = "SERVER_REUSE_PORT")]
+    pub reuse_port: bool,
+
+    /// Answer GET and HEAD for PATH (e.g. /healthz) with `200 ok` from memory, without
+    /// touching the disk: a cheap probe for load balancers and Kubernetes.
+    #[arg(long, env = "SERVER_HEALTH", value_name = "PATH", value_parser = crate::health::parse_path)]
+    pub health: Option<String>,
+
+    /// Append the access log to FILE instead of printing it on stdout; SIGUSR1 reopens
+    /// the file (after logrotate moved it).
+    #[arg(long, env = "SERVER_ACCESS_LOG", value_name = "FILE")]
+    pub access_log: Option<PathBuf>,
 
     /// Serve HTTPS with this PEM certificate chain, the server's own certificate first
     /// (certbot's fullchain.pem). Needs --tls-key; SIGHUP re-reads both files.
@@ -142,31 +171,322 @@ pub struct Config {
     /// use https for this host for that long (31536000 is a year). Needs --tls-cert.
     #[arg(long, env = "SERVER_HSTS", value_name = "SECS", requires = "tls_cert")]
     pub hsts: Option<u64>,
+
+    /// Single-page-app fallback: a file (relative to the root) served with 200 for GET
+    /// and HEAD of paths that do not exist and have no extension, so deep links such as
+    /// /app/settings load the app; /missing.png stays a 404.
+    #[arg(long, env = "SERVER_FALLBACK", value_name = "FILE", value_parser = parse_fallback)]
+    pub fallback: Option<String>,
+
+    /// Send a conservative set of security fields with every response:
+    /// `X-Content-Type-Options: nosniff`, `Referrer-Policy: strict-origin-when-cross-origin`
+    /// and `X-Frame-Options: SAMEORIGIN` (a `[[headers]]` rule can override each).
+    #[arg(long, env = "SERVER_SECURITY_HEADERS")]
+    pub security_headers: bool,
+
+    /// Allow `[[auth]]` rules to ask for passwords over plain HTTP on an address other
+    /// hosts can reach (passwords then cross the network readable by anyone on the path).
+    #[arg(long, env = "SERVER_ALLOW_INSECURE_AUTH")]
+    pub allow_insecure_auth: bool,
+
+    /// Read settings and site rules (headers, redirects, CORS, auth) from this TOML file.
+    /// Flags and environment variables override its settings; SIGHUP re-reads it.
+    #[arg(short = 'c', long, env = "SERVER_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Print the effective settings (flags, environment and file combined) as a TOML
+    /// config file, then exit.
+    #[arg(long)]
+    pub print_config: bool,
+
+    /// What to do instead of serving (`server` alone serves).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The site rules from the `--config` file (empty without one).
+    #[arg(skip)]
+    pub site: SiteRules,
+
+    /// The command line these settings came from, to read them again on SIGHUP.
+    #[arg(skip)]
+    pub argv: Vec<OsString>,
+
+    /// Each file key with its values as given, to tell on SIGHUP what changed.
+    #[arg(skip)]
+    pub values: Vec<(String, Vec<String>)>,
+}
+
+/// A task other than serving.
+#[derive(clap::Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Read a password from standard input (not echoed on a terminal) and print its
+    /// argon2id hash, to paste into the `users` of an `[[auth]]` rule.
+    HashPassword,
+}
+
+/// Gives every boolean flag an optional value (`--listing`, `--listing=no`) that accepts
+/// 1/0, yes/no, on/off and true/false, from the command line and the environment alike,
+/// so a flag set in the config file can be turned off again on the command line.
+fn boolish(arg: Arg) -> Arg {
+    if !matches!(arg.get_action(), ArgAction::SetTrue) || arg.get_id() == "print_config" {
+        return arg;
+    }
+    arg.action(ArgAction::Set)
+        .num_args(0..=1)
+        .require_equals(true)
+        .value_name("BOOL")
+        .default_missing_value("true")
+        .default_value("false")
+        .hide_default_value(true)
+        .hide_possible_values(true)
+        .value_parser(BoolishValueParser::new())
+}
+
+/// `--bind`: an IP address (IPv6 with or without brackets) or a host name, resolved once
+/// at start-up. A name with several addresses listens on its first IPv4 one (every client
+/// tries IPv4 for `localhost`), else its first IPv6 one.
+fn parse_bind(s: &str) -> Result<IpAddr, String> {
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok(ip);
+    }
+    if let Some(ip) = s
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .and_then(|r| r.parse::<Ipv6Addr>().ok())
+    {
+        return Ok(IpAddr::V6(ip));
+    }
+    if s.parse::<SocketAddr>().is_ok() {
+        return Err("give the address without a port, and the port with --port".into());
+    }
+    let is_host_name = !s.is_empty()
+        && s.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if !is_host_name {
+        return Err("not an IP address or a host name; try 127.0.0.1, 0.0.0.0 or ::".into());
+    }
+    let addrs: Vec<SocketAddr> = (s, 0)
+        .to_socket_addrs()
+        .map_err(|e| {
+            format!("cannot resolve host name: {e}; give an IP address such as 127.0.0.1")
+        })?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .map(SocketAddr::ip)
+        .ok_or_else(|| "the host name has no address; give an IP address such as 127.0.0.1".into())
+}
+
+/// `--index`: each name is a plain file name. An empty one is refused rather than
+/// skipped: it can never match a file, so it used to make every folder 404 silently, and
+/// a list the user wrote wrongly is better reported than half-applied.
+fn parse_index_name(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        return Err(
+            "an index file name cannot be empty; give names such as index.html,index.htm".into(),
+        );
+    }
+    if s.contains('/') || s == "." || s == ".." {
+        return Err("an index is a file name inside each folder, not a path".into());
+    }
+    if s.chars().any(|c| c.is_control()) {
+        return Err("control character in an index file name".into());
+    }
+    Ok(s.to_string())
+}
+
+/// `--cache-control` (and any other value sent as a header field): RFC 9110 grammar.
+pub(crate) fn parse_field_value(s: &str) -> Result<String, String> {
+    field::check_value(s).map_err(|e| e.to_string())?;
+    Ok(s.to_string())
+}
+
+/// `--max-connections`: at least 1; 0 would serve nothing.
+fn parse_max_connections(s: &str) -> Result<usize, String> {
+    let n: usize = s.parse().map_err(|e| format!("{e}"))?;
+    if n == 0 {
+        return Err("at least 1 connection is needed to serve anything; leave the flag out to derive the cap from the open-file limit".into());
+    }
+    Ok(n)
+}
+
+/// `--fallback`: a file path relative to the root, normalised to `a/b.html` form.
+fn parse_fallback(s: &str) -> Result<String, String> {
+    let trimmed = s.strip_prefix('/').unwrap_or(s);
+    let segments: Vec<&str> = trimmed.split('/').collect();
+    if trimmed.is_empty() || segments.iter().any(|seg| seg.is_empty()) {
+        return Err("give a file inside the root, such as index.html".into());
+    }
+    if segments.iter().any(|seg| *seg == "." || *seg == "..") {
+        return Err("the fallback file must be inside the root (no . or .. segments)".into());
+    }
+    if s.chars().any(|c| c.is_control() || c == '\\') {
+        return Err("control character or backslash in the fallback file name".into());
+    }
+    Ok(segments.join("/"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
+        Config::try_parse_from(std::iter::once("server").chain(args.iter().copied()))
+    }
+
+    fn refusal(args: &[&str]) -> String {
+        parse(args).expect_err("should be refused").to_string()
+    }
+
     #[test]
     fn defaults() {
-        let c = Config::try_parse_from(["server"]).unwrap();
+        let c = parse(&[]).unwrap();
         assert_eq!(c.port, 6789);
         assert_eq!(c.root, PathBuf::from("www"));
         assert_eq!(c.bind, "0.0.0.0".parse::<IpAddr>().unwrap());
-        assert!(!c.quiet && !c.dotfiles);
+        assert!(!c.quiet && !c.dotfiles && !c.listing && !c.security_headers);
+        assert_eq!((c.config, c.command, c.fallback), (None, None, None));
+        assert!(c.site.is_empty());
     }
 
     #[test]
     fn flags() {
-        let c = Config::try_parse_from([
-            "server", "--port", "0", "--bind", "::1", "--root", "/tmp", "-q",
-        ])
-        .unwrap();
+        let c = parse(&["--port", "0", "--bind", "::1", "--root", "/tmp", "-q"]).unwrap();
         assert_eq!((c.port, c.quiet), (0, true));
-        assert!(Config::try_parse_from(["server", "--port", "70000"]).is_err());
-        assert!(Config::try_parse_from(["server", "--head-timeout", "0"]).is_err());
-        assert!(Config::try_parse_from(["server", "--max-requests", "0"]).is_err());
+        assert!(parse(&["--port", "70000"]).is_err());
+        assert!(parse(&["--head-timeout", "0"]).is_err());
+        assert!(parse(&["--max-requests", "0"]).is_err());
+    }
+
+    #[test]
+    fn cache_control_with_line_breaks_is_refused() {
+        for bad in [
+            "no-cache\r\nX-Injected: 1",
+            "no-cache\nSet-Cookie: a=b",
+            "a\0b",
+            "max-age=1\r",
+        ] {
+            let e = refusal(&["--cache-control", bad]);
+            assert!(e.contains("CR, LF or NUL"), "{bad:?}: {e}");
+        }
+        assert!(refusal(&["--cache-control", "caf\u{e9}"]).contains("US-ASCII"));
+        assert!(refusal(&["--cache-control", " no-cache"]).contains("start or end"));
+        let c = parse(&["--cache-control", "public, max-age=60"]).unwrap();
+        assert_eq!(c.cache_control, "public, max-age=60");
+    }
+
+    #[test]
+    fn max_connections_zero_is_refused_not_raised_to_one() {
+        let e = refusal(&["--max-connections", "0"]);
+        assert!(e.contains("at least 1"), "{e}");
+        assert_eq!(
+            parse(&["--max-connections", "1"]).unwrap().max_connections,
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn empty_index_names_are_refused() {
+        for bad in [
+            &["--index", ""][..],
+            &["--index", "index.html,"],
+            &["--index=,a"],
+        ] {
+            let e = refusal(bad);
+            assert!(e.contains("cannot be empty"), "{bad:?}: {e}");
+        }
+        assert!(refusal(&["--index", "a/index.html"]).contains("not a path"));
+        let c = parse(&["--index", "index.html,index.htm"]).unwrap();
+        assert_eq!(c.index, ["index.html", "index.htm"]);
+    }
+
+    #[test]
+    fn boolean_flags_take_yes_no_on_off_one_zero() {
+        for (value, want) in [
+            ("1", true),
+            ("0", false),
+            ("yes", true),
+            ("no", false),
+            ("on", true),
+            ("off", false),
+            ("true", true),
+            ("false", false),
+            ("YES", true),
+            ("Off", false),
+        ] {
+            let c = parse(&[&format!("--listing={value}")]).unwrap();
+            assert_eq!(c.listing, want, "--listing={value}");
+        }
+        let c = parse(&["--listing", "--compress", "-q", "--dotfiles"]).unwrap();
+        assert!(c.listing && c.compress && c.quiet && c.dotfiles);
+        assert!(refusal(&["--listing=maybe"]).contains("maybe"));
+        // The value needs `=`: a bare flag never swallows the next argument.
+        assert!(parse(&["--listing", "yes"]).is_err());
+    }
+
+    #[test]
+    fn boolean_environment_variables_take_one_and_zero() {
+        // Env values are read when the command is built; use a variable no other test sets.
+        let listing_from_env = |value: &str| {
+            std::env::set_var("SERVER_TEST_LISTING_BOOLISH", value);
+            let cmd = <Config as clap::CommandFactory>::command()
+                .mut_arg("listing", |a| a.env("SERVER_TEST_LISTING_BOOLISH"));
+            std::env::remove_var("SERVER_TEST_LISTING_BOOLISH");
+            let m = cmd.try_get_matches_from(["server"])?;
+            Ok::<bool, clap::Error>(m.get_one::<bool>("listing") == Some(&true))
+        };
+        for (value, want) in [
+            ("1", true),
+            ("0", false),
+            ("yes", true),
+            ("off", false),
+            ("true", true),
+        ] {
+            assert_eq!(listing_from_env(value).unwrap(), want, "{value}");
+        }
+        assert!(listing_from_env("maybe").is_err());
+    }
+
+    #[test]
+    fn bind_resolves_host_names() {
+        let c = parse(&["--bind", "localhost"]).unwrap();
+        assert!(c.bind.is_loopback(), "{}", c.bind);
+        assert_eq!(
+            parse(&["--bind", "[::1]"]).unwrap().bind,
+            "::1".parse::<IpAddr>().unwrap()
+        );
+        assert!(refusal(&["--bind", "127.0.0.1:8080"]).contains("without a port"));
+        assert!(refusal(&["--bind", "a b"]).contains("not an IP address or a host name"));
+    }
+
+    #[test]
+    fn fallback_is_a_file_inside_the_root() {
+        assert_eq!(
+            parse(&["--fallback", "/app/index.html"])
+                .unwrap()
+                .fallback
+                .as_deref(),
+            Some("app/index.html")
+        );
+        assert!(refusal(&["--fallback", "../index.html"]).contains("inside the root"));
+        assert!(refusal(&["--fallback", ""]).contains("inside the root"));
+        assert!(refusal(&["--fallback", "app/"]).contains("inside the root"));
+    }
+
+    #[test]
+    fn hash_password_is_a_subcommand_and_serving_is_the_default() {
+        assert_eq!(
+            parse(&["hash-password"]).unwrap().command,
+            Some(Command::HashPassword)
+        );
+        assert_eq!(parse(&["--port", "6789"]).unwrap().command, None);
     }
 
     #[test]

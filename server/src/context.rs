@@ -6,6 +6,7 @@ use shared::site::path::{sanitize_path, SafePath};
 use shared::wire::message::{self, Header};
 use shared::wire::request::target_path;
 use shared::StatusCode;
+use std::net::IpAddr;
 use std::time::SystemTime;
 
 /// Why a request's target names no servable path.
@@ -32,6 +33,8 @@ pub(crate) struct Ctx<'r> {
     pub fields: &'r [Header<'r>],
     /// The decoded, normalised path beneath the root, or why there is none.
     pub path: Result<SafePath, Refused>,
+    /// The client's address (failed logins are counted per address).
+    pub peer: Option<IpAddr>,
 }
 
 impl<'r> Ctx<'r> {
@@ -59,7 +62,14 @@ impl<'r> Ctx<'r> {
             target,
             fields,
             path,
+            peer: None,
         }
+    }
+
+    /// The same context, from the client at `peer`.
+    pub(crate) fn with_peer(mut self, peer: IpAddr) -> Ctx<'r> {
+        self.peer = Some(peer);
+        self
     }
 
     /// The value of the first field named `name` (case-insensitive).

@@ -7,14 +7,21 @@
 
 mod access_log;
 pub mod config;
+pub mod config_file;
+pub mod config_print;
 mod conn;
 mod context;
 mod files;
+mod health;
 mod listener;
+mod log_file;
+mod ops;
 mod response;
 mod rt;
+pub mod rules;
 mod shutdown;
 mod signals;
+mod sockets;
 mod state;
 mod swap;
 mod tls;
@@ -27,23 +34,38 @@ use std::io::Write;
 
 /// Runs the server until SIGINT or SIGTERM, then drains in-flight responses.
 pub fn run(config: Config) -> Result<(), StartError> {
-    let server = listener::Server::bind(config)?;
-    let addr = server
-        .local_addr()
-        .map_err(|e| StartError(format!("cannot read the bound address: {e}")))?;
-    let scheme = if server.is_tls() { "https" } else { "http" };
-    let mut shown = shown_url(scheme, addr);
-    if let Some(redirect) = server.redirect_addr() {
-        shown.push_str(&format!(
-            ", redirecting {} there",
-            shown_url("http", redirect)
-        ));
+    if let Some(path) = &config.access_log {
+        log_file::set_path(path).map_err(StartError)?;
     }
+    let server = listener::Server::bind(config)?;
+    let addrs = server
+        .local_addrs()
+        .map_err(|e| StartError(format!("cannot read the bound address: {e}")))?;
+    // Served addresses first (the first is what tests and scripts read), then redirects.
+    let mut served = Vec::new();
+    let mut redirects = String::new();
+    for (kind, addr) in addrs {
+        match kind {
+            sockets::Kind::Http => served.push(shown_url("http", addr)),
+            sockets::Kind::Tls => served.push(shown_url("https", addr)),
+            sockets::Kind::Redirect { .. } => {
+                redirects.push_str(&format!(", redirecting {} there", shown_url("http", addr)))
+            }
+        }
+    }
+    let shown = served.join(" and ") + &redirects;
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "Serving {} at {shown}", server.root().display());
     let _ = stdout.flush();
     drop(stdout);
-    signals::install(server.shutdown_handle(), server.state())?;
+    signals::install(
+        server.shutdown_handle(),
+        server.state(),
+        server.upgrade_handle(),
+    )?;
+    // The listeners are live (the kernel queues connections from listen()): tell
+    // systemd, or the process that started this one by an upgrade.
+    ops::notify::ready(&format!("Serving at {shown}"));
     let left = rt::block_on(server.run());
     access_log::flush();
     if left > 0 {

@@ -1,29 +1,31 @@
 //! The listening sockets and their accept loops: one task per connection, one cap on
 //! live connections shared by every listener (backpressure, not refusal), and back-off
 //! when `accept` fails. Each listener says what its connections speak, so a socket can
-//! be wrapped (a TLS handshake) before the connection is served.
+//! be wrapped (a TLS handshake) before the connection is served. The sockets come from
+//! [`crate::sockets`]; at shutdown they close without resetting a queued connection
+//! ([`crate::ops::drain`]).
 
 use crate::config::Config;
 use crate::conn;
 use crate::files::root::Root;
+use crate::ops::drain::{self, Origin};
+use crate::ops::upgrade;
 use crate::rt;
 use crate::shutdown::Shutdown;
+use crate::sockets::{self, Kind, Listener};
 use crate::state::State;
 use crate::tls;
 use async_io::Async;
-use async_lock::Semaphore;
+use async_lock::{Semaphore, SemaphoreGuardArc};
+use async_std::channel::{bounded, Receiver, Sender};
 use futures::FutureExt;
-use rustix::net::{sockopt, AddressFamily, SocketType};
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// The kernel's queue of connections not yet accepted. 1024 rides out bursts of new
-/// connections (the kernel caps it at `net.core.somaxconn`, 4096 on current Linux).
-const LISTEN_BACKLOG: i32 = 1024;
 
 /// Pause after `accept` fails for lack of descriptors or memory, so the loop backs off
 /// instead of spinning a core while connections finish and free descriptors.
@@ -49,24 +51,6 @@ impl fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
-/// What a listener's connections speak.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    /// Plain HTTP/1.x.
-    Http,
-    /// HTTP/1.x inside TLS, with the state's TLS set-up.
-    Tls,
-    /// `--redirect-http`: every request gets a 308 to https on `tls_port`.
-    Redirect { tls_port: u16 },
-}
-
-/// One listening socket.
-#[derive(Debug)]
-struct Listener {
-    socket: Async<TcpListener>,
-    kind: Kind,
-}
-
 /// A bound server, ready to run.
 #[derive(Debug)]
 pub(crate) struct Server {
@@ -75,6 +59,19 @@ pub(crate) struct Server {
     shutdown: Shutdown,
     /// One permit per connection served at once, returned when its task ends.
     slots: Arc<Semaphore>,
+    /// SIGUSR2: start the new binary and hand it the listeners.
+    upgrades: (Sender<()>, Receiver<()>),
+}
+
+/// Asks a running server for a binary upgrade (SIGUSR2).
+#[derive(Clone, Debug)]
+pub(crate) struct UpgradeHandle(Sender<()>);
+
+impl UpgradeHandle {
+    /// Requests an upgrade; a request while one is under way is dropped.
+    pub(crate) fn request(&self) {
+        let _ = self.0.try_send(());
+    }
 }
 
 impl Server {
@@ -94,63 +91,33 @@ impl Server {
         })?;
         // Certificates before sockets: a bad file stops start-up with nothing bound.
         let tls = tls::Live::from_config(&config).map_err(|e| StartError(e.to_string()))?;
-        let kind = if tls.is_some() { Kind::Tls } else { Kind::Http };
-        if let Some(port) = config.redirect_http {
-            if port == config.port && port != 0 {
-                return Err(StartError(format!(
-                    "--redirect-http {port} is also the HTTPS port; pick another, e.g. --redirect-http 80"
-                )));
-            }
-        }
-        let mut listeners = vec![Listener {
-            socket: watched(SocketAddr::new(config.bind, config.port))?,
-            kind,
-        }];
-        if let Some(port) = config.redirect_http {
-            let tls_port = listeners[0]
-                .socket
-                .get_ref()
-                .local_addr()
-                .map_err(|e| StartError(format!("cannot read the bound address: {e}")))?
-                .port();
-            listeners.push(Listener {
-                socket: watched(SocketAddr::new(config.bind, port))?,
-                kind: Kind::Redirect { tls_port },
-            });
-        }
+        let listeners = sockets::open(&config, tls.is_some())?;
         let max_connections = config
             .max_connections
             .unwrap_or_else(default_max_connections)
             .max(1);
-        let mut state = State::new(config, root);
+        let mut state = State::new(config, root)?;
         state.tls = tls;
         Ok(Server {
             listeners,
             state: Arc::new(state),
             shutdown: Shutdown::new(),
             slots: Arc::new(Semaphore::new(max_connections)),
+            upgrades: bounded(1),
         })
     }
 
-    /// Whether the first listener speaks HTTPS.
-    pub(crate) fn is_tls(&self) -> bool {
-        self.listeners.first().is_some_and(|l| l.kind == Kind::Tls)
-    }
-
-    /// The address of the `--redirect-http` listener, if there is one.
-    pub(crate) fn redirect_addr(&self) -> Option<SocketAddr> {
+    /// Every listener's address and what it speaks (the real port when `--port 0`).
+    pub(crate) fn local_addrs(&self) -> io::Result<Vec<(Kind, SocketAddr)>> {
         self.listeners
             .iter()
-            .find(|l| matches!(l.kind, Kind::Redirect { .. }))
-            .and_then(|l| l.socket.get_ref().local_addr().ok())
+            .map(|l| Ok((l.kind, l.socket.get_ref().local_addr()?)))
+            .collect()
     }
 
-    /// The address the first listener actually bound (the real port when `--port 0`).
-    pub(crate) fn local_addr(&self) -> io::Result<SocketAddr> {
-        match self.listeners.first() {
-            Some(l) => l.socket.get_ref().local_addr(),
-            None => Err(io::ErrorKind::NotConnected.into()),
-        }
+    /// A handle that asks for a binary upgrade.
+    pub(crate) fn upgrade_handle(&self) -> UpgradeHandle {
+        UpgradeHandle(self.upgrades.0.clone())
     }
 
     /// The canonical served folder.
@@ -168,7 +135,8 @@ impl Server {
         self.state.clone()
     }
 
-    /// Accepts connections until shutdown, then waits up to the grace period for live
+    /// Accepts connections until shutdown (or until a binary upgrade has handed the
+    /// listeners on), closes the listeners, then waits up to the grace period for live
     /// connections to finish. Returns the number still live when it gave up.
     pub(crate) async fn run(self) -> usize {
         let Server {
@@ -176,24 +144,30 @@ impl Server {
             state,
             shutdown,
             slots,
+            upgrades,
         } = self;
         let accepting = futures::future::join_all(
             listeners
                 .iter()
                 .map(|l| accept_loop(l, &state, &shutdown, &slots)),
         );
+        // Set once a new process holds the sockets too: from then on they are closed
+        // without filtering, leaving their queues to it.
+        let handed_on = AtomicBool::new(false);
+        let upgrading = upgrade::serve(&upgrades.1, &listeners, &handed_on, &shutdown);
         futures_lite::future::or(
             futures_lite::future::or(accepting.map(drop), state.watchdog.run(&shutdown)),
-            shutdown.wait(),
+            futures_lite::future::or(shutdown.wait(), upgrading),
         )
         .await;
-        // Stop listening: new connections are refused from here on.
-        drop(listeners);
+        let end = Instant::now() + Duration::from_secs(state.config.shutdown_grace);
+        let handed_on = handed_on.load(Ordering::Acquire);
+        let closing = close_listeners(listeners, handed_on, &state, &shutdown, &slots, end);
         // Close idle connections now; busy ones finish within the grace period, their
         // deadlines still enforced by the sweeper.
         state.watchdog.sweep(true);
-        let end = Instant::now() + Duration::from_secs(state.config.shutdown_grace);
         let draining = async {
+            closing.await;
             while shutdown.live() > 0 && Instant::now() < end {
                 rt::sleep(DRAIN_POLL).await;
             }
@@ -225,24 +199,69 @@ async fn accept_loop(
                 }
             }
         };
-        let _ = stream.get_ref().set_nodelay(true);
-        let (state, shutdown, kind) = (state.clone(), shutdown.clone(), listener.kind);
-        let live = shutdown.track();
-        rt::spawn(async move {
-            // Both guards are released when this task ends, however it ends.
-            let (_slot, _live) = (slot, live);
-            // A bug that panics takes down its own connection, never the server.
-            let served = AssertUnwindSafe(connection(kind, stream, peer, &state, &shutdown));
-            match served.catch_unwind().await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) if is_peer_gone(&e) => {}
-                Ok(Err(e)) => eprintln!("server: {peer}: {e}"),
-                Err(_) => eprintln!(
-                    "server: {peer}: internal error (a bug: please report it); connection closed"
-                ),
-            }
-        });
+        spawn_connection(listener.kind, slot, stream, peer, state, shutdown);
     }
+}
+
+/// Starts the task serving one accepted connection; `slot` is returned when it ends.
+fn spawn_connection(
+    kind: Kind,
+    slot: SemaphoreGuardArc,
+    stream: Async<TcpStream>,
+    peer: SocketAddr,
+    state: &Arc<State>,
+    shutdown: &Shutdown,
+) {
+    let _ = stream.get_ref().set_nodelay(true);
+    let (state, shutdown) = (state.clone(), shutdown.clone());
+    let live = shutdown.track();
+    rt::spawn(async move {
+        // Both guards are released when this task ends, however it ends.
+        let (_slot, _live) = (slot, live);
+        // A bug that panics takes down its own connection, never the server.
+        let served = AssertUnwindSafe(connection(kind, stream, peer, &state, &shutdown));
+        match served.catch_unwind().await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) if is_peer_gone(&e) => {}
+            Ok(Err(e)) => eprintln!("server: {peer}: {e}"),
+            Err(_) => eprintln!(
+                "server: {peer}: internal error (a bug: please report it); connection closed"
+            ),
+        }
+    });
+}
+
+/// Closes the listeners at shutdown: at once those another process also holds (it
+/// keeps their queues), and those we alone hold once new connections are stopped and
+/// what their queues still hold has been accepted (see [`drain`]).
+async fn close_listeners(
+    listeners: Vec<Listener>,
+    handed_on: bool,
+    state: &Arc<State>,
+    shutdown: &Shutdown,
+    slots: &Arc<Semaphore>,
+    end: Instant,
+) {
+    let settle = Instant::now() + drain::LISTEN_DRAIN;
+    let mut ours = Vec::new();
+    for l in listeners {
+        if handed_on || l.origin == Origin::Held {
+            continue;
+        }
+        match drain::stop_new_connections(&l.socket) {
+            Ok(()) => ours.push(l),
+            Err(e) => eprintln!(
+                "server: cannot stop new connections on the {} socket ({e}); closing it now",
+                l.name
+            ),
+        }
+    }
+    futures::future::join_all(ours.iter().map(|l| {
+        drain::accept_queued(&l.socket, slots, settle, end, |slot, stream, peer| {
+            spawn_connection(l.kind, slot, stream, peer, state, shutdown);
+        })
+    }))
+    .await;
 }
 
 /// Serves one accepted socket as its listener's protocol says. A protocol that wraps
@@ -276,56 +295,15 @@ async fn connection(
             served
         }
         (Kind::Redirect { tls_port }, _) => {
-            let answered = tls::redirect_io::serve(stream, peer, tls_port, &state.watchdog, limits);
+            let quiet = state.config.quiet;
+            let answered =
+                tls::redirect_io::serve(stream, peer, tls_port, &state.watchdog, limits, quiet);
             if let Some(line) = Box::pin(answered).await {
                 eprintln!("{line}");
             }
             Ok(())
         }
         _ => conn::serve(stream, peer, state, shutdown).await,
-    }
-}
-
-/// Binds `addr` and registers the socket with the reactor.
-fn watched(addr: SocketAddr) -> Result<Async<TcpListener>, StartError> {
-    let socket = listen(addr).map_err(|e| bind_error(addr, &e))?;
-    Async::new(socket).map_err(|e| StartError(format!("cannot watch the socket: {e}")))
-}
-
-/// Creates a listening socket with `SO_REUSEADDR` and a deep backlog.
-fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
-    let family = if addr.is_ipv4() {
-        AddressFamily::INET
-    } else {
-        AddressFamily::INET6
-    };
-    let fd = rustix::net::socket_with(
-        family,
-        SocketType::STREAM,
-        rustix::net::SocketFlags::CLOEXEC,
-        None,
-    )?;
-    sockopt::set_socket_reuseaddr(&fd, true)?;
-    rustix::net::bind(&fd, &addr)?;
-    rustix::net::listen(&fd, LISTEN_BACKLOG)?;
-    Ok(TcpListener::from(fd))
-}
-
-fn bind_error(addr: SocketAddr, e: &io::Error) -> StartError {
-    let port = addr.port();
-    match e.kind() {
-        io::ErrorKind::PermissionDenied => StartError(format!(
-            "port {port} needs root; try --port {}",
-            if port < 1024 { 8080 } else { 0 }
-        )),
-        io::ErrorKind::AddrInUse => StartError(format!(
-            "port {port} is already in use; stop the other server or try --port 0"
-        )),
-        io::ErrorKind::AddrNotAvailable => StartError(format!(
-            "address {} is not on this machine; try --bind 0.0.0.0",
-            addr.ip()
-        )),
-        _ => StartError(format!("cannot listen on {addr}: {e}")),
     }
 }
 
@@ -350,7 +328,7 @@ fn default_max_connections() -> usize {
 }
 
 /// `accept` errors that mean the process or system is out of something.
-fn is_resource_exhaustion(e: &io::Error) -> bool {
+pub(crate) fn is_resource_exhaustion(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error().map(rustix::io::Errno::from_raw_os_error),
         Some(rustix::io::Errno::MFILE)

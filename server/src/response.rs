@@ -134,6 +134,40 @@ impl Fields {
         self.0.extend(other.0);
     }
 
+    /// Replaces every field named `name` (any case) with one line, in the first one's
+    /// place, or appends it.
+    pub(crate) fn set(&mut self, name: impl Into<Cow<'static, str>>, value: impl Into<Value>) {
+        let name = name.into();
+        let Some(first) = self
+            .0
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case(&name))
+        else {
+            self.0.push((name, value.into()));
+            return;
+        };
+        let mut k = self.0.len();
+        while k > first + 1 {
+            k -= 1;
+            if self.0[k].0.eq_ignore_ascii_case(&name) {
+                self.0.remove(k);
+            }
+        }
+        self.0[first] = (name, value.into());
+    }
+
+    /// Removes every field named `name` (any case).
+    pub(crate) fn remove(&mut self, name: &str) {
+        self.0.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    }
+
+    /// The value of the first field named `name` (any case).
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
     /// Every field, in order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(n, v)| (n.as_ref(), v.as_str()))
@@ -187,6 +221,20 @@ impl Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn set_replaces_every_line_of_a_name_in_place() {
+        let mut f = Fields::default();
+        f.append("A", "1");
+        f.append("Vary", "x");
+        f.append("a", "2");
+        f.set("a", "3");
+        f.set("B", "4");
+        let all: Vec<(&str, &str)> = f.iter().collect();
+        assert_eq!(all, [("a", "3"), ("Vary", "x"), ("B", "4")]);
+        f.remove("vary");
+        assert_eq!((f.get("VARY"), f.get("b")), (None, Some("4")));
+    }
 
     #[test]
     fn multipart_length_counts_every_part() {

@@ -1,28 +1,39 @@
 //! Signals: SIGINT/SIGTERM start a graceful shutdown and a second one exits at once;
-//! SIGHUP reloads what can change without a restart.
+//! SIGHUP reloads what can change without a restart; SIGUSR1 reopens the access log
+//! file; SIGUSR2 starts a binary upgrade.
 
-use crate::listener::StartError;
+use crate::listener::{StartError, UpgradeHandle};
 use crate::shutdown::Shutdown;
 use crate::state::State;
 use futures_lite::StreamExt;
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
 use signal_hook_async_std::Signals;
 use std::sync::Arc;
 
 /// Exit status when a second signal cuts the grace period short (128 + SIGINT, as shells do).
 const FORCED_EXIT: i32 = 130;
 
-/// Starts a task that turns signals into a shutdown or a reload of `state`.
-pub(crate) fn install(shutdown: Shutdown, state: Arc<State>) -> Result<(), StartError> {
-    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP])
+/// Starts a task that turns signals into a shutdown, a reload of `state`, a log reopen
+/// or an upgrade.
+pub(crate) fn install(
+    shutdown: Shutdown,
+    state: Arc<State>,
+    upgrade: UpgradeHandle,
+) -> Result<(), StartError> {
+    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2])
         .map_err(|e| StartError(format!("cannot install signal handlers: {e}")))?;
     crate::rt::spawn(async move {
         let mut stopping = false;
         while let Some(signal) = signals.next().await {
             if signal == SIGHUP {
                 eprintln!("server: SIGHUP: {}", state.reload());
+            } else if signal == SIGUSR1 {
+                crate::log_file::request_reopen();
+            } else if signal == SIGUSR2 {
+                upgrade.request();
             } else if !stopping {
                 stopping = true;
+                crate::ops::notify::stopping();
                 eprintln!(
                     "server: shutting down; finishing responses in flight (signal again to stop now)"
                 );

@@ -4,6 +4,8 @@
 use crate::config::Config;
 use crate::files::cache::Caches;
 use crate::files::root::Root;
+use crate::listener::StartError;
+use crate::rules::{RuleError, Rules};
 use crate::swap::Swap;
 use crate::watchdog::Watchdog;
 use std::sync::Arc;
@@ -32,40 +34,71 @@ pub(crate) struct State {
 pub(crate) struct Site {
     /// The `Cache-Control` sent with files.
     pub cache_control: Arc<str>,
+    /// The site rules (`--config` file tables, fallback, security headers).
+    pub rules: Rules,
 }
 
 impl Site {
-    /// The settings `config` asks for.
-    pub(crate) fn from_config(config: &Config) -> Site {
-        Site {
+    /// The settings `config` asks for; `previous` hands over what must survive a reload.
+    pub(crate) fn from_config(config: &Config, previous: Option<&Site>) -> Result<Site, RuleError> {
+        Ok(Site {
             cache_control: config.cache_control.as_str().into(),
-        }
+            rules: Rules::build(config, previous.map(|p| &p.rules))?,
+        })
     }
 }
 
 impl State {
     /// The state for `config`, serving `root`.
-    pub(crate) fn new(config: Config, root: Root) -> State {
-        State {
-            site: Swap::new(Site::from_config(&config)),
+    pub(crate) fn new(config: Config, root: Root) -> Result<State, StartError> {
+        let site = Site::from_config(&config, None).map_err(|e| StartError(e.to_string()))?;
+        Ok(State {
+            site: Swap::new(site),
             config,
             root,
             caches: Caches::default(),
             watchdog: Watchdog::new(),
             tls: None,
-        }
+        })
     }
 
-    /// Re-reads what can change without a restart (SIGHUP): the TLS certificate and key.
-    /// The flags are fixed for the process's life. Returns a line for the log.
+    /// Re-reads what can change without a restart (SIGHUP): the `--config` file's site
+    /// rules and site settings, and the TLS certificate and key. A file that fails to
+    /// load is reported and the old rules kept; requests in flight keep the snapshot
+    /// they took. Returns a line for the log.
     pub(crate) fn reload(&self) -> String {
-        self.site.store(Site::from_config(&self.config));
-        match &self.tls {
-            Some(tls) => tls.reload(),
-            None => {
-                "reload: nothing to re-read (no config file or certificates in use)".to_string()
-            }
+        let mut parts = Vec::new();
+        if let Some(file) = &self.config.config {
+            parts.push(self.reload_rules(file));
         }
+        if let Some(tls) = &self.tls {
+            parts.push(tls.reload());
+        }
+        if parts.is_empty() {
+            return "reload: nothing to re-read (no config file or certificates in use)".into();
+        }
+        parts.join("; ")
+    }
+
+    /// The site rules part of [`State::reload`].
+    fn reload_rules(&self, file: &std::path::Path) -> String {
+        let (config, fixed) = match crate::config_file::reread(&self.config) {
+            Ok(reread) => reread,
+            Err(e) => return format!("reload failed, keeping the old rules: {e}"),
+        };
+        let old = self.site.load();
+        match Site::from_config(&config, Some(&old)) {
+            Ok(site) => self.site.store(site),
+            Err(e) => return format!("reload failed, keeping the old rules: {e}"),
+        }
+        let mut line = format!("reloaded {}", file.display());
+        if !fixed.is_empty() {
+            line.push_str(&format!(
+                "; {} changed but need a restart (kept as they were)",
+                fixed.join(", ")
+            ));
+        }
+        line
     }
 
     /// Absolute deadline for a request head, from its first byte.

@@ -11,7 +11,7 @@
 use crate::rt;
 use crate::shutdown::Shutdown;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,7 +27,10 @@ const NEVER: u64 = u64::MAX;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub(crate) enum Phase {
-    /// Waiting for the first byte of a request: closed quietly on expiry or shutdown.
+    /// Waiting for the first byte of a request after a response (keep-alive): closed
+    /// quietly on expiry; at shutdown, over plain TCP, sent a FIN at once and closed after
+    /// [`SHUTDOWN_LINGER`] (see [`Phase::Closing`]); over TLS its reading side is cut, so
+    /// the connection ends with close_notify.
     Idle = 0,
     /// Reading a head: its reading side is cut, so the connection can still send 408.
     Head = 1,
@@ -36,7 +39,19 @@ pub(crate) enum Phase {
     /// Reading input we will not answer (a body to skip, a lingering close): its
     /// reading side is cut, ending the read, on expiry or shutdown.
     Drain = 3,
+    /// Accepted, no request yet: closed quietly on expiry, but left alone at shutdown,
+    /// since its first request may be on the way (a client cannot safely retry that).
+    Fresh = 4,
+    /// Idle at shutdown, our FIN sent: reading what the client still sends (a request
+    /// that crossed the FIN) so the close is no reset; its reading side is cut on expiry.
+    Closing = 5,
 }
+
+/// How long an idle connection is read (and discarded) after shutdown sends its FIN,
+/// before it is closed: a request that crossed our FIN is consumed instead of meeting a
+/// reset, and the client, seeing end-of-file on a reused connection, retries it
+/// elsewhere (RFC 9112 section 9.3.1).
+pub(crate) const SHUTDOWN_LINGER: Duration = Duration::from_secs(2);
 
 /// `fired_in` before any deadline fired.
 const NOT_FIRED: u8 = u8::MAX;
@@ -49,6 +64,10 @@ pub(crate) struct Watch {
     deadline_ms: AtomicU64,
     phase: AtomicU8,
     fired_in: AtomicU8,
+    /// Idle at shutdown: send our FIN and linger ([`Phase::Closing`]) instead of cutting
+    /// the reading side. Only for plain TCP: over TLS the FIN must follow close_notify,
+    /// which only the connection can send.
+    fin_first: AtomicBool,
 }
 
 impl Watch {
@@ -69,6 +88,12 @@ impl Watch {
         self.phase.store(phase as u8, Ordering::Relaxed);
     }
 
+    /// Lets the shutdown sweep close this connection, when idle, with a FIN and a linger
+    /// (see [`Phase::Closing`]); for plain TCP connections.
+    pub(crate) fn close_idle_with_fin(&self) {
+        self.fin_first.store(true, Ordering::Relaxed);
+    }
+
     /// The phase in which the sweeper cut this connection for a passed deadline.
     pub(crate) fn fired_in(&self) -> Option<Phase> {
         match self.fired_in.load(Ordering::Acquire) {
@@ -76,6 +101,8 @@ impl Watch {
             1 => Some(Phase::Head),
             2 => Some(Phase::Send),
             3 => Some(Phase::Drain),
+            4 => Some(Phase::Fresh),
+            5 => Some(Phase::Closing),
             _ => None,
         }
     }
@@ -150,6 +177,7 @@ impl Watchdog {
             deadline_ms: AtomicU64::new(NEVER),
             phase: AtomicU8::new(Phase::Idle as u8),
             fired_in: AtomicU8::new(NOT_FIRED),
+            fin_first: AtomicBool::new(false),
         });
         watch.arm(after);
         let slot = match self.inner.slots.lock() {
@@ -192,8 +220,28 @@ impl Watchdog {
             let phase = watch.phase.load(Ordering::Relaxed);
             let deadline = watch.deadline_ms.load(Ordering::Relaxed);
             let expired = deadline <= now;
-            // At shutdown, nothing more will be answered on these: cut them at once.
-            let idle = phase == Phase::Idle as u8 || phase == Phase::Drain as u8;
+            // SAFETY: the descriptor belongs to a registered connection, and connections
+            // deregister (under this lock) before closing their sockets.
+            let fd = unsafe { BorrowedFd::borrow_raw(watch.fd) };
+            // At shutdown, an idle keep-alive connection gets our FIN at once, and is
+            // read until the client closes or SHUTDOWN_LINGER passes (Phase::Closing).
+            // Only if it is still idle: one that just began a request answers it.
+            let fin_first = watch.fin_first.load(Ordering::Relaxed);
+            if closing && !expired && fin_first && phase == Phase::Idle as u8 {
+                let still_idle = watch.phase.compare_exchange(
+                    Phase::Idle as u8,
+                    Phase::Closing as u8,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                );
+                if still_idle.is_ok() {
+                    watch.arm(SHUTDOWN_LINGER);
+                    let _ = rustix::net::shutdown(fd, rustix::net::Shutdown::Write);
+                }
+                continue;
+            }
+            // At shutdown, nothing more will be read from these: cut them at once.
+            let idle = phase == Phase::Drain as u8 || !fin_first && phase == Phase::Idle as u8;
             if !(expired || closing && idle) {
                 continue;
             }
@@ -213,9 +261,6 @@ impl Watchdog {
             } else {
                 rustix::net::Shutdown::Read
             };
-            // SAFETY: the descriptor belongs to a registered connection, and connections
-            // deregister (under this lock) before closing their sockets.
-            let fd = unsafe { BorrowedFd::borrow_raw(watch.fd) };
             let _ = rustix::net::shutdown(fd, how);
         }
     }

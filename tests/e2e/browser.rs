@@ -119,6 +119,19 @@ fn dump_dom(bin: &Path, url: &str) -> String {
     run.stdout
 }
 
+/// Loads `url`, lets its scripts run (fetches included) for up to 10 s of virtual time,
+/// and returns the DOM they left.
+pub(crate) fn dump_dom_after_scripts(bin: &Path, url: &str) -> String {
+    let run = run_chromium(bin, &["--dump-dom", "--virtual-time-budget=10000"], url);
+    assert!(
+        run.status.success(),
+        "chromium --dump-dom {url}: {}\n{}",
+        run.status,
+        run.stderr
+    );
+    run.stdout
+}
+
 /// Loads `url` and saves a [`WIDTH`]x[`HEIGHT`] screenshot to `png`.
 fn screenshot(bin: &Path, url: &str, png: &Path) {
     let shot = format!("--screenshot={}", png.display());

@@ -14,6 +14,7 @@ mod client_server;
 mod client_session;
 mod client_terminal;
 mod client_tls;
+mod config_file;
 mod connection;
 mod dir_listing;
 mod file_reply;
@@ -21,11 +22,16 @@ mod handler;
 mod interop_curl;
 mod interop_python;
 mod listener;
+mod ops_activation;
+mod ops_haproxy;
+mod ops_restart;
 mod redbot;
 mod request;
 mod resolve;
 mod send;
 mod shutdown;
+mod site_rules;
+mod site_rules_access;
 mod tls;
 mod tls_interop;
 mod variants;
@@ -41,6 +47,7 @@ fn main() {
         client_repl::trials,
         client_responses::trials,
         client_server::trials,
+        config_file::trials,
         client_session::trials,
         client_terminal::trials,
         client_tls::trials,
@@ -51,11 +58,16 @@ fn main() {
         interop_curl::trials,
         interop_python::trials,
         listener::trials,
+        ops_activation::trials,
+        ops_haproxy::trials,
+        ops_restart::trials,
         redbot::trials,
         request::trials,
         resolve::trials,
         send::trials,
         shutdown::trials,
+        site_rules::trials,
+        site_rules_access::trials,
         tls::trials,
         tls_interop::trials,
         variants::trials,

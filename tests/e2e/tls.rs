@@ -336,6 +336,12 @@ fn the_redirect_port_sends_every_request_to_the_same_url_on_https() {
     assert_eq!(reply.header("location"), Some(location.as_str()));
     // HSTS means nothing over plain HTTP (RFC 6797 section 8.1) and is not sent there.
     assert_eq!(reply.header("strict-transport-security"), None);
+    let logged = server.wait_for_stdout("\"GET /a/b?c=d HTTP/1.1\" 308 ", LOG_WAIT);
+    assert!(
+        logged.is_some(),
+        "no access-log line: {:?}",
+        server.stdout_lines()
+    );
     let mut conn = Conn::open(plain);
     conn.send(b"GET / HTTP/1.1\r\nHost: evil.example@localhost\r\n\r\n");
     assert_eq!(conn.read_response("GET").map(|r| r.status), Some(400));

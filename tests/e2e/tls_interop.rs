@@ -187,6 +187,83 @@ fn curl_refuses_a_certificate_for_another_name() {
     );
 }
 
+/// The README's one-liner for a local certificate, as written there.
+const README_OPENSSL: &[&str] = &[
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "key.pem",
+    "-out",
+    "cert.pem",
+    "-days",
+    "365",
+    "-subj",
+    "/CN=localhost",
+    "-addext",
+    "subjectAltName=DNS:localhost,IP:127.0.0.1",
+];
+
+fn the_readme_openssl_certificate_works_with_pkcs8_and_pkcs1_keys() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let openssl = |args: &[&str]| {
+        let out = Command::new(program("openssl"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("run openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(README_OPENSSL);
+    // The same RSA key in the older PKCS#1 form (`BEGIN RSA PRIVATE KEY`).
+    openssl(&[
+        "rsa",
+        "-in",
+        "key.pem",
+        "-traditional",
+        "-out",
+        "key-pkcs1.pem",
+    ]);
+    let pkcs1 = std::fs::read_to_string(dir.path().join("key-pkcs1.pem")).expect("key");
+    assert!(
+        pkcs1.starts_with("-----BEGIN RSA PRIVATE KEY-----"),
+        "{pkcs1}"
+    );
+    let cert = dir.path().join("cert.pem");
+    for key in ["key.pem", "key-pkcs1.pem"] {
+        let server = https_with(&cert, &dir.path().join(key), &[]);
+        let port = server.addr.port();
+        let out = Command::new(program("curl"))
+            .args([
+                "--silent",
+                "--show-error",
+                "--noproxy",
+                "*",
+                "--max-time",
+                CLIENT_MAX_TIME_SECS,
+            ])
+            .arg("--cacert")
+            .arg(&cert)
+            .args(["--resolve", &format!("localhost:{port}:127.0.0.1")])
+            .args(["-o", "/dev/null", "-w", "%{http_code} %{ssl_verify_result}"])
+            .arg(format!("https://localhost:{port}/"))
+            .output()
+            .expect("run curl");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "200 0",
+            "{key}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 /// Two requests on one `HTTPSConnection` with a context trusting the test CA and offering
 /// h2 and http/1.1; prints statuses, the connection count, ALPN, version and serial.
 const PYTHON_SCRIPT: &str = r#"
@@ -250,4 +327,5 @@ tests::register! {
     #[needs("curl")] curl_follows_the_redirect_port_to_https,
     #[needs("curl")] curl_refuses_a_certificate_for_another_name,
     #[needs("python3")] python_ssl_keeps_one_verified_connection_and_negotiates_http11,
+    #[needs("openssl", "curl")] the_readme_openssl_certificate_works_with_pkcs8_and_pkcs1_keys,
 }

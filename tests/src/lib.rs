@@ -7,6 +7,8 @@ pub mod certs;
 pub mod client;
 pub mod client_tls;
 pub mod harness;
+pub mod load;
+pub mod ops;
 pub mod raw;
 pub mod server;
 pub mod tls;

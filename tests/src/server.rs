@@ -80,10 +80,18 @@ impl TestServer {
 
     /// Starts the server serving `root` with extra flags.
     pub fn start_in(root: &Path, args: &[&str]) -> TestServer {
-        let mut child = Command::new(binary("server"))
+        let mut command = Command::new(binary("server"));
+        command
             .args(["--port", "0", "--bind", "127.0.0.1", "--root"])
             .arg(root)
-            .args(args)
+            .args(args);
+        TestServer::spawn(command, root)
+    }
+
+    /// Runs `command` (the server binary, or a program that runs it) serving `root`,
+    /// and waits for its start-up line.
+    pub fn spawn(mut command: Command, root: &Path) -> TestServer {
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -101,8 +109,8 @@ impl TestServer {
             if let Some(addr) = stdout
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .first()
-                .and_then(|l| parse_addr(l))
+                .iter()
+                .find_map(|l| l.starts_with("Serving ").then(|| parse_addr(l)).flatten())
             {
                 break addr;
             }

@@ -45,6 +45,7 @@ pub(crate) fn exchange(
     state: &State,
     served: u32,
     shutdown: &Shutdown,
+    peer: std::net::IpAddr,
 ) -> Exchange {
     let now = SystemTime::now();
     let req = match head {
@@ -63,7 +64,7 @@ pub(crate) fn exchange(
             };
         }
     };
-    let ctx = Ctx::new(req.method, req.target, req.headers, now);
+    let ctx = Ctx::new(req.method, req.target, req.headers, now).with_peer(peer);
     let too_big = matches!(req.body, BodyFraming::Length(n) if n > MAX_DISCARDED_BODY);
     let response = if too_big && (req.method == "GET" || ctx.head_only) {
         Response::error(StatusCode::CONTENT_TOO_LARGE)

@@ -50,6 +50,16 @@ pub(crate) trait Transport: AsyncRead + AsyncWrite + Unpin + Send {
     }
 }
 
+impl Transport for crate::tls::accept::TlsTcp {
+    fn socket(&self) -> BorrowedFd<'_> {
+        self.get_ref().0.get_ref().as_fd()
+    }
+
+    fn is_tls(&self) -> bool {
+        true
+    }
+}
+
 /// A borrowed transport, so a wrapper (TLS) can still close the stream after the loop.
 impl<T: Transport + ?Sized> Transport for &mut T {
     fn socket(&self) -> BorrowedFd<'_> {
@@ -106,6 +116,10 @@ pub(crate) async fn serve<S: Transport>(
     let watch = state
         .watchdog
         .register(stream.socket(), state.head_timeout());
+    watch.set_phase(Phase::Fresh);
+    if !stream.is_tls() {
+        watch.close_idle_with_fin();
+    }
     let mut input = Input::default();
     let mut served: u32 = 0;
     loop {
@@ -117,17 +131,16 @@ pub(crate) async fn serve<S: Transport>(
                 watch.set_phase(Phase::Idle);
                 watch.arm(state.keep_alive_timeout());
             }
-            if shutdown.is_fired() {
+            // A connection accepted while draining still gets its first request answered.
+            if shutdown.is_fired() && served > 0 {
                 // Stay until the client has our last response: exiting with bytes still
                 // queued in the kernel lets it reset the connection and lose them.
-                if served > 0 {
-                    Box::pin(drain::linger_close(
-                        &mut stream,
-                        &watch,
-                        state.send_timeout(),
-                    ))
-                    .await;
-                }
+                Box::pin(drain::linger_close(
+                    &mut stream,
+                    &watch,
+                    state.send_timeout(),
+                ))
+                .await;
                 return Ok(());
             }
         } else {
@@ -135,8 +148,19 @@ pub(crate) async fn serve<S: Transport>(
             watch.set_phase(Phase::Head);
             watch.arm(state.head_timeout());
         }
-        let turn = poll_fn(|cx| turn(cx, &mut stream, &mut input, &watch, state, served, shutdown))
-            .await?;
+        let turn = poll_fn(|cx| {
+            turn(
+                cx,
+                &mut stream,
+                &mut input,
+                &watch,
+                state,
+                served,
+                shutdown,
+                peer,
+            )
+        })
+        .await?;
         let answered = match turn {
             Turn::Answered(a) => a,
             // Only a head begun and not finished in time gets a 408; an idle
@@ -185,6 +209,7 @@ pub(crate) async fn serve<S: Transport>(
 
 /// One poll of the read loop: read, parse and handle a head, and start writing its
 /// response, all without waiting unless no whole head is there.
+#[allow(clippy::too_many_arguments)] // the peer joined for the site rules' login limit
 fn turn<S: Transport>(
     cx: &mut Context<'_>,
     stream: &mut S,
@@ -193,14 +218,16 @@ fn turn<S: Transport>(
     state: &State,
     served: u32,
     shutdown: &Shutdown,
+    peer: SocketAddr,
 ) -> Poll<io::Result<Turn>> {
     // The head's absolute deadline starts at its first byte.
     let mut first_byte = || {
         watch.set_phase(Phase::Head);
         watch.arm(state.head_timeout());
     };
-    let mut respond =
-        Some(|head: input::Head<'_, '_>| exchange::exchange(head, state, served, shutdown));
+    let mut respond = Some(|head: input::Head<'_, '_>| {
+        exchange::exchange(head, state, served, shutdown, peer.ip())
+    });
     let mut x: Exchange = match input.poll_head(cx, stream, &mut first_byte, &mut respond) {
         Poll::Pending => return Poll::Pending,
         Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
@@ -208,7 +235,7 @@ fn turn<S: Transport>(
         Poll::Ready(Ok(Read::TlsHandshake)) => return Poll::Ready(Ok(Turn::TlsHandshake)),
         Poll::Ready(Ok(Read::Head(x))) => x,
     };
-    crate::tls::secure_fields(stream.is_tls(), state, &mut x.response);
+    secure_fields(stream, state, &mut x.response);
     let status = x.response.status;
     let started = writer::start(cx, stream, x.response, &x.framing)?;
     Poll::Ready(Ok(Turn::Answered(Answered {
@@ -279,7 +306,7 @@ async fn request_timeout<S: Transport>(
     watch: &Watch,
 ) {
     let mut response = Response::error(StatusCode::REQUEST_TIMEOUT);
-    crate::tls::secure_fields(stream.is_tls(), state, &mut response);
+    secure_fields(stream, state, &mut response);
     let announced = response.body.len();
     let framing = Framing {
         close: true,
@@ -299,6 +326,17 @@ async fn request_timeout<S: Transport>(
     }
     log_line(state, peer, b"-", StatusCode::REQUEST_TIMEOUT, announced);
     drain::linger_close(stream, watch, drain::LINGER_TIME).await;
+}
+
+/// Adds the fields only responses over TLS carry: `Strict-Transport-Security` with
+/// `--hsts` (RFC 6797 section 8.1: meaningless, and not sent, over plain HTTP).
+fn secure_fields<S: Transport>(stream: &S, state: &State, response: &mut Response) {
+    let hsts = state.tls.as_ref().and_then(|tls| tls.hsts.as_ref());
+    if let (true, Some(hsts)) = (stream.is_tls(), hsts) {
+        response
+            .fields
+            .append("Strict-Transport-Security", hsts.clone());
+    }
 }
 
 fn log_line(state: &State, peer: SocketAddr, request_line: &[u8], status: StatusCode, bytes: u64) {
@@ -323,7 +361,7 @@ mod tests {
         let config =
             <crate::Config as clap::Parser>::try_parse_from(["server", "--root", "/"]).unwrap();
         let root = crate::files::root::Root::open(std::path::Path::new("/")).unwrap();
-        let state = State::new(config, root);
+        let state = State::new(config, root).unwrap();
         let shutdown = Shutdown::new();
         let fut = serve(stream, peer, &state, &shutdown);
         let size = std::mem::size_of_val(&fut);

@@ -1,11 +1,12 @@
 //! The request handler: a flat pipeline from a request's [`Ctx`] to one protocol-neutral
 //! [`Response`], the same for every protocol.
 //!
-//! Steps, each an early return: method → expectation → target path → dotfiles →
-//! small-file cache → open beneath the root → folders (redirect, index, listing) →
-//! regular files only → the representation ([`representation`]) → preconditions
-//! ([`conditional`]) → ranges ([`ranges`]). Whatever a step returns, files, listings,
-//! redirects and errors alike, passes through [`decorate`] last.
+//! Steps, each an early return: site rules (redirect, CORS preflight, auth:
+//! [`site_rules`]) → method → expectation → target path → dotfiles → small-file cache →
+//! open beneath the root (a missing path may get the SPA fallback) → folders (redirect,
+//! index, listing) → regular files only → the representation ([`representation`]) →
+//! preconditions ([`conditional`]) → ranges ([`ranges`]). Whatever a step returns,
+//! files, listings, redirects and errors alike, passes through [`decorate`] last.
 
 pub(crate) mod cache;
 mod compress;
@@ -14,6 +15,7 @@ mod listing;
 mod ranges;
 mod representation;
 pub(crate) mod root;
+mod site_rules;
 
 use crate::context::Ctx;
 use crate::response::{Response, HTML};
@@ -41,13 +43,23 @@ const MAX_NOT_FOUND_PAGE: u64 = 1024 * 1024;
 
 /// Answers one request.
 pub(crate) fn handle(ctx: &Ctx<'_>, state: &State) -> Response {
-    let mut response = respond(ctx, state);
-    decorate(ctx, state, &mut response);
+    // The health probe (--health) is answered from memory, before anything else.
+    if let Some(health) = crate::health::answer(ctx, state.config.health.as_deref()) {
+        return health;
+    }
+    // One snapshot of the site rules for the whole request, even across a reload.
+    let site = state.site.load();
+    let covered = site_rules::lookup(ctx, &site.rules);
+    let mut response = match covered.as_ref().and_then(|c| site_rules::before(ctx, c)) {
+        Some(early) => early,
+        None => respond(ctx, state, covered.as_ref()),
+    };
+    decorate(ctx, state, covered.as_ref(), &mut response);
     response
 }
 
 /// The pipeline proper; every early return still goes through [`decorate`].
-fn respond(ctx: &Ctx<'_>, state: &State) -> Response {
+fn respond(ctx: &Ctx<'_>, state: &State, covered: Option<&site_rules::Covered<'_>>) -> Response {
     // 1. Method: GET and HEAD serve files; known methods get 405, unknown ones 501.
     if ctx.method != "GET" && !ctx.head_only {
         let status = if KNOWN_METHODS.contains(&ctx.method) {
@@ -81,6 +93,10 @@ fn respond(ctx: &Ctx<'_>, state: &State) -> Response {
     // 6. Open strictly beneath the root.
     let file = match state.root.open_beneath(&safe.relative) {
         Ok(f) => f,
+        Err(OpenError::NotFound) => {
+            // A deep link of a single-page app gets the fallback file.
+            return site_rules::fallback(ctx, state, covered).unwrap_or_else(|| not_found(state));
+        }
         Err(e) => return open_failed(e, state),
     };
     let Ok(meta) = file.metadata() else {
@@ -99,7 +115,14 @@ fn respond(ctx: &Ctx<'_>, state: &State) -> Response {
 
 /// The last step, applied to every response whatever step produced it: the place for
 /// site-wide and per-path fields (the site rules add theirs here).
-fn decorate(_ctx: &Ctx<'_>, _state: &State, _response: &mut Response) {}
+fn decorate(
+    ctx: &Ctx<'_>,
+    _state: &State,
+    covered: Option<&site_rules::Covered<'_>>,
+    response: &mut Response,
+) {
+    site_rules::decorate(ctx, covered, response);
+}
 
 /// A folder URL: 301 to the slashed form, else the first index file, else a listing.
 fn folder(ctx: &Ctx<'_>, state: &State, safe: &SafePath, dir: File) -> Response {

@@ -4,7 +4,6 @@
 //! one short log line, never a panic.
 
 use super::sniff;
-use crate::conn::Transport;
 use crate::watchdog::{Phase, Watch, Watchdog};
 use async_io::Async;
 use futures::io::AsyncWriteExt;
@@ -12,7 +11,7 @@ use futures_rustls::server::TlsStream;
 use futures_rustls::TlsAcceptor;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::AsFd;
 use std::time::{Duration, SystemTime};
 
 /// Bytes peeked to tell TLS from plain HTTP; [`sniff::is_plain_http`] needs one.
@@ -127,20 +126,10 @@ pub(crate) async fn answer_and_close(
 /// client's own close): a `close_notify` alert (RFC 8446 section 6.1), so the client can
 /// tell a complete response from a cut one, bounded by the send timeout.
 pub(crate) async fn close(stream: &mut TlsTcp, watchdog: &Watchdog, send: Duration) {
-    let watch = watchdog.register(stream.socket(), send);
+    let watch = watchdog.register(stream.get_ref().0.get_ref().as_fd(), send);
     watch.set_phase(Phase::Send);
     let _ = stream.close().await;
     drop(watch);
-}
-
-impl Transport for TlsTcp {
-    fn socket(&self) -> BorrowedFd<'_> {
-        self.get_ref().0.get_ref().as_fd()
-    }
-
-    fn is_tls(&self) -> bool {
-        true
-    }
 }
 
 /// The peer hung up mid-handshake: not worth a log line.

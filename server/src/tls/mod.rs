@@ -14,8 +14,6 @@ pub use load::{LoadError, TlsFiles};
 pub use resolver::CertResolver;
 
 use crate::config::Config;
-use crate::response::Response;
-use crate::state::State;
 use futures_rustls::TlsAcceptor;
 use rustls::crypto::CryptoProvider;
 use rustls::ServerConfig;
@@ -162,17 +160,6 @@ impl Live {
                 )
             }
             Err(e) => format!("TLS reload failed, keeping the old certificate: {e}"),
-        }
-    }
-}
-
-/// Adds the fields only TLS responses carry (HSTS) to `response`, when `is_tls`.
-pub(crate) fn secure_fields(is_tls: bool, state: &State, response: &mut Response) {
-    if let (true, Some(live)) = (is_tls, &state.tls) {
-        if let Some(hsts) = &live.hsts {
-            response
-                .fields
-                .append("Strict-Transport-Security", hsts.clone());
         }
     }
 }

@@ -4,6 +4,7 @@
 use super::accept::{answer_and_close, Limits};
 use super::redirect::{location, response, Answer};
 use super::sniff;
+use crate::access_log::{self, MAX_LOGGED_REQUEST_LINE};
 use crate::watchdog::{Phase, Watchdog};
 use async_io::Async;
 use shared::wire::limits::{MAX_HEADERS, MAX_REQUEST_HEAD};
@@ -18,14 +19,16 @@ use std::time::SystemTime;
 /// [`MAX_REQUEST_HEAD`] plus one read.
 const READ_CHUNK: usize = 4096;
 
-/// Serves one redirect connection. `tls_port` goes into every Location. Returns a line for
-/// the log when the request was refused or was a TLS handshake (a redirect needs none).
+/// Serves one redirect connection. `tls_port` goes into every Location; answers go to
+/// the access log unless `quiet`. Returns a line for stderr when the request was refused
+/// or was a TLS handshake (a redirect needs none).
 pub(crate) async fn serve(
     tcp: Async<TcpStream>,
     peer: SocketAddr,
     tls_port: u16,
     watchdog: &Watchdog,
     limits: Limits,
+    quiet: bool,
 ) -> Option<String> {
     // Silent connections get the same allowance as on the other ports; the head's
     // deadline runs from its first byte.
@@ -46,35 +49,84 @@ pub(crate) async fn serve(
             return Some(format!("server: {peer}: {}", sniff::TLS_ON_PLAIN_PORT));
         }
         let mut headers = [EMPTY_HEADER; MAX_HEADERS];
-        let (reply, refused) = match parse_request(&buf, &mut headers) {
+        let reply = match parse_request(&buf, &mut headers) {
             Ok(Status::Partial) if buf.len() <= MAX_REQUEST_HEAD => continue,
             Ok(Status::Partial) => refusal(StatusCode::HEADERS_TOO_LARGE, "request head too large"),
             Ok(Status::Complete(req)) => {
                 let head_only = req.method == "HEAD";
+                let line = format!("{} {} {}", req.method, req.target, req.version.as_str());
+                let now = SystemTime::now();
                 match location(&req, tls_port) {
-                    Ok(url) => (response(Answer::Redirect(&url), head_only, now()), None),
+                    Ok(url) => Reply {
+                        bytes: response(Answer::Redirect(&url), head_only, now),
+                        status: StatusCode(308),
+                        line: line.into_bytes(),
+                        refused: None,
+                    },
                     Err(e) => {
                         let refuse = Answer::Refuse(StatusCode::BAD_REQUEST, e.describe());
-                        (response(refuse, head_only, now()), Some(e.describe()))
+                        Reply {
+                            bytes: response(refuse, head_only, now),
+                            status: StatusCode::BAD_REQUEST,
+                            line: line.into_bytes(),
+                            refused: Some(e.describe()),
+                        }
                     }
                 }
             }
             Err(e) => refusal(e.status(), e.describe()),
         };
-        answer_and_close(&tcp, &reply, &watch, limits.send).await;
-        return refused.map(|why| format!("server: {peer}: redirect port: {why}"));
+        let reply = Reply {
+            line: if reply.line.is_empty() {
+                first_line(&buf).to_vec()
+            } else {
+                reply.line
+            },
+            ..reply
+        };
+        answer_and_close(&tcp, &reply.bytes, &watch, limits.send).await;
+        if !quiet {
+            let body = body_len(&reply.bytes);
+            access_log::log(peer.ip(), &reply.line, reply.status.as_u16(), body);
+        }
+        return reply
+            .refused
+            .map(|why| format!("server: {peer}: redirect port: {why}"));
     }
 }
 
-fn refusal(status: StatusCode, why: &'static str) -> (Vec<u8>, Option<&'static str>) {
-    (
-        response(Answer::Refuse(status, why), false, now()),
-        Some(why),
-    )
+/// One answer, with what the logs say about it.
+struct Reply {
+    bytes: Vec<u8>,
+    status: StatusCode,
+    /// The request line for the access log (empty: use the raw first line).
+    line: Vec<u8>,
+    refused: Option<&'static str>,
 }
 
-fn now() -> SystemTime {
-    SystemTime::now()
+fn refusal(status: StatusCode, why: &'static str) -> Reply {
+    Reply {
+        bytes: response(Answer::Refuse(status, why), false, SystemTime::now()),
+        status,
+        line: Vec::new(),
+        refused: Some(why),
+    }
+}
+
+/// Bytes after the head.
+fn body_len(reply: &[u8]) -> u64 {
+    let head = reply
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(reply.len(), |i| i + 4);
+    (reply.len() - head) as u64
+}
+
+/// The first line of what the client sent, cut for the log.
+fn first_line(buf: &[u8]) -> &[u8] {
+    let line = buf.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    &line[..line.len().min(MAX_LOGGED_REQUEST_LINE)]
 }
 
 #[cfg(test)]
@@ -106,8 +158,9 @@ mod tests {
         });
         let (tcp, peer) = listener.accept().unwrap();
         let tcp = Async::new(tcp).unwrap();
-        let logged =
-            crate::tls::accept::tests::with_watchdog(|dog| serve(tcp, peer, 8443, dog, QUICK));
+        let logged = crate::tls::accept::tests::with_watchdog(|dog| {
+            serve(tcp, peer, 8443, dog, QUICK, true)
+        });
         (client.join().unwrap(), logged)
     }
 

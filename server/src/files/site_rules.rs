@@ -1,0 +1,118 @@
+//! The site rules ([`crate::rules`]) as steps of the handler: redirects, CORS preflights
+//! and Basic auth before anything is looked up, the SPA fallback for missing paths, and
+//! every rule's fields on the way out, so files, listings, errors and compressed twins
+//! are treated alike (and any protocol, since every response passes through here).
+
+use crate::context::Ctx;
+use crate::response::Response;
+use crate::rules::auth::Outcome;
+use crate::rules::glob::rule_path;
+use crate::rules::{Matched, Rules};
+use crate::state::State;
+use shared::StatusCode;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Instant;
+
+/// The rules covering a request's path, looked up once.
+#[derive(Debug)]
+pub(crate) struct Covered<'s> {
+    /// The rule path (`/private/a.txt`, `/docs/`).
+    pub path: String,
+    /// The first rule of each kind covering it.
+    pub matched: Matched<'s>,
+    /// The rules themselves (for redirects and the fallback).
+    pub rules: &'s Rules,
+}
+
+/// Looks the request's path up; `None` when the target names no path (a 400 follows).
+pub(crate) fn lookup<'s>(ctx: &Ctx<'_>, rules: &'s Rules) -> Option<Covered<'s>> {
+    let safe = ctx.path.as_ref().ok()?;
+    let path = rule_path(safe);
+    Some(Covered {
+        matched: rules.matched(&path),
+        path,
+        rules,
+    })
+}
+
+/// The steps before the method check, each an early answer: a redirect, a CORS
+/// preflight (which never carries credentials, so it comes before auth), then auth.
+pub(crate) fn before(ctx: &Ctx<'_>, covered: &Covered<'_>) -> Option<Response> {
+    // 1. Redirects, for every method (a 307/308 keeps it).
+    if let Some((status, location)) = covered.rules.redirect(&covered.path, ctx.query()) {
+        let detail = format!("This page has moved to {location}");
+        return Some(Response::error_detail(status, &detail).with("Location", location));
+    }
+    // 2. CORS preflight: 204 with the Access-Control-* fields (none for a refused origin).
+    let origin = ctx.field("origin");
+    let asked = ctx.field("access-control-request-method");
+    if let Some(fields) = covered.matched.preflight(ctx.method, origin, asked) {
+        let mut r = Response::new(StatusCode::NO_CONTENT);
+        for (name, value) in fields {
+            r.fields.append(name, value);
+        }
+        return Some(r);
+    }
+    // 3. Basic auth: 401 with a challenge, or 429 after too many failures.
+    let peer = ctx.peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    match covered
+        .matched
+        .auth(ctx.field("authorization"), peer, Instant::now())
+    {
+        Outcome::Allowed => None,
+        Outcome::Challenge(challenge) => {
+            Some(Response::error(StatusCode(401)).with("WWW-Authenticate", challenge))
+        }
+        Outcome::Limited(seconds) => Some(
+            Response::error_detail(
+                StatusCode(429),
+                "Too many failed logins from your address; wait, then try again.",
+            )
+            .with("Retry-After", seconds.to_string()),
+        ),
+    }
+}
+
+/// For a missing path: the fallback file with 200, when one is set and the path does
+/// not look like a file. `None`: answer 404 as usual.
+pub(crate) fn fallback(
+    ctx: &Ctx<'_>,
+    state: &State,
+    covered: Option<&Covered<'_>>,
+) -> Option<Response> {
+    let covered = covered?;
+    let file_path = covered.rules.fallback(&covered.path)?;
+    let file = state.root.open_beneath(file_path).ok()?;
+    let meta = file.metadata().ok()?;
+    meta.is_file()
+        .then(|| super::serve_file(ctx, state, file_path, file, &meta))
+}
+
+/// The last step for every response: the rules' fields, CORS fields, `Vary: Origin`,
+/// and `Cache-Control` (a rule's, else the global default) on successful responses.
+pub(crate) fn decorate(ctx: &Ctx<'_>, covered: Option<&Covered<'_>>, response: &mut Response) {
+    let Some(covered) = covered else {
+        return;
+    };
+    let edits = covered.matched.edits(response.status, ctx.field("origin"));
+    for (name, value) in edits.set {
+        response.fields.set(name.to_string(), value.to_string());
+    }
+    for (name, value) in edits.cors {
+        response.fields.set(name, value);
+    }
+    if let Some(name) = edits.vary {
+        let vary = match response.fields.get("Vary") {
+            Some(v) if v.split(',').any(|e| e.trim().eq_ignore_ascii_case(name)) => v.to_string(),
+            Some(v) => format!("{v}, {name}"),
+            None => name.to_string(),
+        };
+        response.fields.set("Vary", vary);
+    }
+    if matches!(response.status.0, 200 | 206 | 304) {
+        match edits.cache_control {
+            Some(value) => response.fields.set("Cache-Control", value.to_string()),
+            None => response.fields.remove("Cache-Control"),
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The listening sockets and what each speaks: bound from `--bind`/`--port` (with
+//! `SO_REUSEPORT` under `--reuse-port`, and a second one for `--redirect-http`), or
+//! handed over by systemd or a binary upgrade ([`crate::ops::activation`]), where a
+//! socket named `https` speaks TLS.
+
+use crate::config::Config;
+use crate::listener::StartError;
+use crate::ops::drain::{self, Origin};
+use crate::ops::{activation, upgrade};
+use async_io::Async;
+use rustix::net::{sockopt, AddressFamily, SocketType};
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+
+/// The kernel's queue of connections not yet accepted. 1024 rides out bursts of new
+/// connections (the kernel caps it at `net.core.somaxconn`, 4096 on current Linux).
+const LISTEN_BACKLOG: i32 = 1024;
+
+/// What a listener's connections speak.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Plain HTTP/1.x.
+    Http,
+    /// HTTP/1.x inside TLS, with the state's TLS set-up.
+    Tls,
+    /// `--redirect-http`: every request gets a 308 to https on `tls_port`.
+    Redirect { tls_port: u16 },
+}
+
+/// One listening socket.
+#[derive(Debug)]
+pub(crate) struct Listener {
+    pub(crate) socket: Async<TcpListener>,
+    pub(crate) kind: Kind,
+    /// `http`, `https`, `redirect`, or the name systemd gave the socket.
+    pub(crate) name: String,
+    /// Whether another process also holds it, which decides how it is closed.
+    pub(crate) origin: Origin,
+}
+
+/// Takes the sockets systemd (or a binary upgrade) handed over, or binds `--bind:--port`
+/// (and `--redirect-http`). `tls`: whether certificates are loaded.
+pub(crate) fn open(config: &Config, tls: bool) -> Result<Vec<Listener>, StartError> {
+    upgrade::take_parent_pipe();
+    let inherited = activation::from_env()?;
+    if inherited.is_empty() {
+        return bind(config, tls);
+    }
+    let origin = if upgrade::inherited_sockets_owned() {
+        Origin::Owned
+    } else {
+        Origin::Held
+    };
+    let tls_port = inherited
+        .iter()
+        .find(|s| s.is_https())
+        .and_then(|s| s.listener.local_addr().ok())
+        .map(|a| a.port());
+    let mut listeners = Vec::with_capacity(inherited.len());
+    for socket in inherited {
+        let kind = match (socket.is_https(), tls, tls_port) {
+            (true, true, _) => Kind::Tls,
+            (true, false, _) => {
+                return Err(StartError(format!(
+                    "the inherited socket named '{}' is for HTTPS; pass --tls-cert and --tls-key, or name it http (FileDescriptorName=http)",
+                    socket.name
+                )))
+            }
+            // With --redirect-http, the cleartext sockets redirect to the HTTPS one.
+            (false, true, Some(tls_port)) if config.redirect_http.is_some() => {
+                Kind::Redirect { tls_port }
+            }
+            (false, _, _) => Kind::Http,
+        };
+        // A previous process may have stopped new connections on it while draining.
+        drain::clear_filter(&socket.listener).map_err(|e| {
+            StartError(format!(
+                "cannot clear the inherited socket '{}': {e}",
+                socket.name
+            ))
+        })?;
+        listeners.push(Listener {
+            socket: watch(socket.listener)?,
+            kind,
+            name: socket.name,
+            origin,
+        });
+    }
+    Ok(listeners)
+}
+
+/// Binds the `--port` listener (TLS when `tls`) and the `--redirect-http` one.
+fn bind(config: &Config, tls: bool) -> Result<Vec<Listener>, StartError> {
+    if let Some(port) = config.redirect_http {
+        if port == config.port && port != 0 {
+            return Err(StartError(format!(
+                "--redirect-http {port} is also the HTTPS port; pick another, e.g. --redirect-http 80"
+            )));
+        }
+    }
+    let bound = |port: u16, kind: Kind, name: &str| -> Result<Listener, StartError> {
+        let addr = SocketAddr::new(config.bind, port);
+        let socket = listen(addr, config.reuse_port).map_err(|e| bind_error(addr, &e))?;
+        Ok(Listener {
+            socket: watch(socket)?,
+            kind,
+            name: name.to_owned(),
+            origin: Origin::Owned,
+        })
+    };
+    let main = if tls {
+        bound(config.port, Kind::Tls, activation::HTTPS_NAME)?
+    } else {
+        bound(config.port, Kind::Http, "http")?
+    };
+    let tls_port = main
+        .socket
+        .get_ref()
+        .local_addr()
+        .map_err(|e| StartError(format!("cannot read the bound address: {e}")))?
+        .port();
+    let mut listeners = vec![main];
+    if let Some(port) = config.redirect_http {
+        listeners.push(bound(port, Kind::Redirect { tls_port }, "redirect")?);
+    }
+    Ok(listeners)
+}
+
+/// Registers a listening socket with the reactor.
+fn watch(socket: TcpListener) -> Result<Async<TcpListener>, StartError> {
+    Async::new(socket).map_err(|e| StartError(format!("cannot watch the socket: {e}")))
+}
+
+/// Creates a listening socket with `SO_REUSEADDR` (and `SO_REUSEPORT` if asked) and a
+/// deep backlog.
+fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
+    let family = if addr.is_ipv4() {
+        AddressFamily::INET
+    } else {
+        AddressFamily::INET6
+    };
+    let fd = rustix::net::socket_with(
+        family,
+        SocketType::STREAM,
+        rustix::net::SocketFlags::CLOEXEC,
+        None,
+    )?;
+    sockopt::set_socket_reuseaddr(&fd, true)?;
+    if reuse_port {
+        sockopt::set_socket_reuseport(&fd, true)?;
+    }
+    rustix::net::bind(&fd, &addr)?;
+    rustix::net::listen(&fd, LISTEN_BACKLOG)?;
+    Ok(TcpListener::from(fd))
+}
+
+fn bind_error(addr: SocketAddr, e: &io::Error) -> StartError {
+    let port = addr.port();
+    match e.kind() {
+        io::ErrorKind::PermissionDenied => StartError(format!(
+            "port {port} needs root; try --port {}, or let systemd open it and pass it in (socket activation: deploy/server.socket)",
+            if port < 1024 { 8080 } else { 0 }
+        )),
+        io::ErrorKind::AddrInUse => StartError(format!(
+            "port {port} is already in use; stop the other server, try --port 0, or start both with --reuse-port"
+        )),
+        io::ErrorKind::AddrNotAvailable => StartError(format!(
+            "address {} is not on this machine; try --bind 0.0.0.0",
+            addr.ip()
+        )),
+        _ => StartError(format!("cannot listen on {addr}: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_80_hint_mentions_socket_activation() {
+        let addr: SocketAddr = "0.0.0.0:80".parse().unwrap();
+        let e = bind_error(addr, &io::ErrorKind::PermissionDenied.into());
+        assert!(
+            e.0.starts_with("port 80 needs root; try --port 8080"),
+            "{e}"
+        );
+        assert!(e.0.contains("socket activation"), "{e}");
+    }
+}
