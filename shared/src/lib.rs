@@ -8,7 +8,8 @@
 //!   and response heads, head formatting, statuses, dates and the peer limits.
 //! - [`site`]: the server's pure site logic over those messages: path sanitising,
 //!   preconditions, validators, ranges, content negotiation, listings, MIME types and
-//!   error pages. The client never needs it.
+//!   error pages. The client uses only its extension-to-media-type table
+//!   ([`site::mime`]), for the `Content-Type` of a file it uploads.
 //!
 //! `wire` never imports `site` (a unit test below holds that line). They stay one crate
 //! rather than two because `site` is built on `wire`'s types (fields, dates, statuses),
@@ -35,23 +36,6 @@ pub mod site;
 pub mod wire;
 
 pub use wire::status::StatusCode;
-
-// transitional: the paths before the wire/site split, until the server and the client
-// have moved to `shared::wire::*` and `shared::site::*`.
-pub use site::{conditional, encoding, listing, mime, page, path, range, validators};
-pub use wire::{date, format, limits, request, response, status};
-
-/// transitional: the chunked decoder's old name and types; use [`wire::body`].
-pub mod chunked {
-    pub use crate::wire::body::BodyError as ChunkedError;
-    pub use crate::wire::body::ChunkedDecoder;
-    pub use crate::wire::body::Decoded as Chunk;
-}
-
-/// transitional: body framing's old home; use [`wire::message::BodyFraming`].
-pub mod framing {
-    pub use crate::wire::message::BodyFraming;
-}
 
 #[cfg(test)]
 mod tests {

@@ -70,7 +70,7 @@ fn cached_files_still_honour_conditionals_and_ranges() {
         )
         .unwrap();
         assert_eq!((r.status, r.text().as_str()), (206, "234"));
-        // Ranges closer than shared::range::COALESCE_GAP (80 bytes) merge into one part.
+        // Ranges closer than shared::site::range::COALESCE_GAP (80 bytes) merge into one part.
         let r = tests::raw::exchange(
             server.addr,
             b"GET /data.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-0,8-9\r\n\r\n",

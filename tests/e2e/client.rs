@@ -232,7 +232,7 @@ fn garbage_replies_are_one_clear_error_line() {
 }
 
 fn endless_headers_are_refused_with_bounded_memory() {
-    // Endless short fields: past shared::limits::MAX_RESPONSE_HEADERS (256), well within
+    // Endless short fields: past shared::wire::limits::MAX_RESPONSE_HEADERS (256), well within
     // MAX_RESPONSE_HEAD (64 KiB), the count is what gives out.
     let peer = Peer::start(|mut s, _, peer| {
         peer.read_request(&mut s);

@@ -380,7 +380,7 @@ fn files_dated_before_1970_or_in_the_future_are_served_with_sane_dates() {
 }
 
 fn shared_date(s: &str) -> SystemTime {
-    shared::date::parse_http_date(s).expect("an HTTP date")
+    shared::wire::date::parse_http_date(s).expect("an HTTP date")
 }
 
 tests::register! {

@@ -6,8 +6,7 @@
 
 mod chunked;
 
-// transitional: public only for the old `shared::chunked` path.
-pub use chunked::ChunkedDecoder;
+use chunked::ChunkedDecoder;
 
 use crate::wire::message::BodyFraming;
 use crate::StatusCode;

@@ -43,7 +43,7 @@ impl fmt::Display for Version {
 
 /// One field line as a name and a value, whether borrowed from a parsed head
 /// (`&Header<'b>`, whose value lives as long as the buffer `'b`) or owned by the
-/// caller (`&(String, Vec<u8>)`).
+/// caller (`&(String, Vec<u8>)`, or `&(String, String)` for fields being built).
 pub trait Field<'v> {
     /// The field name as received (compare it case-insensitively).
     fn name(&self) -> &str;
@@ -66,6 +66,15 @@ impl<'v> Field<'v> for &'v (String, Vec<u8>) {
     }
     fn value(&self) -> &'v [u8] {
         &self.1
+    }
+}
+
+impl<'v> Field<'v> for &'v (String, String) {
+    fn name(&self) -> &str {
+        &self.0
+    }
+    fn value(&self) -> &'v [u8] {
+        self.1.as_bytes()
     }
 }
 
@@ -374,6 +383,8 @@ mod tests {
         let owned = vec![("Location".to_string(), b"/b".to_vec())];
         assert_eq!(field(&owned, "location"), Some(&b"/b"[..]));
         assert!(has_field(&owned, "LOCATION"));
+        let building = vec![("Accept".to_string(), "*/*".to_string())];
+        assert_eq!(field(&building, "accept"), Some(&b"*/*"[..]));
     }
 
     #[test]

@@ -8,9 +8,6 @@ use crate::StatusCode;
 
 pub use crate::wire::message::{Header, Status, Version, EMPTY_HEADER};
 
-/// transitional: the old copy of `httparse::Status`; use [`Status`].
-pub type Parsed<T> = Status<T>;
-
 /// Why a request head was refused. Each variant maps to one status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RequestError {

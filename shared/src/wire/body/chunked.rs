@@ -34,10 +34,9 @@ enum State {
     Done,
 }
 
-/// The chunked state machine: feed it bytes as they arrive; it never allocates. Use it
-/// through [`super::BodyDecoder`] (public only for the transitional `shared::chunked`).
+/// The chunked state machine: feed it bytes as they arrive; it never allocates.
 #[derive(Clone, Debug)]
-pub struct ChunkedDecoder {
+pub(super) struct ChunkedDecoder {
     state: State,
     /// Refuse a bare LF where the grammar has CRLF (for requests: lenient line endings
     /// inside a body are a request-smuggling shape).
