@@ -9,7 +9,7 @@
 //! covers the folder itself (`/private` and `/private/`).
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
-use shared::path::SafePath;
+use shared::site::path::SafePath;
 
 /// Most wildcards in a redirect source: the captures are `$1` to `$9`.
 pub const MAX_CAPTURES: usize = 9;

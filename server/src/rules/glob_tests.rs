@@ -3,7 +3,7 @@
 
 use super::*;
 use proptest::prelude::*;
-use shared::path::sanitize_path;
+use shared::site::path::sanitize_path;
 
 fn key(request_path: &str) -> String {
     rule_path(&sanitize_path(request_path).unwrap())

@@ -86,7 +86,9 @@ impl Redirect {
         for piece in &self.template {
             match piece {
                 Piece::Text(t) => out.push_str(t),
-                Piece::Capture(n) => out.push_str(&shared::path::encode_path(captures[n - 1])),
+                Piece::Capture(n) => {
+                    out.push_str(&shared::site::path::encode_path(captures[n - 1]))
+                }
             }
         }
         let mut location = fold_slashes(&out, self.path_start);

@@ -6,7 +6,7 @@ use crate::config_file::tests::ISSUE_SHAPE;
 use crate::rules::auth::tests::cheap_hash;
 use glob::rule_path;
 use proptest::prelude::*;
-use shared::path::sanitize_path;
+use shared::site::path::sanitize_path;
 
 /// The issue's shape, with a cheap hash for alice (password "wonderland").
 fn rules_from(text: &str) -> Rules {
