@@ -285,6 +285,13 @@ fn hsts_and_site_fields_are_sent_over_http2_too() {
     }
 }
 
+fn a_listing_from_the_blocking_pool_arrives_over_http2() {
+    let h = Https::start(&["--listing"]);
+    let out = h.curl_ok(&["--http2", "-D", "-", &h.url("/noindex/")]);
+    assert!(out.starts_with("HTTP/2 200"), "{out}");
+    assert!(out.contains("file.txt"), "{out}");
+}
+
 /// The HTTP version curl used with `flag` against a server started with `args`.
 fn version_used(args: &[&str], flag: &str) -> String {
     let h = Https::start(args);
@@ -434,6 +441,7 @@ tests::register! {
     #[needs("curl")] curl_twenty_parallel_transfers_share_one_connection,
     alpn_prefers_h2_then_http11,
     #[needs("curl")] hsts_and_site_fields_are_sent_over_http2_too,
+    #[needs("curl")] a_listing_from_the_blocking_pool_arrives_over_http2,
     #[needs("curl")] http11_over_tls_still_works_beside_http2,
     #[needs("curl")] http2_false_offers_only_http11,
     #[needs("curl")] the_access_log_shows_http2_requests_like_http1_ones,

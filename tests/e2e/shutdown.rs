@@ -103,7 +103,26 @@ fn a_second_signal_exits_at_once() {
     );
 }
 
+/// Issue 9 item 13: SIGHUP and SIGUSR1 killed the server at once (the default action);
+/// each now gets a log line and the server keeps serving. (SIGUSR2 starts a binary
+/// upgrade, tested in `ops_restart`.)
+fn hup_and_usr1_are_logged_and_do_not_stop_the_server() {
+    let mut server = TestServer::start_with(&["--quiet"]);
+    for (sig, line) in [
+        ("HUP", "server: SIGHUP: reload"),
+        ("USR1", "server: SIGUSR1:"),
+    ] {
+        signal(server.pid(), sig);
+        server
+            .wait_for_stderr(line, STEP_LIMIT)
+            .unwrap_or_else(|| panic!("no log line for SIG{sig}: {:?}", server.stderr_lines()));
+        assert!(server.is_running(), "SIG{sig} stopped the server");
+        assert_eq!(tests::raw::get(server.addr, "/HelloWorld.html").status, 200);
+    }
+}
+
 tests::register! {
     sigterm_lets_a_download_finish_and_refuses_new_connections,
     a_second_signal_exits_at_once,
+    hup_and_usr1_are_logged_and_do_not_stop_the_server,
 }

@@ -82,10 +82,9 @@ pub(crate) fn fallback(
 ) -> Option<Response> {
     let covered = covered?;
     let file_path = covered.rules.fallback(&covered.path)?;
-    let file = state.root.open_beneath(file_path).ok()?;
-    let meta = file.metadata().ok()?;
-    meta.is_file()
-        .then(|| super::serve_file(ctx, state, file_path, file, &meta))
+    // A regular file only (FIFOs and devices are never opened), like any other file.
+    let (file, meta) = state.root.open_file(file_path).ok()?;
+    Some(super::serve_file(ctx, state, file_path, file, &meta))
 }
 
 /// The last step for every response: the rules' fields, CORS fields, `Vary: Origin`,

@@ -9,6 +9,7 @@
 use super::io::{Kept, Signals, Watched};
 use super::pace::Pace;
 use super::{limits, stream, Respond, Settings};
+use crate::log_queue::error;
 use crate::rt::Timer;
 use crate::shutdown::Shutdown;
 use bytes::Bytes;
@@ -177,7 +178,9 @@ async fn drive<S, R>(
                 // connection's other streams.
                 streams.push(AssertUnwindSafe(one).catch_unwind().map(|r| {
                     if r.is_err() {
-                        eprintln!("server: {peer}: internal error (a bug: please report it); stream reset");
+                        error(format_args!(
+                            "{peer}: internal error (a bug: please report it); stream reset"
+                        ));
                     }
                 }));
                 if served >= settings.max_requests && !closing {
@@ -198,7 +201,9 @@ async fn drive<S, R>(
                 closing = true;
             }
             Event::Flood(flood) => {
-                eprintln!("server: {peer}: {flood}; GOAWAY sent, connection closed");
+                error(format_args!(
+                    "{peer}: {flood}; GOAWAY sent, connection closed"
+                ));
                 conn.abrupt_shutdown(Reason::ENHANCE_YOUR_CALM);
                 flooded = Some(Instant::now() + settings.send_timeout);
                 closing = true;
@@ -219,9 +224,8 @@ async fn drive<S, R>(
                     .deadline(signals.written(), now)
                     .is_some_and(|at| at <= now);
                 if stalled || slow {
-                    eprintln!(
-                        "server: {peer}: send timeout: the client reads too slowly or not at all; connection closed"
-                    );
+                    error(format_args!("{peer}: send timeout: the client reads too slowly or not at all; connection closed"
+                    ));
                     break;
                 }
                 if !closing && streams.is_empty() && now >= idle_end(idle_since, served, settings) {
@@ -251,7 +255,9 @@ fn report(peer: SocketAddr, e: &h2::Error) {
     if e.is_io() || e.is_remote() {
         return;
     }
-    eprintln!("server: {peer}: HTTP/2 protocol error: {e}; connection closed");
+    error(format_args!(
+        "{peer}: HTTP/2 protocol error: {e}; connection closed"
+    ));
 }
 
 /// Closes our side, then reads and drops what the client still sends, bounded.

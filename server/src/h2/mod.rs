@@ -26,9 +26,10 @@ pub(crate) use conn::serve;
 
 use crate::config::Config;
 use crate::context::Ctx;
-use crate::files;
+use crate::files::{self, Handled};
 use crate::response::Response;
 use crate::state::State;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// ALPN protocol id of HTTP/2 over TLS (RFC 9113 section 3.2), offered before
@@ -67,15 +68,21 @@ impl Settings {
 /// What the driver needs from the rest of the server: the handler. The server's is
 /// [`files::handle`], the same for HTTP/1.1; tests put a stub in its place.
 pub(crate) trait Respond: Sync {
-    /// The answer to the request `ctx` describes.
-    fn respond(&self, ctx: &Ctx<'_>) -> Response;
+    /// The answer to the request `ctx` describes (or the job that will answer it on the
+    /// blocking pool).
+    fn respond(&self, ctx: &Ctx<'_>) -> Handled;
+
+    /// Adds the fields every response on this connection carries.
+    fn decorate(&self, _response: &mut Response) {}
 }
 
-impl Respond for State {
-    fn respond(&self, ctx: &Ctx<'_>) -> Response {
-        let mut response = files::handle(ctx, self);
+impl Respond for Arc<State> {
+    fn respond(&self, ctx: &Ctx<'_>) -> Handled {
+        files::handle(ctx, self)
+    }
+
+    fn decorate(&self, response: &mut Response) {
         // HTTP/2 runs over TLS only: the fields of TLS responses (HSTS) always apply.
-        crate::conn::tls_fields(self, &mut response);
-        response
+        crate::conn::tls_fields(self, response);
     }
 }

@@ -7,6 +7,9 @@ use super::request::Head;
 use super::response;
 use super::{Respond, Settings};
 use crate::context::Ctx;
+use crate::files::Handled;
+use crate::log_queue::error;
+use crate::rt;
 use bytes::Bytes;
 use h2::server::SendResponse;
 use h2::{Reason, RecvStream};
@@ -36,10 +39,16 @@ pub(crate) async fn serve<R: Respond>(
     let now = SystemTime::now();
     let fields = head.fields();
     let ctx = Ctx::new(head.method.as_str(), &head.target, &fields, now).with_peer(peer.ip());
-    let response = match head.refusal() {
+    let mut response = match head.refusal() {
         Some(refused) => refused,
-        None => responder.respond(&ctx),
+        None => match responder.respond(&ctx) {
+            Handled::Ready(response) => response,
+            // Slow disk work (a big folder's listing) waits on the blocking pool; the
+            // connection's other streams go on meanwhile.
+            Handled::Blocking(job) => rt::unblock(move || job.run()).await,
+        },
     };
+    responder.decorate(&mut response);
     let status = response.status.as_u16();
     let (head_frame, pieces) = response::split(response, ctx.head_only, now);
     let sent = send(&mut respond, head_frame, pieces, settings).await;
@@ -64,7 +73,9 @@ async fn send(
     }
     let (sent, result) = body::send(&mut stream, pieces, settings.send_timeout).await;
     if let Err(Stop::Read(e)) = &result {
-        eprintln!("server: a file could not be read while sending it: {e}; stream reset");
+        error(format_args!(
+            "a file could not be read while sending it: {e}; stream reset"
+        ));
     }
     sent
 }

@@ -7,6 +7,7 @@ mod hostile;
 
 use super::{Respond, Settings};
 use crate::context::Ctx;
+use crate::files::Handled;
 use crate::response::{Body, Part, Response};
 use crate::shutdown::Shutdown;
 use async_io::Async;
@@ -49,7 +50,13 @@ impl Stub {
 }
 
 impl Respond for Stub {
-    fn respond(&self, ctx: &Ctx<'_>) -> Response {
+    fn respond(&self, ctx: &Ctx<'_>) -> Handled {
+        Handled::Ready(self.answer(ctx))
+    }
+}
+
+impl Stub {
+    fn answer(&self, ctx: &Ctx<'_>) -> Response {
         match ctx.target {
             "/hello" => {
                 let mut r =
