@@ -75,7 +75,7 @@ pub(crate) struct Args {
     pub bearer: Option<String>,
 
     /// Send HEAD instead of GET: show the status and headers only.
-    #[arg(short = 'I', long)]
+    #[arg(short = 'I', long, conflicts_with = "output")]
     pub head: bool,
 
     /// Also show the response head when stdout is not a terminal (curl's -i).
@@ -375,7 +375,6 @@ mod tests {
             "h",
             "1",
             "/x",
-            "-I",
             "-o",
             "out.bin",
             "--timeout",
@@ -385,7 +384,7 @@ mod tests {
             "--headers-only",
         ])
         .unwrap();
-        assert!(a.head && a.verbose && a.no_color && a.headers_only && !a.body_only);
+        assert!(!a.head && a.verbose && a.no_color && a.headers_only && !a.body_only);
         assert_eq!(a.output, Some(PathBuf::from("out.bin")));
         assert_eq!(a.timeout(), Duration::from_millis(500));
         let a = parse(&[
@@ -467,8 +466,12 @@ mod tests {
 
     #[test]
     fn repl_refuses_one_shot_flags() {
-        let a = parse(&["-I", "-o", "x", "h", "1"]).unwrap();
-        assert_eq!(a.one_shot_only(), ["-I", "-o"]);
+        let a = parse(&["-I", "-X", "PUT", "h", "1"]).unwrap();
+        assert_eq!(a.one_shot_only(), ["-I", "-X"]);
+        assert!(
+            parse(&["-I", "-o", "x", ":1"]).is_err(),
+            "a HEAD has no body to save"
+        );
         assert!(parse(&["-L", "-H", "A: b", "h", "1"])
             .unwrap()
             .one_shot_only()

@@ -7,11 +7,15 @@ use crate::error::Error;
 use crate::fetch::Sink;
 use crate::printer::Printer;
 use crate::response::Head;
-use crate::view::View;
+use crate::view::{Place, View};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
+
+/// How often the progress bar is redrawn when no bytes arrive: often enough to look
+/// alive, rarely enough to cost nothing.
+const PROGRESS_TICK: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Where a download writes, decided before the request.
 #[derive(Debug)]
@@ -179,6 +183,8 @@ impl<'p> Download<'p> {
                 bar.set_style(style);
             }
             bar.set_position(already);
+            // Redrawn on its own too, so the rate and ETA stay true while the server stalls.
+            bar.enable_steady_tick(PROGRESS_TICK);
             self.bar = Some(bar);
         }
         self.mode = Mode::Writing { file, at, rename };
@@ -254,10 +260,13 @@ impl Sink for Download<'_> {
         }
         drop(file);
         if !complete {
+            let next = match self.view.place() {
+                Place::OneShot => "run again with -C to resume",
+                Place::Repl => "`save` again to retry",
+            };
+            let (path, at) = (self.target.path.display(), at.display());
             self.view.printer().warning(&format!(
-                "'{}' was left as it was; the bytes received are in '{}', run again with -C to resume",
-                self.target.path.display(),
-                at.display()
+                "'{path}' was left as it was; the bytes received are in '{at}', {next}"
             ));
             return Ok(());
         }

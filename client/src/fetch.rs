@@ -167,6 +167,7 @@ impl Agent {
             Vec::new()
         };
         if let Err(unknown) = decode::supported(&codings) {
+            let unknown = crate::terminal::escape_line(unknown.as_bytes());
             sink.printer().warning(&format!(
                 "the body is in the unknown coding '{unknown}' and is shown as received"
             ));

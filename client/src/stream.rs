@@ -79,6 +79,10 @@ impl Wire {
     ) -> io::Result<T> {
         let start = Instant::now();
         loop {
+            // Checked before every call too, so a transfer that never waits still stops.
+            if self.cancelled() {
+                return Err(interrupted());
+            }
             let left = self.timeout.saturating_sub(start.elapsed());
             if left.is_zero() {
                 return Err(io::ErrorKind::TimedOut.into());

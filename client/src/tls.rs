@@ -5,6 +5,7 @@
 use crate::error::{Error, Kind};
 use crate::stream::{is_timeout, Wire};
 use crate::target::Origin;
+use crate::terminal::escape_line;
 use crate::x509::{self, CertSummary};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
@@ -160,7 +161,7 @@ impl Tls {
             Some(rustls::Error::InvalidCertificate(c)) => tls(match c {
                 CertificateError::UnknownIssuer => format!(
                     "the certificate of {host} was issued by an authority this system does not trust{}; pass --cacert FILE with that CA, {skip}",
-                    cert.map(|c| format!(" ({})", c.issuer)).unwrap_or_default()
+                    cert.map(|c| format!(" ({})", escape_line(c.issuer.as_bytes()))).unwrap_or_default()
                 ),
                 CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
                     let when = match c {
@@ -175,8 +176,8 @@ impl Tls {
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
                     // Our own reading of the certificate first: rustls' list is debug text.
                     let names = match (cert, c) {
-                        (Some(c), _) => c.names_list(),
-                        (None, CertificateError::NotValidForNameContext { presented, .. }) if !presented.is_empty() => presented.join(", "),
+                        (Some(c), _) => escape_line(c.names_list().as_bytes()),
+                        (None, CertificateError::NotValidForNameContext { presented, .. }) if !presented.is_empty() => escape_line(presented.join(", ").as_bytes()),
                         _ => "other names".into(),
                     };
                     format!("the certificate of {host} is for {names}, not {host}; connect with one of those names, {skip}")

@@ -78,6 +78,11 @@ impl<'p> View<'p> {
         }
     }
 
+    /// Where the view is used.
+    pub fn place(&self) -> Place {
+        self.place
+    }
+
     /// Shows only the head (when heads are shown): the body goes elsewhere.
     pub fn head_only(&mut self, head: &Head) -> Result<(), Error> {
         if self.parts.head {

@@ -28,9 +28,10 @@ const NEVER: u64 = u64::MAX;
 #[repr(u8)]
 pub(crate) enum Phase {
     /// Waiting for the first byte of a request after a response (keep-alive): closed
-    /// quietly on expiry; at shutdown, over plain TCP, sent a FIN at once and closed after
-    /// [`SHUTDOWN_LINGER`] (see [`Phase::Closing`]); over TLS its reading side is cut, so
-    /// the connection ends with close_notify.
+    /// quietly on expiry. At shutdown, once it has waited [`SHUTDOWN_QUIET`]: over plain
+    /// TCP sent a FIN and closed after [`SHUTDOWN_LINGER`] (see [`Phase::Closing`]); over
+    /// TLS its reading side is cut, so the connection ends with close_notify. Until then
+    /// its next request is answered, with `Connection: close`.
     Idle = 0,
     /// Reading a head: its reading side is cut, so the connection can still send 408.
     Head = 1,
@@ -47,6 +48,14 @@ pub(crate) enum Phase {
     Closing = 5,
 }
 
+/// At shutdown, how long a keep-alive connection must have waited for its next request
+/// to count as idle and be closed at once. A client in the middle of a run of requests
+/// (a browser loading a page, a load generator, a balancer's pooled connection) sends
+/// the next one within milliseconds: it gets it answered with `Connection: close`
+/// instead of meeting a close that crosses it, which a client like wrk counts as an
+/// error. One sweep interval, so a busy connection is looked at twice at most.
+pub(crate) const SHUTDOWN_QUIET: Duration = SWEEP_INTERVAL;
+
 /// How long an idle connection is read (and discarded) after shutdown sends its FIN,
 /// before it is closed: a request that crossed our FIN is consumed instead of meeting a
 /// reset, and the client, seeing end-of-file on a reused connection, retries it
@@ -62,6 +71,8 @@ pub(crate) struct Watch {
     fd: RawFd,
     epoch: Instant,
     deadline_ms: AtomicU64,
+    /// When the deadline was last armed (for an idle connection: when it became idle).
+    armed_ms: AtomicU64,
     phase: AtomicU8,
     fired_in: AtomicU8,
     /// Idle at shutdown: send our FIN and linger ([`Phase::Closing`]) instead of cutting
@@ -74,7 +85,10 @@ impl Watch {
     /// Sets the deadline `after` from now, forgetting any deadline that fired before.
     pub(crate) fn arm(&self, after: Duration) {
         self.fired_in.store(NOT_FIRED, Ordering::Release);
-        let at = self.epoch.elapsed().saturating_add(after).as_millis() as u64;
+        let now = self.epoch.elapsed();
+        self.armed_ms
+            .store(now.as_millis() as u64, Ordering::Relaxed);
+        let at = now.saturating_add(after).as_millis() as u64;
         self.deadline_ms.store(at, Ordering::Relaxed);
     }
 
@@ -175,6 +189,7 @@ impl Watchdog {
             fd: socket.as_raw_fd(),
             epoch: self.inner.epoch,
             deadline_ms: AtomicU64::new(NEVER),
+            armed_ms: AtomicU64::new(0),
             phase: AtomicU8::new(Phase::Idle as u8),
             fired_in: AtomicU8::new(NOT_FIRED),
             fin_first: AtomicBool::new(false),
@@ -227,7 +242,14 @@ impl Watchdog {
             // read until the client closes or SHUTDOWN_LINGER passes (Phase::Closing).
             // Only if it is still idle: one that just began a request answers it.
             let fin_first = watch.fin_first.load(Ordering::Relaxed);
-            if closing && !expired && fin_first && phase == Phase::Idle as u8 {
+            let idle = phase == Phase::Idle as u8;
+            let quiet = now.saturating_sub(watch.armed_ms.load(Ordering::Relaxed))
+                >= SHUTDOWN_QUIET.as_millis() as u64;
+            if closing && !expired && idle && !quiet {
+                // Used a moment ago: its next request is likely on the way.
+                continue;
+            }
+            if closing && !expired && fin_first && idle {
                 let still_idle = watch.phase.compare_exchange(
                     Phase::Idle as u8,
                     Phase::Closing as u8,
@@ -241,8 +263,8 @@ impl Watchdog {
                 continue;
             }
             // At shutdown, nothing more will be read from these: cut them at once.
-            let idle = phase == Phase::Drain as u8 || !fin_first && phase == Phase::Idle as u8;
-            if !(expired || closing && idle) {
+            let cut = phase == Phase::Drain as u8 || !fin_first && idle;
+            if !(expired || closing && cut) {
                 continue;
             }
             // A connection that re-armed meanwhile keeps its new deadline.

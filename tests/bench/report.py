@@ -16,12 +16,18 @@ WORKLOADS = {
     "small_close": ("small file, new connection per request (64 at a time)", "req/s"),
     "big": ("1 MiB file, 16 keep-alive connections", "MB/s"),
     "small_ka_2core": ("small file, 64 keep-alive, server and wrk share 2 cores", "req/s"),
+    "tls_small_ka": ("HTTPS: small file, 64 keep-alive connections", "req/s"),
+    "tls_small_close": ("HTTPS: small file, new TLS connection per request (full handshakes)", "req/s"),
+    "tls_big": ("HTTPS: 1 MiB file, 16 keep-alive connections", "MB/s"),
 }
 SHORT = {
     "small_ka": "small, keep-alive",
     "small_close": "small, new connection",
     "big": "1 MiB file (bytes/s)",
     "small_ka_2core": "small, 2 cores shared",
+    "tls_small_ka": "HTTPS small, keep-alive",
+    "tls_small_close": "HTTPS new connection",
+    "tls_big": "HTTPS 1 MiB (bytes/s)",
 }
 
 
@@ -59,7 +65,7 @@ def load(d):
 
 def value(w, r):
     secs = int(r["duration_us"]) / 1e6
-    if w == "big":
+    if w.endswith("big"):
         return int(r["bytes"]) / secs / 1e6
     return int(r["requests"]) / secs
 
@@ -215,6 +221,13 @@ def main():
         f"of {meta['duration']} s after a 1 s warm-up; runs of the servers are interleaved so "
         f"changes in the machine's load spread over all of them.")
     add("")
+    add("The HTTPS rows (ours and nginx only) use one ECDSA P-256 certificate for both; nginx has "
+        "`ssl_protocols TLSv1.3`, session tickets on and a shared session cache; ours offers TLS 1.3 "
+        "and 1.2 with tickets. `wrk` (OpenSSL) negotiates TLS 1.3 with both and picks the same "
+        "cipher suite from its own preference list; it does not resume sessions, so the "
+        "new-connection row is full handshakes. Files go by `sendfile` in nginx only where it "
+        "can: under TLS both copy through user space.")
+    add("")
     add("![Throughput relative to nginx and memory per idle connection](benchmarks.svg)")
     add("")
 
@@ -231,6 +244,9 @@ def main():
                         lambda: get("small_close", "ours") >= max(get("small_close", "nginx"), get("small_close", "lighttpd"))),
         "big": (">= 1.0× nginx", lambda: get("big", "ours") >= get("big", "nginx")),
         "small_ka_2core": ("scales at least as well as nginx (next row)", None),
+        "tls_small_ka": (">= 1.0× nginx (issue 12)", lambda: get("tls_small_ka", "ours") >= get("tls_small_ka", "nginx")),
+        "tls_small_close": (">= 1.0× nginx (issue 12)", lambda: get("tls_small_close", "ours") >= get("tls_small_close", "nginx")),
+        "tls_big": (">= 1.0× nginx (issue 12)", lambda: get("tls_big", "ours") >= get("tls_big", "nginx")),
     }
 
     def yn(fn):
@@ -355,7 +371,8 @@ def main():
     add("| --- | --- |")
     for k, label in [("date", "date"), ("cpu", "CPU"), ("cores", "cores"), ("memory", "memory"),
                      ("kernel", "kernel"), ("nginx", "nginx"), ("lighttpd", "lighttpd"), ("wrk", "wrk"),
-                     ("rustc", "rustc"), ("gcc", "gcc (ceiling)"), ("commit", "our commit"),
+                     ("rustc", "rustc"), ("gcc", "gcc (ceiling)"), ("tls", "TLS libraries"),
+                     ("commit", "our commit"),
                      ("nofile", "open-file limit"), ("load_start", "load average at start"),
                      ("load_end", "load average at end"), ("elapsed", "run time (s)")]:
         v = meta.get(k, "")
@@ -383,7 +400,8 @@ def main():
     add("Servers (`$TMP` is the temporary folder the script makes):")
     add("")
     add("```sh")
-    phases = {"0": "# one core: the throughput workloads", "1": "# two cores", "2": "# idle connections, one fresh server at a time"}
+    phases = {"0": "# one core: the throughput workloads", "1": "# two cores",
+              "2": "# idle connections, one fresh server at a time", "3": "# HTTPS, one core"}
     tmp, repo = meta.get("tmp", a.dir).rstrip("/"), a.repo.rstrip("/")
     clean = lambda c: c.replace(tmp, "$TMP").replace(repo + "/", "")
     for c in commands:
@@ -415,6 +433,7 @@ def main():
     add("")
     for name, title in [("nginx-1w.conf", "nginx, one core (`master_process off`, one process)"),
                         ("nginx-2w.conf", "nginx, two cores (`master_process on`, 2 workers)"),
+                        ("nginx-tls-1w.conf", "nginx, HTTPS, one core"),
                         ("lighttpd.conf", "lighttpd")]:
         path = os.path.join(a.dir, name)
         if os.path.exists(path):

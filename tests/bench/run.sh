@@ -11,6 +11,7 @@
 #      BENCH_NOTE   a sentence printed at the top of the report (e.g. "Preliminary: ...")
 #      BENCH_SERVERS    subset/order of: ours nginx lighttpd ceiling
 #      BENCH_WORKLOADS  subset of: small_ka small_close big small_ka_2core idle
+#                       tls_small_ka tls_small_close tls_big (HTTPS: ours and nginx only)
 #                       (with a subset, write to another BENCH_OUT: the report is partial)
 #      BENCH_SERVER_BIN use this server binary instead of building target/release/server
 # Raw results stay in target/bench-last/; to redo only the report:
@@ -35,7 +36,7 @@ OUT=${BENCH_OUT:-$REPO/docs}
 BASE_PORT=${BENCH_PORT:-18400}
 IDLE_COUNT=10000
 read -ra SERVERS <<<"${BENCH_SERVERS:-ours nginx lighttpd ceiling}"
-read -ra WORKLOADS <<<"${BENCH_WORKLOADS:-small_ka small_close big small_ka_2core idle}"
+read -ra WORKLOADS <<<"${BENCH_WORKLOADS:-small_ka small_close big small_ka_2core tls_small_ka tls_small_close tls_big idle}"
 has() { [[ " ${WORKLOADS[*]} " == *" $1 "* ]]; }
 export PATH=$PATH:/usr/sbin:/sbin
 T0=$(date +%s)
@@ -50,6 +51,7 @@ command -v gcc >/dev/null || need+=(gcc libc6-dev)
 command -v taskset >/dev/null || need+=(util-linux)
 command -v curl >/dev/null || need+=(curl)
 command -v python3 >/dev/null || need+=(python3)
+command -v openssl >/dev/null || need+=(openssl)
 if ((${#need[@]})); then
     log "installing ${need[*]}"
     apt-get update -qq
@@ -122,9 +124,24 @@ head -c 1048576 /dev/urandom >"$WWW/big.bin"
 chmod 755 "$WWW" && chmod 644 "$WWW"/*
 SMALL=/HelloWorld.html BIG=/big.bin
 
-render_nginx() { # port master workers -> path of the rendered config
-    local f=$TMP/nginx-$3w.conf
+# --- HTTPS: one certificate for both servers (ECDSA P-256, the common choice of ACME
+# clients), and the scheme the start/check/wrk helpers use (TLS=1 in the HTTPS phase).
+CERT=$TMP/cert.pem KEY=$TMP/key.pem
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$KEY" \
+    -out "$CERT" -days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
+TLS=0
+scheme() { if ((TLS)); then echo https; else echo http; fi; }
+CURL_TLS=(--cacert "$CERT")
+
+render_nginx() { # port master workers -> path of the rendered config (TLS=1: HTTPS)
+    local f=$TMP/nginx-$3w.conf ssl="" tls=""
+    if ((TLS)); then
+        f=$TMP/nginx-tls-$3w.conf ssl=ssl
+        # TLS 1.3 only, session tickets on (nginx's default, stated), a shared session cache.
+        tls="ssl_certificate $CERT; ssl_certificate_key $KEY; ssl_protocols TLSv1.3; ssl_session_tickets on; ssl_session_cache shared:SSL:10m;"
+    fi
     sed -e "s|@MASTER@|$2|; s|@WORKERS@|$3|; s|@NOFILE@|$NOFILE|; s|@CONNS@|$NGINX_CONNS|" \
+        -e "s|@SSL@|$ssl|; s|@TLS@|$tls|" \
         -e "s|@TMP@|$TMP|g; s|@PORT@|$1|g; s|@ROOT@|$WWW|" "$BENCH/nginx.conf.in" >"$f"
     echo "$f"
 }
@@ -144,7 +161,8 @@ start() {
     port=$((BASE_PORT + phase * 4 + idx))
     case $name in
     ours) cmd=("$OURS_BIN" --bind 127.0.0.1 --port "$port" --root "$WWW" --quiet
-        --max-connections "$OURS_CONNS" --shutdown-grace 1) ;;
+        --max-connections "$OURS_CONNS" --shutdown-grace 1)
+        ((TLS)) && cmd+=(--tls-cert "$CERT" --tls-key "$KEY") ;;
     nginx)
         if ((workers > 1)); then conf=$(render_nginx "$port" on "$workers"); else conf=$(render_nginx "$port" off 1); fi
         nginx -t -q -p "$TMP" -e "$TMP/nginx-error.log" -c "$conf"
@@ -162,7 +180,7 @@ start() {
     PORT_OF[$name]=$port
     local i
     for ((i = 0; i < 100; i++)); do
-        curl -s -o /dev/null "http://127.0.0.1:$port$SMALL" && break
+        curl -s -o /dev/null "${CURL_TLS[@]}" "$(scheme)://127.0.0.1:$port$SMALL" && break
         kill -0 "${PID_OF[$name]}" 2>/dev/null || { cat "$TMP/$name.out" >&2; echo "bench: $name exited" >&2; exit 1; }
         sleep 0.05
     done
@@ -171,7 +189,7 @@ start() {
 check() { # name port: the exact bytes, status 200, on both files
     local f code
     for f in HelloWorld.html big.bin; do
-        code=$(curl -s -o "$TMP/got" -w '%{http_code}' "http://127.0.0.1:$2/$f")
+        code=$(curl -s -o "$TMP/got" -w '%{http_code}' "${CURL_TLS[@]}" "$(scheme)://127.0.0.1:$2/$f")
         if [[ $code != 200 ]] || ! cmp -s "$TMP/got" "$WWW/$f"; then
             echo "bench: $1 answered /$f with status $code or wrong bytes" >&2
             exit 1
@@ -211,7 +229,7 @@ wrk_run() {
     ((run == 0)) && dur=1
     local out=$TMP/wrk-$workload-$name-$run.txt
     local cmd=(taskset -c "$cpus" wrk -t"$threads" -c"$conns" -d"${dur}s" --timeout 5s
-        -s "$BENCH/summary.lua" "$@" "http://127.0.0.1:${PORT_OF[$name]}$path")
+        -s "$BENCH/summary.lua" "$@" "$(scheme)://127.0.0.1:${PORT_OF[$name]}$path")
     local t0 t1 w0 w1 TIMEFORMAT='%3U %3S'
     local b0 b1
     b0=$(cpu_busy) t0=$(cpu_ticks "${PID_OF[$name]}") w0=$(date +%s%N)
@@ -280,6 +298,7 @@ workload() {
     printf 'commit\t%s\n' "$(git -C "$REPO" describe --always --dirty --exclude '*' 2>/dev/null || echo unknown)"
     printf 'dirty_server\t%s\n' "$(git -C "$REPO" status --porcelain -- server shared Cargo.lock 2>/dev/null | wc -l)"
     [[ -n ${BENCH_SERVER_BIN:-} ]] && printf 'server_bin\t%s\n' "$BENCH_SERVER_BIN"
+    printf 'tls\t%s\n' "$(openssl version | awk '{print $1, $2}') for nginx and wrk; rustls with ring for ours; ECDSA P-256 certificate"
     printf 'nofile\t%s\n' "$NOFILE"
     printf 'idle_count\t%s\n' "$IDLE_COUNT"
     printf 'load_start\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -301,6 +320,23 @@ if has small_ka_2core; then
     for name in "${SERVERS[@]}"; do start "$name" 0-1 1 2; done
     workload small_ka_2core 0-1 2 64 "$SMALL"
     stop_all
+fi
+
+# --- phase 4 (run before 3): HTTPS, ours and nginx with the same certificate, one core
+if has tls_small_ka || has tls_small_close || has tls_big; then
+    ALL_SERVERS=("${SERVERS[@]}")
+    SERVERS=()
+    for name in "${ALL_SERVERS[@]}"; do [[ $name == ours || $name == nginx ]] && SERVERS+=("$name"); done
+    log "phase 4: HTTPS (${SERVERS[*]}) on CPU 0, wrk on CPU 1"
+    TLS=1
+    for name in "${SERVERS[@]}"; do start "$name" 0 3; done
+    has tls_small_ka && workload tls_small_ka 1 1 64 "$SMALL"
+    # A new connection per request: a full TLS handshake each (wrk does not resume).
+    has tls_small_close && workload tls_small_close 1 1 64 "$SMALL" -H "Connection: close"
+    has tls_big && workload tls_big 1 1 16 "$BIG"
+    stop_all
+    TLS=0
+    SERVERS=("${ALL_SERVERS[@]}")
 fi
 
 # --- phase 3: memory per idle keep-alive connection, one fresh server at a time --------

@@ -99,6 +99,11 @@ fn repl_in_a_terminal() {
         last_line(s) == format!("{prompt} get /bin")
     });
     tmux.keys(&["C-c"]);
+    // Keys typed before the fresh prompt is drawn can be lost while the line editor
+    // leaves and re-enters raw mode: wait for it, as a person would.
+    tmux.wait_for("a cleared line", |s| {
+        last_line(s) == prompt && s.matches(&prompt).count() >= 2
+    });
     tmux.type_text("quit");
     tmux.keys(&["Enter"]);
     tmux.wait_for("the client to exit", |_| tmux.exited());

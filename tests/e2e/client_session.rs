@@ -247,10 +247,10 @@ fn save_expands_tilde_and_refetches_a_body_too_large_to_keep() {
 fn one_shot_flags_are_refused_in_the_repl() {
     let peer = site();
     let home = Home::new();
-    let out = repl(&home, peer.port, &["-I", "-o", "x"], "get /\n");
+    let out = repl(&home, peer.port, &["-I", "-X", "PUT"], "get /\n");
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("-I, -o only apply to one request"),
+        text(&out.stderr).contains("-I, -X only apply to one request"),
         "{}",
         text(&out.stderr)
     );

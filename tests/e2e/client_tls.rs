@@ -5,7 +5,7 @@
 use std::process::Output;
 use tests::certs::TestCerts;
 use tests::client::{run, Home};
-use tests::client_tls::{greeter, nginx_tls, Ending, TlsPeer};
+use tests::client_tls::{greeter, hostile_self_signed, nginx_tls, Ending, TlsPeer};
 
 const TLS12_ONLY: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS12];
 
@@ -389,8 +389,35 @@ fn our_server_over_https() {
     );
 }
 
+fn a_certificates_escape_sequences_are_never_printed_raw() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = hostile_self_signed(dir.path());
+    let peer = TlsPeer::start(&cert, &key, REPLY, Ending::KeepAlive, None);
+    let url = format!("https://localhost:{}/", peer.port);
+    let out = client(&[&url]);
+    assert_eq!(out.status.code(), Some(7));
+    assert!(
+        !out.stderr.contains(&0x1b) && !out.stderr.contains(&0x07),
+        "{:?}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stderr).contains("evil \\x1b]0;pwned\\x07 CA"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = client(&["-k", "-v", &url]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        !out.stderr.contains(&0x1b),
+        "-v escapes the subject too: {:?}",
+        text(&out.stderr)
+    );
+}
+
 tests::register! {
     our_server_over_https,
+    a_certificates_escape_sequences_are_never_printed_raw,
     trusted_with_cacert_by_name_and_by_ip,
     the_system_store_is_used_when_no_cacert_is_given,
     an_unknown_issuer_says_to_pass_cacert_or_k,

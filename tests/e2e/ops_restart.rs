@@ -128,6 +128,147 @@ fn binary_upgrade_on_sigusr2_under_load_loses_nothing() {
     );
 }
 
+fn upgrade_under_a_service_manager_hands_it_the_new_main_pid() {
+    // As systemd sees it (Type=notify): the old process is ready, the new one says
+    // ready too, then the old one names the new one the main process (MAINPID=) and
+    // exits without STOPPING=1, since the service is not stopping.
+    let site = site();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notify");
+    let socket = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut command = std::process::Command::new(tests::bin::binary("server"));
+    command
+        .args(["--port", "0", "--bind", "127.0.0.1", "--quiet", "--root"])
+        .arg(site.path())
+        .env("NOTIFY_SOCKET", &path);
+    let mut old = TestServer::spawn(command, site.path());
+    let mut buf = [0u8; 512];
+    let mut next = || {
+        let n = socket.recv(&mut buf).expect("a notification");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    assert!(next().lines().any(|l| l == "READY=1"));
+    signal(old.pid(), "USR2");
+    let mut seen = Vec::new();
+    let main_pid = loop {
+        let message = next();
+        if let Some(pid) = message.lines().find_map(|l| l.strip_prefix("MAINPID=")) {
+            break pid.parse::<u32>().expect("a PID");
+        }
+        seen.push(message);
+    };
+    let _new = Pid(main_pid);
+    let ready = wait_stderr(&old, "is ready;");
+    assert!(ready.contains(&format!("process {main_pid} ")), "{ready}");
+    assert!(
+        seen.iter().any(|m| m.lines().any(|l| l == "READY=1")),
+        "the new process did not say READY=1 first: {seen:?}"
+    );
+    assert_eq!(old.wait_exit(Duration::from_secs(30)), Some(0));
+    socket.set_nonblocking(true).unwrap();
+    while let Ok(n) = socket.recv(&mut buf) {
+        seen.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    assert!(
+        !seen.iter().any(|m| m.contains("STOPPING=1")),
+        "an upgrade must not tell the manager the service stops: {seen:?}"
+    );
+    assert_eq!(get(old.addr, "/HelloWorld.html").status, 200);
+}
+
+/// Seconds each wrk run lasts: long enough to span a restart on a loaded machine.
+const WRK_SECONDS: u64 = 8;
+
+/// Starts wrk (2 threads, 8 keep-alive connections) against `url` for WRK_SECONDS.
+fn start_wrk(url: &str) -> std::process::Child {
+    std::process::Command::new(tests::tools::program("wrk"))
+        .args(["-t2", "-c8", &format!("-d{WRK_SECONDS}s"), url])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start wrk")
+}
+
+/// Waits until `server` has logged `n` more requests than `from` (the start-up line is
+/// the first stdout line); the new process of an upgrade logs to the same pipe.
+fn wait_logged(server: &TestServer, from: usize, n: usize) -> usize {
+    let end = Instant::now() + Duration::from_secs(60);
+    loop {
+        let lines = server.stdout_lines().len();
+        if lines >= from + n {
+            return lines;
+        }
+        assert!(
+            Instant::now() < end,
+            "only {lines} lines logged, waited for {}",
+            from + n
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// wrk's report, checked: requests were made, none failed at the socket or HTTP level.
+fn assert_wrk_clean(what: &str, wrk: std::process::Child) {
+    let out = wrk.wait_with_output().expect("wrk ran");
+    let report = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{what}: wrk said:\n{report}");
+    assert!(
+        out.status.success(),
+        "{what}: wrk failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(report.contains(" requests in "), "{what}: {report}");
+    assert!(!report.contains("Socket errors"), "{what}: {report}");
+    assert!(!report.contains("Non-2xx"), "{what}: {report}");
+}
+
+fn binary_upgrade_under_wrk_shows_no_socket_error() {
+    let site = site();
+    let mut old = TestServer::start_in(site.path(), &[]);
+    let wrk = start_wrk(&old.url("/HelloWorld.html"));
+    let before = wait_logged(&old, 1, 500);
+    signal(old.pid(), "USR2");
+    let ready = wait_stderr(&old, "is ready;");
+    let new_pid: u32 = ready
+        .split("process ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no PID in {ready:?}"));
+    let _new = Pid(new_pid);
+    assert_eq!(old.wait_exit(Duration::from_secs(30)), Some(0));
+    // The new process takes the load from here.
+    wait_logged(&old, before, 500);
+    assert_wrk_clean("binary upgrade under wrk", wrk);
+}
+
+fn reuse_port_hand_over_under_wrk_shows_no_socket_error() {
+    let site = site();
+    let mut old = TestServer::start_in(site.path(), &["--reuse-port"]);
+    let port = old.addr.port().to_string();
+    let wrk = start_wrk(&old.url("/HelloWorld.html"));
+    wait_logged(&old, 1, 500);
+    let mut command = std::process::Command::new(tests::bin::binary("server"));
+    command
+        .args([
+            "--port",
+            &port,
+            "--bind",
+            "127.0.0.1",
+            "--reuse-port",
+            "--root",
+        ])
+        .arg(site.path());
+    let new = TestServer::spawn(command, site.path());
+    signal(old.pid(), "TERM");
+    assert_eq!(old.wait_exit(Duration::from_secs(30)), Some(0));
+    wait_logged(&new, 1, 500);
+    assert_wrk_clean("reuse-port hand-over under wrk", wrk);
+}
+
 fn failed_upgrade_keeps_the_old_process_serving() {
     let site = site();
     let dir = tempfile::tempdir().unwrap();
@@ -232,6 +373,9 @@ fn a_port_in_use_suggests_reuse_port() {
 }
 
 tests::register! {
+    #[needs("wrk")] binary_upgrade_under_wrk_shows_no_socket_error,
+    #[needs("wrk")] reuse_port_hand_over_under_wrk_shows_no_socket_error,
+    upgrade_under_a_service_manager_hands_it_the_new_main_pid,
     binary_upgrade_on_sigusr2_under_load_loses_nothing,
     failed_upgrade_keeps_the_old_process_serving,
     restart_with_the_socket_held_by_the_service_manager_loses_nothing,

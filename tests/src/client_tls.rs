@@ -146,3 +146,19 @@ pub fn nginx_tls(nginx: &Path, root: &Path, cert: &Path, key: &Path) -> io::Resu
     );
     nginx_with(nginx, " ssl", &body)
 }
+
+/// A self-signed certificate for localhost whose subject (and so issuer) common name
+/// carries terminal escape sequences, written as `hostile-cert.pem` and `hostile-key.pem`
+/// in `dir`: what a client must never print raw.
+pub fn hostile_self_signed(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "evil \u{1b}]0;pwned\u{7} CA");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = params.self_signed(&key).expect("self-sign");
+    let (cert_path, key_path) = (dir.join("hostile-cert.pem"), dir.join("hostile-key.pem"));
+    std::fs::write(&cert_path, cert.pem()).expect("write cert");
+    std::fs::write(&key_path, key.serialize_pem()).expect("write key");
+    (cert_path, key_path)
+}

@@ -125,23 +125,13 @@ pub(crate) async fn serve<S: Transport>(
     loop {
         if input.is_empty() {
             // Wait for the first byte of the next head, holding no buffers. The
-            // watchdog ends this wait (as end of input) on the idle timeout and at
-            // shutdown.
+            // watchdog ends this wait (as end of input) on the idle timeout, and at
+            // shutdown once the connection has been quiet for a moment; a request that
+            // comes first is answered with `Connection: close` (see watchdog::Phase::Idle).
+            // A connection accepted while draining gets its first request answered too.
             if served > 0 {
                 watch.set_phase(Phase::Idle);
                 watch.arm(state.keep_alive_timeout());
-            }
-            // A connection accepted while draining still gets its first request answered.
-            if shutdown.is_fired() && served > 0 {
-                // Stay until the client has our last response: exiting with bytes still
-                // queued in the kernel lets it reset the connection and lose them.
-                Box::pin(drain::linger_close(
-                    &mut stream,
-                    &watch,
-                    state.send_timeout(),
-                ))
-                .await;
-                return Ok(());
             }
         } else {
             // A pipelined head: its deadline runs from now.
