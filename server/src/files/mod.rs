@@ -104,7 +104,7 @@ fn respond(ctx: &Ctx<'_>, state: &State, covered: Option<&site_rules::Covered<'_
     };
     // 7. Folders: redirect to the slashed URL, then the index file, then a listing.
     if meta.is_dir() {
-        return folder(ctx, state, safe, file);
+        return folder(ctx, state, safe, file, covered);
     }
     // 8. Only regular files are served (no FIFOs, sockets or devices).
     if !meta.is_file() || safe.trailing_slash {
@@ -125,7 +125,13 @@ fn decorate(
 }
 
 /// A folder URL: 301 to the slashed form, else the first index file, else a listing.
-fn folder(ctx: &Ctx<'_>, state: &State, safe: &SafePath, dir: File) -> Response {
+fn folder(
+    ctx: &Ctx<'_>,
+    state: &State,
+    safe: &SafePath,
+    dir: File,
+    covered: Option<&site_rules::Covered<'_>>,
+) -> Response {
     if !safe.trailing_slash {
         // The path is normalised (no empty segments) and percent-encoded, so the
         // Location is always a local absolute path, never `//host`.
@@ -145,6 +151,10 @@ fn folder(ctx: &Ctx<'_>, state: &State, safe: &SafePath, dir: File) -> Response 
         };
         let Ok(meta) = file.metadata() else { continue };
         if meta.is_file() {
+            // An auth rule naming the index file itself covers its folder's URL too.
+            if let Some(refused) = site_rules::file_auth(ctx, covered, &rel) {
+                return refused;
+            }
             return serve_file(ctx, state, &rel, file, &meta);
         }
     }
