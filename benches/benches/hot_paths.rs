@@ -73,7 +73,14 @@ fn response_formatter(c: &mut Criterion) {
             let ct = shared::site::mime::content_type(black_box("HelloWorld.html"));
             shared::wire::format::header(&mut out, "Content-Type", ct.as_bytes());
             shared::wire::format::header_u64(&mut out, "Content-Length", black_box(444));
-            let etag = shared::site::validators::strong_etag(444, modified, None);
+            let version = shared::site::validators::FileVersion {
+                device: 1,
+                inode: 2,
+                size: 444,
+                modified,
+                changed: (3, 4),
+            };
+            let etag = shared::site::validators::strong_etag(&version, None);
             shared::wire::format::header(&mut out, "ETag", etag.as_bytes());
             let lm = shared::wire::date::format_http_date(modified);
             shared::wire::format::header(&mut out, "Last-Modified", lm.as_bytes());

@@ -1,93 +1,32 @@
 //! The access log: one Common Log Format line per request on stdout, escaped so a
 //! request can never forge or break a log line.
 //!
-//! Connections hand lines to a writer thread through a bounded queue, so a stalled
-//! stdout (a full pipe nobody reads) can never block the server: lines that do not fit
-//! are dropped and counted on stderr instead.
+//! Lines go through a [`LogQueue`], so a stalled stdout (a full pipe nobody reads) can
+//! never block the server: lines that do not fit are dropped and counted on stderr.
 
+use crate::log_queue::{LogQueue, Output};
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::OnceLock;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// Lines waiting for the writer thread. 8192 lines (about 1 MiB) ride out a burst or a
-/// slow terminal; past that, lines are dropped rather than slowing every request.
-const LOG_QUEUE_LINES: usize = 8192;
+/// The access log's queue.
+static ACCESS: LogQueue = LogQueue::new("access-log lines", Output::Stdout);
 
-/// Most bytes the writer gathers into one write.
-const LOG_BATCH_BYTES: usize = 64 * 1024;
+/// How long the exit waits for queued lines to be written.
+const FLUSH_AT_EXIT: Duration = Duration::from_secs(1);
 
-/// What the writer thread receives.
-enum Message {
-    Line(String),
-    /// Write everything queued before this, then acknowledge.
-    Flush(SyncSender<()>),
-}
-
-static QUEUE: OnceLock<SyncSender<Message>> = OnceLock::new();
-static DROPPED: AtomicU64 = AtomicU64::new(0);
-
-fn queue() -> &'static SyncSender<Message> {
-    QUEUE.get_or_init(|| {
-        let (tx, rx) = sync_channel(LOG_QUEUE_LINES);
-        let spawned = std::thread::Builder::new()
-            .name("access-log".into())
-            .spawn(move || write_lines(rx));
-        if let Err(e) = spawned {
-            eprintln!("server: cannot start the access-log writer: {e}; lines will be dropped");
-        }
-        tx
-    })
-}
-
-/// The writer thread: batches queued lines into few writes.
-fn write_lines(rx: Receiver<Message>) {
-    let mut batch = String::with_capacity(LOG_BATCH_BYTES);
-    let mut sink = crate::log_file::Sink::default();
-    let mut reported = 0;
-    while let Ok(first) = rx.recv() {
-        let mut acks = Vec::new();
-        let mut next = Some(first);
-        while let Some(msg) = next.take() {
-            match msg {
-                Message::Line(line) => batch.push_str(&line),
-                Message::Flush(ack) => acks.push(ack),
-            }
-            if batch.len() < LOG_BATCH_BYTES {
-                next = rx.try_recv().ok();
-            }
-        }
-        sink.write_all(batch.as_bytes());
-        batch.clear();
-        let dropped = DROPPED.load(Ordering::Relaxed);
-        if dropped > reported {
-            eprintln!(
-                "server: {} access-log lines dropped: stdout is not keeping up",
-                dropped - reported
-            );
-            reported = dropped;
-        }
-        for ack in acks {
-            let _ = ack.send(());
-        }
-    }
-}
-
-/// Waits (at most a second) until every line logged so far has been written.
+/// Waits (at most [`FLUSH_AT_EXIT`]) until every access-log and error line queued so far
+/// has been written.
 pub(crate) fn flush() {
-    let (tx, rx) = sync_channel(1);
-    if queue().send(Message::Flush(tx)).is_ok() {
-        let _ = rx.recv_timeout(Duration::from_secs(1));
-    }
+    let deadline = Instant::now() + FLUSH_AT_EXIT;
+    ACCESS.flush(deadline);
+    crate::log_queue::ERRORS.flush(deadline);
 }
 
-/// Wakes the writer thread without waiting (so it reopens its file at once on SIGUSR1).
-pub fn wake() {
-    let (tx, _rx) = sync_channel(1);
-    let _ = queue().try_send(Message::Flush(tx));
+/// Wakes the writer thread without waiting, so it reopens its file at once (SIGUSR1).
+pub(crate) fn wake() {
+    ACCESS.wake();
 }
 
 /// Longest request line kept in the log; the rest is cut, so a peer cannot bloat logs.
@@ -112,12 +51,7 @@ pub(crate) fn log(peer: IpAddr, request_line: &[u8], status: u16, bytes: u64) {
     line.push_str("] \"");
     escape_into(&mut line, request_line);
     let _ = writeln!(line, "\" {status} {bytes}");
-    match queue().try_send(Message::Line(line)) {
-        Ok(()) | Err(TrySendError::Disconnected(_)) => {}
-        Err(TrySendError::Full(_)) => {
-            DROPPED.fetch_add(1, Ordering::Relaxed);
-        }
-    }
+    ACCESS.push(line);
 }
 
 /// Appends the raw bytes `s` with control characters, `"`, `\` and non-ASCII written as `\xHH`

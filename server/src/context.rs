@@ -35,6 +35,50 @@ pub(crate) struct Ctx<'r> {
     pub path: Result<SafePath, Refused>,
     /// The client's address (failed logins are counted per address).
     pub peer: Option<IpAddr>,
+    /// Whether this runs on a blocking thread, so a step may do slow disk work (read a
+    /// large folder). On the executor such a step defers the request instead.
+    pub may_block: bool,
+}
+
+/// A request copied out of the read buffer, to be answered later elsewhere (on a
+/// blocking thread).
+#[derive(Debug)]
+pub(crate) struct OwnedRequest {
+    method: String,
+    target: String,
+    fields: Vec<(String, Vec<u8>)>,
+    now: SystemTime,
+    peer: Option<IpAddr>,
+}
+
+impl OwnedRequest {
+    /// A copy of what `ctx` was built from.
+    pub(crate) fn of(ctx: &Ctx<'_>) -> OwnedRequest {
+        OwnedRequest {
+            method: ctx.method.to_string(),
+            target: ctx.target.to_string(),
+            fields: ctx
+                .fields
+                .iter()
+                .map(|h| (h.name.to_string(), h.value.to_vec()))
+                .collect(),
+            now: ctx.now,
+            peer: ctx.peer,
+        }
+    }
+
+    /// Runs `f` with the request's context again, now allowed to block.
+    pub(crate) fn with_ctx<T>(&self, f: impl FnOnce(&Ctx<'_>) -> T) -> T {
+        let fields: Vec<Header<'_>> = self
+            .fields
+            .iter()
+            .map(|(name, value)| Header { name, value })
+            .collect();
+        let mut ctx = Ctx::new(&self.method, &self.target, &fields, self.now);
+        ctx.may_block = true;
+        ctx.peer = self.peer;
+        f(&ctx)
+    }
 }
 
 impl<'r> Ctx<'r> {
@@ -63,6 +107,7 @@ impl<'r> Ctx<'r> {
             fields,
             path,
             peer: None,
+            may_block: false,
         }
     }
 
@@ -107,5 +152,12 @@ mod tests {
         assert!(up.path.is_err());
         let star = Ctx::new("GET", "*", &[], SystemTime::UNIX_EPOCH);
         assert_eq!(star.path.unwrap_err().status, StatusCode::BAD_REQUEST);
+        // A copy answers the same way later, and may block.
+        let owned = OwnedRequest::of(&ctx);
+        owned.with_ctx(|again| {
+            assert!(again.may_block && again.head_only);
+            assert_eq!(again.path, ctx.path);
+            assert_eq!(again.field("ACCEPT"), Some(&b"text/html"[..]));
+        });
     }
 }

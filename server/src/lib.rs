@@ -15,6 +15,7 @@ mod files;
 mod health;
 mod listener;
 mod log_file;
+mod log_queue;
 mod ops;
 mod response;
 mod rt;
@@ -54,23 +55,26 @@ pub fn run(config: Config) -> Result<(), StartError> {
         }
     }
     let shown = served.join(" and ") + &redirects;
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "Serving {} at {shown}", server.root().display());
-    let _ = stdout.flush();
-    drop(stdout);
+    // Signals first: whoever waits for the start-up line may signal at once.
     signals::install(
         server.shutdown_handle(),
         server.state(),
         server.upgrade_handle(),
     )?;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "Serving {} at {shown}", server.root().display());
+    let _ = stdout.flush();
+    drop(stdout);
     // The listeners are live (the kernel queues connections from listen()): tell
     // systemd, or the process that started this one by an upgrade.
     ops::notify::ready(&format!("Serving at {shown}"));
     let left = rt::block_on(server.run());
-    access_log::flush();
     if left > 0 {
-        eprintln!("server: grace period over; {left} connection(s) cut off");
+        log_queue::error(format_args!(
+            "grace period over; {left} connection(s) cut off"
+        ));
     }
+    access_log::flush();
     Ok(())
 }
 

@@ -8,6 +8,7 @@
 use crate::config::Config;
 use crate::conn;
 use crate::files::root::Root;
+use crate::log_queue::error;
 use crate::ops::drain::{self, Origin};
 use crate::ops::upgrade;
 use crate::rt;
@@ -31,10 +32,16 @@ use std::time::{Duration, Instant};
 /// instead of spinning a core while connections finish and free descriptors.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// Descriptors kept aside from the connection cap: the root, the log, the listener, and
-/// files open for responses in flight (small cached files need none; a response that
-/// cannot open its file for lack of descriptors gets a 500, and `accept` backs off).
+/// Descriptors kept aside before the connection cap is worked out: the root, the
+/// listeners, the runtime's, the logs', and the brief extra ones a request opens (a
+/// twin probe, the 404 page). A request that still cannot open a file gets a 503 with
+/// `Retry-After`, and `accept` backs off.
 const RESERVED_DESCRIPTORS: u64 = 256;
+
+/// Descriptors one connection may hold at once: its socket and the file it is sending.
+/// The default cap leaves room for both, so a connection that got a slot can open its
+/// file (small cached files need none).
+const DESCRIPTORS_PER_CONNECTION: u64 = 2;
 
 /// How often the shutdown wait checks whether the last connection has finished.
 const DRAIN_POLL: Duration = Duration::from_millis(20);
@@ -192,7 +199,7 @@ async fn accept_loop(
                 Ok(pair) => break pair,
                 Err(e) => {
                     if is_resource_exhaustion(&e) {
-                        eprintln!("server: accept failed: {e}; backing off");
+                        error(format_args!("accept failed: {e}; backing off"));
                         rt::sleep(ACCEPT_BACKOFF).await;
                     }
                     // ECONNABORTED and friends concern one peer only: accept again.
@@ -223,10 +230,10 @@ fn spawn_connection(
         match served.catch_unwind().await {
             Ok(Ok(())) => {}
             Ok(Err(e)) if is_peer_gone(&e) => {}
-            Ok(Err(e)) => eprintln!("server: {peer}: {e}"),
-            Err(_) => eprintln!(
-                "server: {peer}: internal error (a bug: please report it); connection closed"
-            ),
+            Ok(Err(e)) => error(format_args!("{peer}: {e}")),
+            Err(_) => error(format_args!(
+                "{peer}: internal error (a bug: please report it); connection closed"
+            )),
         }
     });
 }
@@ -250,10 +257,10 @@ async fn close_listeners(
         }
         match drain::stop_new_connections(&l.socket) {
             Ok(()) => ours.push(l),
-            Err(e) => eprintln!(
-                "server: cannot stop new connections on the {} socket ({e}); closing it now",
+            Err(e) => error(format_args!(
+                "cannot stop new connections on the {} socket ({e}); closing it now",
                 l.name
-            ),
+            )),
         }
     }
     futures::future::join_all(ours.iter().map(|l| {
@@ -270,7 +277,7 @@ async fn connection(
     kind: Kind,
     stream: Async<TcpStream>,
     peer: SocketAddr,
-    state: &State,
+    state: &Arc<State>,
     shutdown: &Shutdown,
 ) -> io::Result<()> {
     let limits = tls::accept::Limits {
@@ -299,7 +306,7 @@ async fn connection(
             let answered =
                 tls::redirect_io::serve(stream, peer, tls_port, &state.watchdog, limits, quiet);
             if let Some(line) = Box::pin(answered).await {
-                eprintln!("{line}");
+                crate::log_queue::ERRORS.push(format!("{line}\n"));
             }
             Ok(())
         }
@@ -307,8 +314,8 @@ async fn connection(
     }
 }
 
-/// Raises the soft open-file limit to the hard one and derives the connection cap: one
-/// descriptor per connection, less [`RESERVED_DESCRIPTORS`].
+/// Raises the soft open-file limit to the hard one and derives the connection cap:
+/// [`DESCRIPTORS_PER_CONNECTION`] per connection, after [`RESERVED_DESCRIPTORS`].
 fn default_max_connections() -> usize {
     use rustix::process::{getrlimit, setrlimit, Resource};
     let mut limit = getrlimit(Resource::Nofile);
@@ -324,7 +331,7 @@ fn default_max_connections() -> usize {
         }
     }
     let nofile = limit.current.unwrap_or(1 << 20).min(1 << 20);
-    nofile.saturating_sub(RESERVED_DESCRIPTORS).max(16) as usize
+    (nofile.saturating_sub(RESERVED_DESCRIPTORS) / DESCRIPTORS_PER_CONNECTION).max(16) as usize
 }
 
 /// `accept` errors that mean the process or system is out of something.

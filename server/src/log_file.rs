@@ -32,12 +32,15 @@ pub(crate) fn set_path(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Asks for the log file to be reopened (SIGUSR1) and wakes the writer to do it now.
-pub(crate) fn request_reopen() {
-    if PATH.get().is_some() {
-        REOPEN.store(true, Ordering::Release);
-        crate::access_log::wake();
+/// Asks for the log file to be reopened (SIGUSR1) and wakes the writer to do it now;
+/// false when the access log is stdout, which has nothing to reopen.
+pub(crate) fn request_reopen() -> bool {
+    if PATH.get().is_none() {
+        return false;
     }
+    REOPEN.store(true, Ordering::Release);
+    crate::access_log::wake();
+    true
 }
 
 fn open(path: &Path) -> io::Result<File> {
@@ -91,11 +94,10 @@ impl Sink {
     fn report(&mut self, path: &Path, what: &str, e: &io::Error) {
         if !self.failing {
             self.failing = true;
-            let _ = writeln!(
-                io::stderr(),
-                "server: cannot {what} the access log '{}': {e}; lines are lost until it works",
+            crate::log_queue::error(format_args!(
+                "cannot {what} the access log '{}': {e}; lines are lost until it works",
                 path.display()
-            );
+            ));
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Signals: SIGINT/SIGTERM start a graceful shutdown and a second one exits at once;
 //! SIGHUP reloads what can change without a restart; SIGUSR1 reopens the access log
-//! file; SIGUSR2 starts a binary upgrade.
+//! file; SIGUSR2 starts a binary upgrade. None of them ever kills the server.
 
 use crate::listener::{StartError, UpgradeHandle};
+use crate::log_queue::error;
 use crate::shutdown::Shutdown;
 use crate::state::State;
 use futures_lite::StreamExt;
@@ -26,20 +27,26 @@ pub(crate) fn install(
         let mut stopping = false;
         while let Some(signal) = signals.next().await {
             if signal == SIGHUP {
-                eprintln!("server: SIGHUP: {}", state.reload());
+                error(format_args!("SIGHUP: {}", state.reload()));
             } else if signal == SIGUSR1 {
-                crate::log_file::request_reopen();
+                if !crate::log_file::request_reopen() {
+                    // The access log goes to stdout, which has nothing to reopen.
+                    error(format_args!(
+                        "SIGUSR1: the access log is stdout; no log file to reopen"
+                    ));
+                }
             } else if signal == SIGUSR2 {
                 upgrade.request();
             } else if !stopping {
                 stopping = true;
                 crate::ops::notify::stopping();
-                eprintln!(
-                    "server: shutting down; finishing responses in flight (signal again to stop now)"
-                );
+                error(format_args!(
+                    "shutting down; finishing responses in flight (signal again to stop now)"
+                ));
                 shutdown.fire();
             } else {
-                eprintln!("server: stopped at once by a second signal");
+                error(format_args!("stopped at once by a second signal"));
+                crate::access_log::flush();
                 std::process::exit(FORCED_EXIT);
             }
         }

@@ -287,3 +287,68 @@ impl Watchdog {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::os::fd::AsFd;
+    use std::os::unix::net::UnixStream;
+
+    /// Whether the watched end of `pair` had its reading side cut (a read sees end of
+    /// input at once instead of waiting).
+    fn cut(watched: &mut UnixStream) -> bool {
+        watched.set_nonblocking(true).unwrap();
+        matches!(watched.read(&mut [0u8; 1]), Ok(0))
+    }
+
+    #[test]
+    fn a_passed_deadline_cuts_the_socket_and_records_the_phase() {
+        let dog = Watchdog::new();
+        let (mut watched, _peer) = UnixStream::pair().unwrap();
+        let reg = dog.register(watched.as_fd(), Duration::ZERO);
+        reg.set_phase(Phase::Head);
+        dog.sweep(false);
+        assert_eq!(reg.fired_in(), Some(Phase::Head));
+        assert!(cut(&mut watched));
+    }
+
+    #[test]
+    fn a_future_deadline_is_left_alone_and_a_rearm_forgets_an_old_firing() {
+        let dog = Watchdog::new();
+        let (watched, _peer) = UnixStream::pair().unwrap();
+        let reg = dog.register(watched.as_fd(), Duration::ZERO);
+        dog.sweep(false);
+        assert_eq!(reg.fired_in(), Some(Phase::Idle));
+        // A response went out meanwhile: the next deadline starts clean.
+        reg.arm(Duration::from_secs(60));
+        assert_eq!(reg.fired_in(), None);
+        dog.sweep(false);
+        assert_eq!(reg.fired_in(), None);
+        let (mut fresh, _peer2) = UnixStream::pair().unwrap();
+        let _other = dog.register(fresh.as_fd(), Duration::from_secs(60));
+        dog.sweep(false);
+        assert!(!cut(&mut fresh));
+    }
+
+    #[test]
+    fn the_closing_sweep_cuts_idle_and_draining_connections_but_not_a_send() {
+        let dog = Watchdog::new();
+        let mut pairs: Vec<(UnixStream, UnixStream)> =
+            (0..3).map(|_| UnixStream::pair().unwrap()).collect();
+        let regs: Vec<Registration> = pairs
+            .iter()
+            .zip([Phase::Idle, Phase::Drain, Phase::Send])
+            .map(|((watched, _), phase)| {
+                let reg = dog.register(watched.as_fd(), Duration::from_secs(60));
+                reg.set_phase(phase);
+                reg
+            })
+            .collect();
+        dog.sweep(true);
+        let cuts: Vec<bool> = pairs.iter_mut().map(|(w, _)| cut(w)).collect();
+        assert_eq!(cuts, [true, true, false]);
+        // Cut for shutting down, not for a passed deadline.
+        assert!(regs.iter().all(|r| r.fired_in().is_none()));
+    }
+}

@@ -118,7 +118,65 @@ fn listings_have_a_validator_and_honour_preconditions() {
     assert!(r.text().contains("b.txt"));
 }
 
+/// Issue 9 item 19: a folder without an index gave a bare 404 with no hint, though the
+/// server knows it is a folder.
+fn a_folder_without_index_says_listings_are_off_and_how_to_turn_them_on() {
+    let server = TestServer::start_with(&["--quiet"]);
+    let r = req(&server, "/noindex/", "");
+    assert_eq!(r.status, 404);
+    let text = r.text();
+    assert!(text.contains("no index file (index.html)"), "{text}");
+    assert!(text.contains("listings are off"), "{text}");
+    assert!(text.contains("--listing"), "{text}");
+    // A missing file keeps the plain page.
+    let missing = req(&server, "/nothing-here", "");
+    assert_eq!(missing.status, 404);
+    assert!(!missing.text().contains("--listing"), "{}", missing.text());
+}
+
+/// Issue 9 item 5: dotfiles counted toward the 10,000-entry cap (40,000 dotfiles and
+/// 100 files listed 14 of the 100), and a cut listing said nothing.
+fn listing_limits_count_shown_entries_and_a_cut_listing_says_so() {
+    let site = tests::server::site();
+    let hidden = site.path().join("hidden");
+    let big = site.path().join("big");
+    std::fs::create_dir_all(&hidden).unwrap();
+    std::fs::create_dir_all(&big).unwrap();
+    for i in 0..10_050 {
+        std::fs::write(hidden.join(format!(".dot{i}")), "").unwrap();
+    }
+    for i in 0..100 {
+        std::fs::write(hidden.join(format!("file{i}")), "").unwrap();
+    }
+    for i in 0..10_005 {
+        std::fs::write(big.join(format!("f{i}")), "").unwrap();
+    }
+    let server = TestServer::start_in(site.path(), &["--quiet", "--listing"]);
+    let json = |path: &str| -> serde_json::Value {
+        let r = req(&server, path, "Accept: application/json\r\n");
+        assert_eq!(r.status, 200, "{path}");
+        serde_json::from_slice(&r.body).expect("JSON listing")
+    };
+    let all = json("/hidden/");
+    assert_eq!(all["entries"].as_array().unwrap().len(), 100);
+    assert_eq!(all["truncated"], false);
+    let cut = json("/big/");
+    assert_eq!(cut["entries"].as_array().unwrap().len(), 10_000);
+    assert_eq!(
+        (&cut["truncated"], &cut["omitted"]),
+        (&true.into(), &5.into())
+    );
+    let html = req(&server, "/big/", "").text();
+    assert!(
+        html.contains("5 more entries not shown"),
+        "{}",
+        &html[html.len() - 300..]
+    );
+}
+
 tests::register! {
+    listing_limits_count_shown_entries_and_a_cut_listing_says_so,
+    a_folder_without_index_says_listings_are_off_and_how_to_turn_them_on,
     listing_is_html_escaped_encoded_sorted_and_hides_dotfiles,
     a_root_404_html_is_used_for_missing_files,
     index_and_cache_control_flags,

@@ -151,6 +151,80 @@ fn port_in_use_is_a_clear_start_up_error() {
     assert!(err.contains("already in use"), "{err}");
 }
 
+/// Open descriptors of process `pid` numbered below `limit` (an inherited descriptor
+/// above the limit takes no slot under it).
+fn open_fds(pid: u32, limit: usize) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| {
+        d.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<usize>().ok())
+            .filter(|&fd| fd < limit)
+            .count()
+    })
+}
+
+/// Issue 9 item 4: out of descriptors, a folder with an index looked missing (404) and a
+/// listing came back empty (200). A request that cannot open what it needs gets 503
+/// with Retry-After, and the burst is logged.
+fn out_of_descriptors_a_request_gets_503_not_404() {
+    const LIMIT: usize = 64;
+    let site = tests::server::site();
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n {LIMIT} && exec '{}' --port 0 --bind 127.0.0.1 --quiet --listing \
+             --max-connections 1000 --root '{}'",
+            tests::bin::binary("server").display(),
+            site.path().display()
+        ))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    let addr = tests::server::parse_addr(&line).expect("address in the start-up line");
+    let pid = child.id();
+    // Idle connections until every descriptor but one is taken, each counted in.
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut idle = Vec::new();
+    while open_fds(pid, LIMIT) < LIMIT - 1 {
+        let before = open_fds(pid, LIMIT);
+        idle.push(std::net::TcpStream::connect(addr).unwrap());
+        while open_fds(pid, LIMIT) == before {
+            assert!(std::time::Instant::now() < end, "connection never accepted");
+            std::thread::yield_now();
+        }
+    }
+    // The last descriptor goes to this connection: nothing is left to open a file.
+    let mut last = tests::raw::Conn::open(addr);
+    while open_fds(pid, LIMIT) < LIMIT {
+        assert!(
+            std::time::Instant::now() < end,
+            "last connection never accepted"
+        );
+        std::thread::yield_now();
+    }
+    let mut statuses = Vec::new();
+    for path in ["/sub/", "/noindex/", "/HelloWorld.html"] {
+        last.send(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+        let r = last.read_response("GET").expect("response");
+        statuses.push((path, r.status, r.header("retry-after").map(String::from)));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut stderr = String::new();
+    let _ = std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr);
+    for (path, status, retry) in &statuses {
+        assert_eq!(
+            (*status, retry.is_some()),
+            (503, true),
+            "{path}: {statuses:?}"
+        );
+    }
+    assert!(stderr.contains("out of file descriptors"), "{stderr}");
+    drop(idle);
+}
+
 tests::register! {
     serves_files_byte_for_byte_with_type_length_and_date,
     missing_files_get_404_with_an_html_body,
@@ -160,6 +234,7 @@ tests::register! {
     dotfiles_are_hidden_except_well_known,
     other_methods_get_405_with_allow,
     fifos_and_other_special_files_are_not_served,
+    out_of_descriptors_a_request_gets_503_not_404,
     missing_root_is_a_clear_start_up_error,
     port_in_use_is_a_clear_start_up_error,
 }

@@ -17,6 +17,7 @@ mod client_tls;
 mod config_file;
 mod connection;
 mod dir_listing;
+mod error_log;
 mod file_reply;
 mod handler;
 mod interop_curl;
@@ -53,6 +54,7 @@ fn main() {
         client_tls::trials,
         connection::trials,
         dir_listing::trials,
+        error_log::trials,
         file_reply::trials,
         handler::trials,
         interop_curl::trials,

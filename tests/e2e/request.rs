@@ -163,11 +163,88 @@ fn a_higher_http_1_minor_version_is_served_as_http_1_1() {
     assert!(r.text().contains("Hello, World!"));
 }
 
+/// Issue 9 item 10: a client that sends a whole GET with a body (up to the 1 MiB the
+/// server skips) before reading deadlocked on a large file: the server was blocked
+/// sending the file, the client blocked sending the body nobody read.
+fn a_get_whose_body_is_sent_before_reading_gets_its_large_file() {
+    let site = tests::server::site();
+    let size = 8 * 1024 * 1024;
+    tests::server::write(site.path(), "big.bin", &vec![9u8; size]);
+    let server = TestServer::start_in(site.path(), &["--quiet"]);
+    // Python, for small socket buffers (std cannot set them): otherwise loopback's
+    // buffers swallow the 1 MiB body and hide the deadlock.
+    let script = r#"
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+s.settimeout(20)
+s.connect(("127.0.0.1", int(sys.argv[1])))
+body = b"x" * (1024 * 1024)
+head = b"GET /big.bin HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body)
+try:
+    s.sendall(head + body)
+except socket.timeout:
+    sys.exit("deadlock: the request body was never read")
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+got = b""
+while b"\r\n\r\n" not in got:
+    got += s.recv(65536)
+head, rest = got.split(b"\r\n\r\n", 1)
+want = int(sys.argv[2])
+while len(rest) < want:
+    chunk = s.recv(1 << 20)
+    if not chunk:
+        break
+    rest += chunk
+print(head.split(b"\r\n")[0].decode(), len(rest))
+"#;
+    let out = std::process::Command::new(tests::tools::program("python3"))
+        .args(["-c", script])
+        .arg(server.addr.port().to_string())
+        .arg(size.to_string())
+        .output()
+        .expect("run python3");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.trim(), format!("HTTP/1.1 200 OK {size}"));
+}
+
+/// A chunked GET body over the 1 MiB the server skips is now refused with 413 before
+/// the response (it used to cut the connection after it).
+fn a_chunked_get_body_over_the_limit_gets_413() {
+    use std::io::{Read, Write};
+    let server = TestServer::start_with(&["--quiet"]);
+    let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let chunk = vec![b'x'; 64 * 1024];
+    let mut request =
+        b"GET /HelloWorld.html HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    for _ in 0..17 {
+        request.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        request.extend_from_slice(&chunk);
+        request.extend_from_slice(b"\r\n");
+    }
+    // The server may stop reading once it has refused: ignore a write error.
+    let _ = s.write_all(&request);
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 413 "), "{text}");
+    assert!(text.contains("Connection: close"), "{text}");
+}
+
 tests::register! {
     malformed_and_tricky_requests_get_the_right_status,
     a_partial_head_waits_instead_of_failing,
     bad_requests_close_the_connection,
     get_with_a_body_is_skipped_and_the_next_request_parses,
     chunked_request_body_is_skipped_too,
+    #[needs("python3")] a_get_whose_body_is_sent_before_reading_gets_its_large_file,
+    a_chunked_get_body_over_the_limit_gets_413,
     a_higher_http_1_minor_version_is_served_as_http_1_1,
 }

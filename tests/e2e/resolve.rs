@@ -67,6 +67,110 @@ fn traversal_table() {
     assert_eq!(r.text(), "inside");
 }
 
+/// Issue 9 item 11: a FIFO in the root was opened by GET and by listings, which
+/// released (then killed with SIGPIPE) a local writer blocked on it; a socket gave 500.
+fn fifos_and_sockets_in_the_root_are_404_and_never_opened() {
+    let site = tests::server::site();
+    let fifo = site.path().join("noindex/pipe");
+    let made = std::process::Command::new(tests::tools::program("mkfifo"))
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let _socket = std::os::unix::net::UnixListener::bind(site.path().join("noindex/sock")).unwrap();
+    // A writer blocks in open() until some reader opens the FIFO.
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::OpenOptions::new().write(true).open(fifo))
+    };
+    let server = TestServer::start_in(site.path(), &["--quiet", "--listing"]);
+    let get = |path: &str| {
+        exchange(
+            server.addr,
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .expect("response")
+    };
+    assert_eq!(get("/noindex/pipe").status, 404);
+    assert_eq!(get("/noindex/sock").status, 404);
+    let listing = get("/noindex/");
+    assert_eq!(listing.status, 200);
+    assert!(listing.text().contains("file.txt"), "{}", listing.text());
+    assert!(!listing.text().contains("pipe"), "{}", listing.text());
+    assert!(!writer.is_finished(), "the server opened the FIFO");
+    // Release the writer ourselves.
+    let _reader = std::fs::File::open(&fifo).unwrap();
+    assert!(writer.join().unwrap().is_ok());
+}
+
+/// Whether this test runs as root (who reads any file, whatever its mode).
+fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+/// Issue 9 item 12: a traverse-only (0711) folder with a readable index.html gave 403;
+/// nginx serves the index. (Run as an unprivileged user: root reads everything.)
+fn a_traverse_only_folder_serves_its_readable_index() {
+    use std::os::unix::fs::PermissionsExt;
+    let site = tests::server::site();
+    write(site.path(), "private/index.html", b"the index");
+    write(site.path(), "closed/file.txt", b"x");
+    let mode = |p: &str, m: u32| {
+        std::fs::set_permissions(site.path().join(p), std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    mode("", 0o755);
+    mode("private", 0o711);
+    mode("closed", 0o711);
+    let binary = tests::bin::binary("server");
+    let mut cmd = if running_as_root() {
+        let mut c = std::process::Command::new(tests::tools::program("setpriv"));
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&binary);
+        c
+    } else {
+        std::process::Command::new(&binary)
+    };
+    let mut child = cmd
+        .args([
+            "--port",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--quiet",
+            "--listing",
+            "--root",
+        ])
+        .arg(site.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let addr = tests::server::parse_addr(&line).expect("address in the start-up line");
+    let get = |path: &str| {
+        exchange(
+            addr,
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .expect("response")
+    };
+    let index = get("/private/");
+    let listing = get("/closed/");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!((index.status, index.text().as_str()), (200, "the index"));
+    // Without an index it cannot be listed: that needs read permission.
+    assert_eq!(listing.status, 403);
+}
+
 tests::register! {
+    #[needs("mkfifo")] fifos_and_sockets_in_the_root_are_404_and_never_opened,
+    #[needs("setpriv")] a_traverse_only_folder_serves_its_readable_index,
     traversal_table,
 }

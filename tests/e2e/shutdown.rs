@@ -103,7 +103,26 @@ fn a_second_signal_exits_at_once() {
     );
 }
 
+/// Issue 9 item 13: SIGHUP, SIGUSR1 and SIGUSR2 killed the server at once (the default
+/// action); each now gets a log line and the server keeps serving.
+fn hup_usr1_and_usr2_are_logged_and_do_not_stop_the_server() {
+    let mut server = TestServer::start_with(&["--quiet"]);
+    for (sig, line) in [
+        ("HUP", "server: SIGHUP: reload"),
+        ("USR1", "server: SIGUSR1:"),
+        ("USR2", "server: SIGUSR2:"),
+    ] {
+        signal(server.pid(), sig);
+        server
+            .wait_for_stderr(line, STEP_LIMIT)
+            .unwrap_or_else(|| panic!("no log line for SIG{sig}: {:?}", server.stderr_lines()));
+        assert!(server.is_running(), "SIG{sig} stopped the server");
+        assert_eq!(tests::raw::get(server.addr, "/HelloWorld.html").status, 200);
+    }
+}
+
 tests::register! {
     sigterm_lets_a_download_finish_and_refuses_new_connections,
     a_second_signal_exits_at_once,
+    hup_usr1_and_usr2_are_logged_and_do_not_stop_the_server,
 }

@@ -194,8 +194,68 @@ fn curl_ranges_conditionals_and_compression() {
     assert_eq!(std::fs::read(&part).unwrap(), body);
 }
 
+/// Sets `name`'s modification time to one second after 1970 (`touch -d @1`).
+fn set_mtime_to_one(root: &std::path::Path, name: &str) {
+    let f = std::fs::File::options()
+        .write(true)
+        .open(root.join(name))
+        .unwrap();
+    f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1))
+        .unwrap();
+}
+
+/// Issue 9 item 1: the gzip cache was keyed by size + mtime, so a HEAD (or GET) for one
+/// file made every gzip client get its bytes for another file of the same size and
+/// mtime (tar extraction, `cp -p`, reproducible builds).
+fn compress_never_serves_one_files_gzip_for_another_of_the_same_size_and_mtime() {
+    let site = tests::server::site();
+    let a = "a".repeat(4000).into_bytes();
+    let b = "b".repeat(4000).into_bytes();
+    write(site.path(), "a.txt", &a);
+    write(site.path(), "b.txt", &b);
+    set_mtime_to_one(site.path(), "a.txt");
+    set_mtime_to_one(site.path(), "b.txt");
+    let server = TestServer::start_in(site.path(), &["--quiet", "--compress"]);
+    let head = exchange(
+        server.addr,
+        b"HEAD /a.txt HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n",
+    )
+    .expect("HEAD response");
+    assert_eq!(head.header("content-encoding"), Some("gzip"));
+    let gz_b = req(&server, "/b.txt", "Accept-Encoding: gzip\r\n");
+    assert_eq!(gz_b.header("content-encoding"), Some("gzip"));
+    assert_eq!(gunzip(&gz_b.body), b);
+    let gz_a = req(&server, "/a.txt", "Accept-Encoding: gzip\r\n");
+    assert_eq!(gunzip(&gz_a.body), a);
+    // Their validators differ too, so no cache can mix them up either.
+    assert_ne!(gz_a.header("etag"), gz_b.header("etag"));
+    let (plain_a, plain_b) = (req(&server, "/a.txt", ""), req(&server, "/b.txt", ""));
+    assert_ne!(plain_a.header("etag"), plain_b.header("etag"));
+}
+
+/// Issue 9 item 1: a file replaced by one of the same size with the old mtime put back
+/// (`cp -p`, `touch -r`) kept its ETag, so a client's If-None-Match got a 304 for the
+/// old bytes.
+fn a_replacement_with_the_same_size_and_mtime_gets_a_new_etag() {
+    let site = tests::server::site();
+    write(site.path(), "doc.txt", b"version one\n");
+    set_mtime_to_one(site.path(), "doc.txt");
+    let server = TestServer::start_in(site.path(), &["--quiet"]);
+    let first = req(&server, "/doc.txt", "");
+    let etag = first.header("etag").expect("etag").to_string();
+    write(site.path(), "doc.new", b"version two\n");
+    set_mtime_to_one(site.path(), "doc.new");
+    std::fs::rename(site.path().join("doc.new"), site.path().join("doc.txt")).unwrap();
+    let again = req(&server, "/doc.txt", &format!("If-None-Match: {etag}\r\n"));
+    assert_eq!(again.status, 200);
+    assert_eq!(again.body, b"version two\n");
+    assert_ne!(again.header("etag"), Some(etag.as_str()));
+}
+
 tests::register! {
     precompressed_twin_is_sent_when_accepted,
+    compress_never_serves_one_files_gzip_for_another_of_the_same_size_and_mtime,
+    a_replacement_with_the_same_size_and_mtime_gets_a_new_etag,
     compress_flag_gzips_text_on_the_fly_but_not_ranges_or_images,
     #[needs("curl")] curl_ranges_conditionals_and_compression,
 }

@@ -23,15 +23,27 @@ const LINGER_MAX_BYTES: usize = 256 * 1024;
 /// Extra time a body gets beyond a head's timeout, from when we start skipping it.
 const BODY_GRACE: Duration = Duration::from_secs(1);
 
-/// Reads and drops a request body. Returns `false` if it is malformed, too large or
-/// too slow: the connection must then close.
+/// How skipping a request body ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Skipped {
+    /// The whole body was read and dropped: the next request can be parsed.
+    Done,
+    /// More than [`MAX_DISCARDED_BODY`] bytes: answer 413 and close.
+    TooLarge,
+    /// Not valid chunked framing: answer 400 and close.
+    Malformed,
+    /// The client closed, or was too slow (the watchdog cut it): just close.
+    Ended,
+}
+
+/// Reads and drops a request body, within a head's timeout (plus a second) from now.
 pub(crate) async fn skip_body<S: Transport>(
     stream: &mut S,
     framing: BodyFraming,
     input: &mut Input,
     watch: &Watch,
     head_timeout: Duration,
-) -> io::Result<bool> {
+) -> io::Result<Skipped> {
     let mut decoder = BodyDecoder::request(framing);
     watch.set_phase(Phase::Drain);
     watch.arm(head_timeout + BODY_GRACE);
@@ -39,21 +51,23 @@ pub(crate) async fn skip_body<S: Transport>(
         // Consume what is buffered.
         let (used, decoded) = match decoder.decode(input.buffered()) {
             Ok(step) => step,
-            Err(_) => return Ok(false),
+            Err(_) => return Ok(Skipped::Malformed),
         };
         input.consume(used);
         match decoded {
             Decoded::Done => {
                 watch.disarm();
-                return Ok(true);
+                return Ok(Skipped::Done);
             }
-            Decoded::Data(_) if decoder.body_len() > MAX_DISCARDED_BODY => return Ok(false),
+            Decoded::Data(_) if decoder.body_len() > MAX_DISCARDED_BODY => {
+                return Ok(Skipped::TooLarge)
+            }
             Decoded::Data(_) => continue,
             Decoded::NeedMore => {}
         }
         // End of input, or the watchdog cut the reading side at the deadline.
         if input.read_more(stream).await? == 0 {
-            return Ok(false);
+            return Ok(Skipped::Ended);
         }
     }
 }

@@ -4,7 +4,7 @@
 use crate::conn::input::Head;
 use crate::conn::writer::Framing;
 use crate::context::Ctx;
-use crate::files;
+use crate::files::{self, Handled};
 use crate::response::Response;
 use crate::shutdown::Shutdown;
 use crate::state::State;
@@ -12,13 +12,14 @@ use shared::wire::limits::MAX_DISCARDED_BODY;
 use shared::wire::message::BodyFraming;
 use shared::wire::request::{Request, Version};
 use shared::StatusCode;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// What the connection does once the response is sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum After {
-    /// Read the next request, after skipping this one's body if it has one.
-    KeepGoing { skip_body: Option<BodyFraming> },
+    /// Read the next request.
+    KeepGoing,
     /// Close: the client sent nothing we leave unread.
     Close,
     /// Close, but first read and drop what the client may still be sending (a body we
@@ -29,10 +30,14 @@ pub(crate) enum After {
 /// A request answered, ready for the writer.
 #[derive(Debug)]
 pub(crate) struct Exchange {
-    /// The response.
-    pub response: Response,
+    /// The response, or the job that will make it on a blocking thread.
+    pub answer: Handled,
     /// How the writer frames it.
     pub framing: Framing,
+    /// A request body to read and drop before the response is sent: a client that sends
+    /// its whole request before reading would otherwise never take our response while
+    /// we wait for it (a body we will not read at all closes the connection instead).
+    pub skip_body: Option<BodyFraming>,
     /// What follows it.
     pub after: After,
     /// The request line for the access log, raw (empty when logging is off).
@@ -42,7 +47,7 @@ pub(crate) struct Exchange {
 /// Answers one head. `served` counts the requests this connection answered before.
 pub(crate) fn exchange(
     head: Head<'_, '_>,
-    state: &State,
+    state: &Arc<State>,
     served: u32,
     shutdown: &Shutdown,
     peer: std::net::IpAddr,
@@ -52,13 +57,14 @@ pub(crate) fn exchange(
         Head::Request(req) => req,
         Head::Invalid { error, first_line } => {
             return Exchange {
-                response: Response::error_detail(error.status(), error.describe()),
+                answer: Handled::Ready(Response::error_detail(error.status(), error.describe())),
                 framing: Framing {
                     close: true,
                     http10: false,
                     head_only: false,
                     now,
                 },
+                skip_body: None,
                 after: After::DrainThenClose,
                 request_line: logged(state, || first_line.to_vec()),
             };
@@ -66,15 +72,20 @@ pub(crate) fn exchange(
     };
     let ctx = Ctx::new(req.method, req.target, req.headers, now).with_peer(peer);
     let too_big = matches!(req.body, BodyFraming::Length(n) if n > MAX_DISCARDED_BODY);
-    let response = if too_big && (req.method == "GET" || ctx.head_only) {
-        Response::error(StatusCode::CONTENT_TOO_LARGE)
+    let answer = if too_big && (req.method == "GET" || ctx.head_only) {
+        Handled::Ready(Response::error(StatusCode::CONTENT_TOO_LARGE))
     } else {
         files::handle(&ctx, state)
     };
-    let after = after(&req, response.status, too_big, served, state, shutdown);
-    Exchange {
+    let has_body = req.body != BodyFraming::Length(0);
+    // A body we will not read (too large, or the client awaits 100 Continue, which we
+    // never send) leaves the stream unable to carry another request.
+    let unread_body = has_body && (req.expects_continue() || too_big);
+    let after = after(&req, unread_body, served, state, shutdown);
+    let mut x = Exchange {
+        skip_body: (has_body && !unread_body).then_some(req.body),
         framing: Framing {
-            close: !matches!(after, After::KeepGoing { .. }),
+            close: after != After::KeepGoing,
             http10: req.version == Version::Http10,
             head_only: ctx.head_only,
             now,
@@ -83,34 +94,45 @@ pub(crate) fn exchange(
         request_line: logged(state, || {
             format!("{} {} {}", req.method, req.target, req.version.as_str()).into_bytes()
         }),
-        response,
+        answer,
+    };
+    if let Handled::Ready(response) = &x.answer {
+        let status = response.status;
+        x.settle(status);
+    }
+    x
+}
+
+impl Exchange {
+    /// Completes the decision once the response's status is known.
+    pub(crate) fn settle(&mut self, status: StatusCode) {
+        settle(&mut self.after, &mut self.framing, status);
     }
 }
 
-/// The one decision whether the connection carries another request.
+/// A request we could not use (400) leaves the stream in an unknown state: close.
+pub(crate) fn settle(after: &mut After, framing: &mut Framing, status: StatusCode) {
+    if status == StatusCode::BAD_REQUEST && *after == After::KeepGoing {
+        *after = After::Close;
+        framing.close = true;
+    }
+}
+
+/// The one decision whether the connection carries another request (with
+/// [`Exchange::settle`] for what the response's status adds).
 fn after(
     req: &Request<'_, '_>,
-    status: StatusCode,
-    too_big: bool,
+    unread_body: bool,
     served: u32,
     state: &State,
     shutdown: &Shutdown,
 ) -> After {
-    let has_body = req.body != BodyFraming::Length(0);
-    // A body we will not read (too large, or the client awaits 100 Continue, which we
-    // never send) leaves the stream unable to carry another request.
-    let unread_body = has_body && (req.expects_continue() || too_big);
     let close = unread_body
-        // A request we could not use leaves the stream in an unknown state.
-        || status == StatusCode::BAD_REQUEST
         || !req.keep_alive
         || served + 1 >= state.config.max_requests
         || shutdown.is_fired();
-    match (close, has_body) {
-        (false, true) => After::KeepGoing {
-            skip_body: Some(req.body),
-        },
-        (false, false) => After::KeepGoing { skip_body: None },
+    match (close, unread_body) {
+        (false, _) => After::KeepGoing,
         (true, true) => After::DrainThenClose,
         (true, false) => After::Close,
     }

@@ -14,7 +14,9 @@ mod pacer;
 pub(crate) mod writer;
 
 use crate::access_log;
+use crate::files::Handled;
 use crate::response::Response;
+use crate::rt;
 use crate::shutdown::Shutdown;
 use crate::state::State;
 use crate::watchdog::{Phase, Watch};
@@ -28,6 +30,7 @@ use std::future::poll_fn;
 use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 use writer::{Framing, Started};
@@ -98,6 +101,9 @@ struct Answered {
 #[derive(Debug)]
 enum Turn {
     Answered(Answered),
+    /// A request answered later: its body must be read before the response is sent,
+    /// or its response is made on a blocking thread.
+    Later(Exchange),
     /// The peer closed, or the watchdog cut the reading side, before a whole head.
     Closed,
     /// A TLS handshake arrived on a plain-HTTP port.
@@ -109,7 +115,7 @@ enum Turn {
 pub(crate) async fn serve<S: Transport>(
     mut stream: S,
     peer: SocketAddr,
-    state: &State,
+    state: &Arc<State>,
     shutdown: &Shutdown,
 ) -> io::Result<()> {
     // Declared after `stream`, so it deregisters before the socket closes.
@@ -153,6 +159,13 @@ pub(crate) async fn serve<S: Transport>(
         .await?;
         let answered = match turn {
             Turn::Answered(a) => a,
+            Turn::Later(x) => {
+                let later = Box::pin(later(&mut stream, &mut input, &watch, state, x));
+                match later.await? {
+                    Some(a) => a,
+                    None => return Ok(()),
+                }
+            }
             // Only a head begun and not finished in time gets a 408; an idle
             // connection, or one whose response is already out, closes quietly.
             Turn::Closed if watch.fired_in() == Some(Phase::Head) && !input.is_empty() => {
@@ -162,14 +175,17 @@ pub(crate) async fn serve<S: Transport>(
             Turn::Closed => return Ok(()),
             // One short line, not a 400 with the ClientHello's bytes escaped in the log.
             Turn::TlsHandshake => {
-                eprintln!("server: {peer}: {}", crate::tls::sniff::TLS_ON_PLAIN_PORT);
+                crate::log_queue::error(format_args!(
+                    "{peer}: {}",
+                    crate::tls::sniff::TLS_ON_PLAIN_PORT
+                ));
                 return Ok(());
             }
         };
         watch.disarm();
         served += 1;
         // The common case is finished already: the whole response went out at once.
-        if answered.started.is_done() && answered.after == (After::KeepGoing { skip_body: None }) {
+        if answered.started.is_done() && answered.after == After::KeepGoing {
             let body_bytes = answered.started.sent - answered.started.head_len;
             log_line(
                 state,
@@ -205,7 +221,7 @@ fn turn<S: Transport>(
     stream: &mut S,
     input: &mut Input,
     watch: &Watch,
-    state: &State,
+    state: &Arc<State>,
     served: u32,
     shutdown: &Shutdown,
     peer: SocketAddr,
@@ -225,15 +241,69 @@ fn turn<S: Transport>(
         Poll::Ready(Ok(Read::TlsHandshake)) => return Poll::Ready(Ok(Turn::TlsHandshake)),
         Poll::Ready(Ok(Read::Head(x))) => x,
     };
-    secure_fields(stream, state, &mut x.response);
-    let status = x.response.status;
-    let started = writer::start(cx, stream, x.response, &x.framing)?;
+    let mut response = match x.answer {
+        Handled::Ready(response) if x.skip_body.is_none() => response,
+        answer => {
+            x.answer = answer;
+            return Poll::Ready(Ok(Turn::Later(x)));
+        }
+    };
+    secure_fields(stream, state, &mut response);
+    let status = response.status;
+    let started = writer::start(cx, stream, response, &x.framing)?;
     Poll::Ready(Ok(Turn::Answered(Answered {
         started,
         after: x.after,
         status,
         request_line: x.request_line,
     })))
+}
+
+/// Answers a request the read's poll could not: reads and drops its body first (a
+/// body too large or malformed changes the answer to 413 or 400), runs a blocking job
+/// off the executor, then starts the response. `None`: the client went away.
+async fn later<S: Transport>(
+    stream: &mut S,
+    input: &mut Input,
+    watch: &Watch,
+    state: &Arc<State>,
+    x: Exchange,
+) -> io::Result<Option<Answered>> {
+    let Exchange {
+        mut answer,
+        mut framing,
+        skip_body,
+        mut after,
+        request_line,
+    } = x;
+    if let Some(body) = skip_body {
+        let skipped = drain::skip_body(stream, body, input, watch, state.head_timeout());
+        let refused = match skipped.await? {
+            drain::Skipped::Done => None,
+            drain::Skipped::TooLarge => Some(StatusCode::CONTENT_TOO_LARGE),
+            drain::Skipped::Malformed => Some(StatusCode::BAD_REQUEST),
+            drain::Skipped::Ended => return Ok(None),
+        };
+        if let Some(status) = refused {
+            answer = Handled::Ready(Response::error(status));
+            after = After::DrainThenClose;
+            framing.close = true;
+        }
+    }
+    let mut response = match answer {
+        Handled::Ready(response) => response,
+        Handled::Blocking(job) => rt::unblock(move || job.run()).await,
+    };
+    secure_fields(stream, state, &mut response);
+    exchange::settle(&mut after, &mut framing, response.status);
+    let status = response.status;
+    let started = writer::start_later(stream, response, &framing).await?;
+    Ok(Some(Answered {
+        started,
+        after,
+        status,
+        request_line,
+    }))
 }
 
 /// Completes a response the first write did not finish, then does what comes after it.
@@ -269,17 +339,7 @@ async fn finish<S: Transport>(
     log_line(state, peer, &request_line, status, body_bytes);
     result?;
     match after {
-        After::KeepGoing { skip_body: None } => Ok(true),
-        After::KeepGoing {
-            skip_body: Some(framing),
-        } => {
-            let skipped =
-                drain::skip_body(stream, framing, input, watch, state.head_timeout()).await?;
-            if !skipped {
-                drain::linger_close(stream, watch, drain::LINGER_TIME).await;
-            }
-            Ok(skipped)
-        }
+        After::KeepGoing => Ok(true),
         After::Close if input.is_empty() => Ok(false),
         After::Close | After::DrainThenClose => {
             drain::linger_close(stream, watch, drain::LINGER_TIME).await;
@@ -304,13 +364,7 @@ async fn request_timeout<S: Transport>(
         head_only: false,
         now: SystemTime::now(),
     };
-    let mut response = Some(response);
-    let started = poll_fn(|cx| match response.take() {
-        Some(r) => Poll::Ready(writer::start(cx, stream, r, &framing)),
-        None => Poll::Ready(Err(io::ErrorKind::Other.into())),
-    })
-    .await;
-    if let Ok(started) = started {
+    if let Ok(started) = writer::start_later(stream, response, &framing).await {
         let mut pacer = Pacer::new(watch, state.send_timeout());
         let _ = writer::finish(stream, started, &mut pacer).await;
     }
@@ -351,7 +405,7 @@ mod tests {
         let config =
             <crate::Config as clap::Parser>::try_parse_from(["server", "--root", "/"]).unwrap();
         let root = crate::files::root::Root::open(std::path::Path::new("/")).unwrap();
-        let state = State::new(config, root).unwrap();
+        let state = Arc::new(State::new(config, root).unwrap());
         let shutdown = Shutdown::new();
         let fut = serve(stream, peer, &state, &shutdown);
         let size = std::mem::size_of_val(&fut);
@@ -359,5 +413,102 @@ mod tests {
         drop(client);
         // 312 bytes in release builds before the stream became generic.
         assert!(size <= 512, "connection future is {size} bytes");
+    }
+
+    /// What a scripted read does before it returns its piece.
+    type Hook<'s> = Box<dyn FnMut() + Send + 's>;
+
+    /// A scripted peer: each read returns the next piece (an empty piece is end of
+    /// input), after running its hook; writes are kept.
+    struct Scripted<'s> {
+        pieces: std::collections::VecDeque<(&'static [u8], Hook<'s>)>,
+        written: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+        socket: std::net::UdpSocket,
+    }
+
+    impl AsyncRead for Scripted<'_> {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            buf: &mut [u8],
+        ) -> Poll<io::Result<usize>> {
+            let Some((piece, mut hook)) = self.pieces.pop_front() else {
+                return Poll::Ready(Ok(0));
+            };
+            hook();
+            buf[..piece.len()].copy_from_slice(piece);
+            Poll::Ready(Ok(piece.len()))
+        }
+    }
+
+    impl AsyncWrite for Scripted<'_> {
+        fn poll_write(
+            self: std::pin::Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.written.lock().unwrap().extend_from_slice(buf);
+            Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_flush(self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_close(self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl Transport for Scripted<'_> {
+        fn socket(&self) -> BorrowedFd<'_> {
+            self.socket.as_fd()
+        }
+    }
+
+    /// Issue 9 item 7: when the head deadline passed just as the head completed, the
+    /// server sent its 200 and then an unsolicited 408 on the same connection.
+    #[test]
+    fn no_408_once_the_response_is_out_even_if_the_head_deadline_fired_as_it_completed() {
+        let root = std::env::temp_dir().join(format!("conn-408-{}", std::process::id()));
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("a.txt"), "a").unwrap();
+        let config = <crate::Config as clap::Parser>::try_parse_from([
+            "server",
+            "--quiet",
+            "--head-timeout",
+            "1",
+        ])
+        .unwrap();
+        let state =
+            Arc::new(State::new(config, crate::files::root::Root::open(&root).unwrap()).unwrap());
+        let shutdown = Shutdown::new();
+        let dog = &state.watchdog;
+        let stream = Scripted {
+            pieces: [
+                (
+                    &b"GET /a.txt HTTP/1.1\r\n"[..],
+                    Box::new(|| {}) as Box<dyn FnMut() + Send>,
+                ),
+                (
+                    b"Host: x\r\n\r\n",
+                    // The rest of the head arrives as its deadline passes and the
+                    // sweeper cuts the connection.
+                    Box::new(move || {
+                        std::thread::sleep(Duration::from_millis(1100));
+                        dog.sweep(false);
+                    }),
+                ),
+                (b"", Box::new(|| {})),
+            ]
+            .into(),
+            written: Default::default(),
+            socket: std::net::UdpSocket::bind("127.0.0.1:0").unwrap(),
+        };
+        let written = stream.written.clone();
+        let peer = "127.0.0.1:1".parse().unwrap();
+        crate::rt::block_on(serve(stream, peer, &state, &shutdown)).unwrap();
+        let text = String::from_utf8_lossy(&written.lock().unwrap()).into_owned();
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+        assert_eq!(text.matches("HTTP/1.1 ").count(), 1, "{text}");
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -116,6 +116,21 @@ pub(crate) fn start<S: Transport>(
     })
 }
 
+/// [`start`] for a response decided outside a read's poll (after skipping a request
+/// body, or a 408).
+pub(crate) async fn start_later<S: Transport>(
+    stream: &mut S,
+    response: Response,
+    framing: &Framing,
+) -> io::Result<Started> {
+    let mut response = Some(response);
+    std::future::poll_fn(|cx| match response.take() {
+        Some(r) => Poll::Ready(start(cx, stream, r, framing)),
+        None => Poll::Ready(Err(io::ErrorKind::Other.into())),
+    })
+    .await
+}
+
 /// Sends what [`start`] left: the rest of the head, the body, and a flush.
 pub(crate) async fn finish<S: Transport>(
     stream: &mut S,

@@ -16,10 +16,12 @@
 //! simply misses and takes the guarded path.
 
 use bytes::Bytes;
+use shared::site::validators::FileVersion;
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::os::unix::fs::MetadataExt;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Largest file cached. Matches the size sent in one write with its head; larger files
 /// go out by `sendfile`, which needs no cache.
@@ -33,47 +35,47 @@ pub(crate) const MAX_CACHED_BYTES: usize = 32 * 1024 * 1024;
 /// File times tick at the kernel's clock granularity (up to 10 ms); 2 s is far beyond.
 pub(crate) const SETTLE_TIME: Duration = Duration::from_secs(2);
 
-/// What identifies one version of a file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Identity {
-    dev: u64,
-    ino: u64,
-    size: u64,
-    mtime: (i64, i64),
-    ctime: (i64, i64),
+/// The version of the file `meta` describes.
+pub(crate) fn version(meta: &std::fs::Metadata) -> FileVersion {
+    FileVersion {
+        device: meta.dev(),
+        inode: meta.ino(),
+        size: meta.size(),
+        modified: file_time(meta.mtime(), meta.mtime_nsec()),
+        changed: (meta.ctime(), meta.ctime_nsec()),
+    }
 }
 
-impl Identity {
-    /// The identity of the file `meta` describes.
-    pub(crate) fn of(meta: &std::fs::Metadata) -> Identity {
-        Identity {
-            dev: meta.dev(),
-            ino: meta.ino(),
-            size: meta.size(),
-            mtime: (meta.mtime(), meta.mtime_nsec()),
-            ctime: (meta.ctime(), meta.ctime_nsec()),
-        }
+/// The version of the file `st` describes (exactly as [`version`] would).
+fn version_of_stat(st: &rustix::fs::Stat) -> FileVersion {
+    FileVersion {
+        device: st.st_dev,
+        inode: st.st_ino,
+        size: st.st_size as u64,
+        modified: file_time(st.st_mtime, st.st_mtime_nsec as i64),
+        changed: (st.st_ctime, st.st_ctime_nsec as i64),
     }
+}
 
-    fn of_stat(st: &rustix::fs::Stat) -> Identity {
-        Identity {
-            dev: st.st_dev,
-            ino: st.st_ino,
-            size: st.st_size as u64,
-            mtime: (st.st_mtime, st.st_mtime_nsec as i64),
-            ctime: (st.st_ctime, st.st_ctime_nsec as i64),
-        }
-    }
+/// A file time as seconds and nanoseconds since 1970 (before it when negative).
+pub(crate) fn file_time(secs: i64, nanos: i64) -> SystemTime {
+    let nanos = Duration::from_nanos(nanos.clamp(0, 999_999_999) as u64);
+    let base = if secs >= 0 {
+        UNIX_EPOCH.checked_add(Duration::from_secs(secs as u64))
+    } else {
+        UNIX_EPOCH.checked_sub(Duration::from_secs(secs.unsigned_abs()))
+    };
+    base.and_then(|t| t.checked_add(nanos))
+        .unwrap_or(UNIX_EPOCH)
 }
 
 /// A cached file.
 #[derive(Debug)]
 pub(crate) struct Cached {
-    identity: Identity,
+    /// The version cached (its modification time is the `Last-Modified`).
+    pub version: FileVersion,
     /// The whole content.
     pub body: Bytes,
-    /// Its modification time.
-    pub modified: SystemTime,
     /// Its strong entity tag.
     pub etag: Arc<str>,
 }
@@ -82,18 +84,18 @@ pub(crate) struct Cached {
 /// set of a static site is small). A lock poisoned by a panic elsewhere is recovered:
 /// entries are immutable, so none can be half-written.
 #[derive(Debug)]
-pub(crate) struct Budgeted<V> {
-    inner: RwLock<BudgetedInner<V>>,
+pub(crate) struct Budgeted<K, V> {
+    inner: RwLock<BudgetedInner<K, V>>,
     budget: usize,
 }
 
 #[derive(Debug)]
-struct BudgetedInner<V> {
-    map: HashMap<String, (V, usize)>,
+struct BudgetedInner<K, V> {
+    map: HashMap<K, (V, usize)>,
     bytes: usize,
 }
 
-impl<V: Clone> Budgeted<V> {
+impl<K: Hash + Eq, V: Clone> Budgeted<K, V> {
     /// An empty map holding at most `budget` bytes of values.
     pub(crate) fn new(budget: usize) -> Self {
         Budgeted {
@@ -106,13 +108,17 @@ impl<V: Clone> Budgeted<V> {
     }
 
     /// The value stored under `key`.
-    pub(crate) fn get(&self, key: &str) -> Option<V> {
+    pub(crate) fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let guard = self.inner.read().unwrap_or_else(|e| e.into_inner());
         guard.map.get(key).map(|(v, _)| v.clone())
     }
 
     /// Stores `value`, which costs `size` bytes, under `key`.
-    pub(crate) fn insert(&self, key: String, value: V, size: usize) {
+    pub(crate) fn insert(&self, key: K, value: V, size: usize) {
         let mut guard = self.inner.write().unwrap_or_else(|e| e.into_inner());
         let inner = &mut *guard;
         if inner.bytes + size > self.budget {
@@ -129,7 +135,8 @@ impl<V: Clone> Budgeted<V> {
 /// The small-file cache, shared by all connections.
 #[derive(Debug)]
 pub(crate) struct FileCache {
-    entries: Budgeted<Arc<Cached>>,
+    /// Keyed by the root-relative path; every hit is checked against the file's version.
+    entries: Budgeted<String, Arc<Cached>>,
 }
 
 impl Default for FileCache {
@@ -145,7 +152,7 @@ impl FileCache {
     pub(crate) fn get(&self, root: &impl std::os::fd::AsFd, relative: &str) -> Option<Arc<Cached>> {
         let entry = self.entries.get(relative)?;
         let st = rustix::fs::statat(root, relative, rustix::fs::AtFlags::empty()).ok()?;
-        (Identity::of_stat(&st) == entry.identity).then_some(entry)
+        (version_of_stat(&st) == entry.version).then_some(entry)
     }
 
     /// Whether a file with `meta` may be cached now.
@@ -170,8 +177,7 @@ impl FileCache {
     ) {
         let size = body.len();
         let entry = Cached {
-            identity: Identity::of(meta),
-            modified: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+            version: version(meta),
             body,
             etag,
         };
@@ -184,10 +190,11 @@ impl FileCache {
 /// once, not per request. Cleared when full.
 pub(crate) const GZIP_CACHE_BYTES: usize = 16 * 1024 * 1024;
 
-/// On-the-fly gzip results (`--compress`), keyed by the identity representation's
-/// `ETag`.
+/// On-the-fly gzip results (`--compress`), keyed by the version of the file they were
+/// made from: which file (device, inode) and which state of it, never by a validator
+/// two files can share.
 #[derive(Debug)]
-pub(crate) struct GzipCache(Budgeted<Bytes>);
+pub(crate) struct GzipCache(Budgeted<FileVersion, Bytes>);
 
 impl Default for GzipCache {
     fn default() -> Self {
@@ -196,15 +203,15 @@ impl Default for GzipCache {
 }
 
 impl GzipCache {
-    /// The gzipped form stored under `key`.
-    pub(crate) fn get(&self, key: &str) -> Option<Bytes> {
-        self.0.get(key)
+    /// The gzipped form of the file at `version`.
+    pub(crate) fn get(&self, version: &FileVersion) -> Option<Bytes> {
+        self.0.get(version)
     }
 
-    /// Stores the gzipped form `gz` under `key`.
-    pub(crate) fn insert(&self, key: String, gz: Bytes) {
+    /// Stores `gz`, the gzipped form of the file at `version`.
+    pub(crate) fn insert(&self, version: FileVersion, gz: Bytes) {
         let size = gz.len();
-        self.0.insert(key, gz, size);
+        self.0.insert(version, gz, size);
     }
 }
 
@@ -215,4 +222,91 @@ pub(crate) struct Caches {
     pub files: FileCache,
     /// On-the-fly gzip results, one per file version.
     pub gzip: GzipCache,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs::File;
+
+    /// A fresh folder for one test.
+    fn folder(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("cache-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_cached_file_misses_once_it_is_rewritten_or_replaced() {
+        let dir = folder("rewrite");
+        std::fs::write(dir.join("a.txt"), "one").unwrap();
+        let root = File::open(&dir).unwrap();
+        let cache = FileCache::default();
+        let meta = std::fs::metadata(dir.join("a.txt")).unwrap();
+        cache.insert("a.txt", &meta, Bytes::from_static(b"one"), "\"t\"".into());
+        assert_eq!(cache.get(&root, "a.txt").unwrap().body, &b"one"[..]);
+        assert!(
+            cache.get(&root, "b.txt").is_none(),
+            "another path is a miss"
+        );
+        // Same size, and the old modification time put back: still a miss.
+        std::fs::write(dir.join("a.txt"), "two").unwrap();
+        File::options()
+            .write(true)
+            .open(dir.join("a.txt"))
+            .unwrap()
+            .set_modified(meta.modified().unwrap())
+            .unwrap();
+        assert!(cache.get(&root, "a.txt").is_none());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Issue 9 item 1: `--compress` served one file's bytes for another URL when two
+    /// files had the same size and modification time.
+    #[test]
+    fn gzip_results_of_files_with_the_same_size_and_mtime_are_kept_apart() {
+        let dir = folder("gzip");
+        std::fs::write(dir.join("a.txt"), "aaaa").unwrap();
+        std::fs::write(dir.join("b.txt"), "bbbb").unwrap();
+        let when = UNIX_EPOCH + Duration::from_secs(1);
+        for name in ["a.txt", "b.txt"] {
+            let f = File::options().write(true).open(dir.join(name)).unwrap();
+            f.set_modified(when).unwrap();
+        }
+        let a = version(&std::fs::metadata(dir.join("a.txt")).unwrap());
+        let b = version(&std::fs::metadata(dir.join("b.txt")).unwrap());
+        assert_eq!((a.size, a.modified), (b.size, b.modified));
+        let cache = GzipCache::default();
+        cache.insert(a, Bytes::from_static(b"gz of a"));
+        assert!(cache.get(&b).is_none());
+        cache.insert(b, Bytes::from_static(b"gz of b"));
+        assert_eq!(cache.get(&a).unwrap(), &b"gz of a"[..]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_full_budget_clears_the_map_and_keeps_the_newest() {
+        let map: Budgeted<String, u8> = Budgeted::new(10);
+        map.insert("a".into(), 1, 6);
+        map.insert("a".into(), 2, 6);
+        assert_eq!(
+            map.get("a"),
+            Some(2),
+            "replacing an entry frees its old size"
+        );
+        map.insert("b".into(), 3, 6);
+        assert_eq!((map.get("a"), map.get("b")), (None, Some(3)));
+    }
+
+    #[test]
+    fn versions_from_metadata_and_from_stat_agree() {
+        let dir = folder("stat");
+        std::fs::write(dir.join("f"), "x").unwrap();
+        let meta = std::fs::metadata(dir.join("f")).unwrap();
+        let st = rustix::fs::stat(dir.join("f")).unwrap();
+        assert_eq!(version(&meta), version_of_stat(&st));
+        assert_eq!(version(&meta).modified, meta.modified().unwrap());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

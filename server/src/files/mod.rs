@@ -17,15 +17,18 @@ mod representation;
 pub(crate) mod root;
 mod site_rules;
 
-use crate::context::Ctx;
+use crate::context::{Ctx, OwnedRequest};
 use crate::response::{Response, HTML};
 use crate::state::State;
 use representation::Representation;
-use root::OpenError;
+use root::{Node, OpenError};
 use shared::site::path::{encode_path, SafePath};
 use shared::StatusCode;
 use std::fs::{File, Metadata};
 use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Methods this server implements.
 pub(crate) const ALLOW: &str = "GET, HEAD";
@@ -41,25 +44,82 @@ pub(crate) const NOT_FOUND_PAGE: &str = "404.html";
 /// Largest custom 404 page read into memory; a larger one is ignored for the built-in.
 const MAX_NOT_FOUND_PAGE: u64 = 1024 * 1024;
 
-/// Answers one request.
-pub(crate) fn handle(ctx: &Ctx<'_>, state: &State) -> Response {
+/// `Retry-After` on a 503 for exhausted descriptors: connections finish within
+/// seconds, and a client retrying sooner would only add to the load.
+const RETRY_AFTER: &str = "5";
+
+/// At most one log line per this long about exhausted descriptors or memory, however
+/// many requests hit it: a burst must not flood the log.
+const EXHAUSTION_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// What the handler made of a request.
+#[derive(Debug)]
+pub(crate) enum Handled {
+    /// The response.
+    Ready(Response),
+    /// The request needs slow disk work (reading a folder): run the job on a blocking
+    /// thread (`rt::unblock`), then send its response.
+    Blocking(Job),
+}
+
+/// A request to answer on a blocking thread; it owns everything it needs.
+#[derive(Debug)]
+pub(crate) struct Job {
+    request: OwnedRequest,
+    state: Arc<State>,
+}
+
+impl Job {
+    /// Answers the request, blocking as long as it takes.
+    pub(crate) fn run(self) -> Response {
+        self.request.with_ctx(|ctx| {
+            // Allowed to block, no step defers.
+            answer(ctx, &self.state)
+                .unwrap_or_else(|Defer| Response::error(StatusCode::INTERNAL_SERVER_ERROR))
+        })
+    }
+}
+
+/// A step that would do slow disk work on the executor: the request moves to a
+/// blocking thread instead.
+#[derive(Debug)]
+struct Defer;
+
+/// Answers one request, or hands it back as a [`Job`] when it needs blocking work.
+pub(crate) fn handle(ctx: &Ctx<'_>, state: &Arc<State>) -> Handled {
     // The health probe (--health) is answered from memory, before anything else.
     if let Some(health) = crate::health::answer(ctx, state.config.health.as_deref()) {
-        return health;
+        return Handled::Ready(health);
     }
+    match answer(ctx, state) {
+        Ok(response) => Handled::Ready(response),
+        Err(Defer) => Handled::Blocking(Job {
+            request: OwnedRequest::of(ctx),
+            state: state.clone(),
+        }),
+    }
+}
+
+/// The site rules around the pipeline: their early answers (redirects, preflights,
+/// logins) first, then the pipeline, then [`decorate`] on whatever came out.
+fn answer(ctx: &Ctx<'_>, state: &State) -> Result<Response, Defer> {
     // One snapshot of the site rules for the whole request, even across a reload.
     let site = state.site.load();
     let covered = site_rules::lookup(ctx, &site.rules);
     let mut response = match covered.as_ref().and_then(|c| site_rules::before(ctx, c)) {
         Some(early) => early,
-        None => respond(ctx, state, covered.as_ref()),
+        None => respond(ctx, state, covered.as_ref())?,
     };
     decorate(ctx, state, covered.as_ref(), &mut response);
-    response
+    Ok(response)
 }
 
 /// The pipeline proper; every early return still goes through [`decorate`].
-fn respond(ctx: &Ctx<'_>, state: &State, covered: Option<&site_rules::Covered<'_>>) -> Response {
+fn respond(
+    ctx: &Ctx<'_>,
+    state: &State,
+    covered: Option<&site_rules::Covered<'_>>,
+) -> Result<Response, Defer> {
     // 1. Method: GET and HEAD serve files; known methods get 405, unknown ones 501.
     if ctx.method != "GET" && !ctx.head_only {
         let status = if KNOWN_METHODS.contains(&ctx.method) {
@@ -67,50 +127,48 @@ fn respond(ctx: &Ctx<'_>, state: &State, covered: Option<&site_rules::Covered<'_
         } else {
             StatusCode::NOT_IMPLEMENTED
         };
-        return Response::error(status).with("Allow", ALLOW);
+        return Ok(Response::error(status).with("Allow", ALLOW));
     }
     // 2. Expectations: only 100-continue exists (RFC 9110 section 10.1.1); any other
     //    value cannot be met, so 417.
     if let Some(expect) = ctx.field("expect") {
         if !expect.trim_ascii().eq_ignore_ascii_case(b"100-continue") {
-            return Response::error(StatusCode::EXPECTATION_FAILED);
+            return Ok(Response::error(StatusCode::EXPECTATION_FAILED));
         }
     }
     // 3. Target: origin-form or absolute-form, decoded and normalised; anything that
     //    could leave the root was refused when the context was built.
     let safe = match &ctx.path {
         Ok(safe) => safe,
-        Err(refused) => return Response::error_detail(refused.status, refused.detail),
+        Err(refused) => return Ok(Response::error_detail(refused.status, refused.detail)),
     };
     // 4. Dotfiles are private unless asked for (/.well-known/ is always public).
     if safe.hidden && !state.config.dotfiles {
-        return not_found(state);
+        return Ok(not_found(state));
     }
     // 5. A cached small file that is provably unchanged skips open/stat/read/close.
     if let Some(rep) = Representation::cached(ctx, state, safe) {
-        return send(ctx, state, rep);
+        return Ok(send(ctx, state, rep));
     }
-    // 6. Open strictly beneath the root.
-    let file = match state.root.open_beneath(&safe.relative) {
-        Ok(f) => f,
+    // 6. Find it strictly beneath the root: a folder, or a regular file opened for
+    //    reading; anything else (FIFOs, sockets, devices) is never opened.
+    let (file, meta) = match state.root.node(&safe.relative) {
+        Ok(Node::File(file, meta)) => (file, meta),
+        // 7. Folders: redirect to the slashed URL, then the index file, then a listing.
+        Ok(Node::Dir) => return folder(ctx, state, safe, covered),
         Err(OpenError::NotFound) => {
             // A deep link of a single-page app gets the fallback file.
-            return site_rules::fallback(ctx, state, covered).unwrap_or_else(|| not_found(state));
+            return Ok(
+                site_rules::fallback(ctx, state, covered).unwrap_or_else(|| not_found(state))
+            );
         }
-        Err(e) => return open_failed(e, state),
+        Err(e) => return Ok(open_failed(e, state)),
     };
-    let Ok(meta) = file.metadata() else {
-        return Response::error(StatusCode::INTERNAL_SERVER_ERROR);
-    };
-    // 7. Folders: redirect to the slashed URL, then the index file, then a listing.
-    if meta.is_dir() {
-        return folder(ctx, state, safe, file, covered);
+    // 8. A file asked for as a folder does not exist.
+    if safe.trailing_slash {
+        return Ok(not_found(state));
     }
-    // 8. Only regular files are served (no FIFOs, sockets or devices).
-    if !meta.is_file() || safe.trailing_slash {
-        return not_found(state);
-    }
-    serve_file(ctx, state, &safe.relative, file, &meta)
+    Ok(serve_file(ctx, state, &safe.relative, file, &meta))
 }
 
 /// The last step, applied to every response whatever step produced it: the place for
@@ -129,9 +187,8 @@ fn folder(
     ctx: &Ctx<'_>,
     state: &State,
     safe: &SafePath,
-    dir: File,
     covered: Option<&site_rules::Covered<'_>>,
-) -> Response {
+) -> Result<Response, Defer> {
     if !safe.trailing_slash {
         // The path is normalised (no empty segments) and percent-encoded, so the
         // Location is always a local absolute path, never `//host`.
@@ -142,26 +199,40 @@ fn folder(
         if let Some(q) = ctx.target.find('?').map(|i| &ctx.target[i..]) {
             location.push_str(q);
         }
-        return Response::moved(location);
+        return Ok(Response::moved(location));
     }
     for index in &state.config.index {
         let rel = safe.join(index);
-        let Ok(file) = state.root.open_beneath(&rel) else {
-            continue;
-        };
-        let Ok(meta) = file.metadata() else { continue };
-        if meta.is_file() {
-            // An auth rule naming the index file itself covers its folder's URL too.
-            if let Some(refused) = site_rules::file_auth(ctx, covered, &rel) {
-                return refused;
+        match state.root.open_file(&rel) {
+            Ok((file, meta)) => {
+                // An auth rule naming the index file itself covers its folder's URL too.
+                if let Some(refused) = site_rules::file_auth(ctx, covered, &rel) {
+                    return Ok(refused);
+                }
+                return Ok(serve_file(ctx, state, &rel, file, &meta));
             }
-            return serve_file(ctx, state, &rel, file, &meta);
+            // Out of descriptors: the index may well exist, so no 404 or listing.
+            Err(OpenError::Exhausted) => return Ok(exhausted()),
+            Err(_) => {}
         }
     }
     if state.config.listing {
-        return listing::respond(ctx, state, safe, dir);
+        // Reading a folder takes as long as the folder is large: off the executor.
+        if !ctx.may_block {
+            return Err(Defer);
+        }
+        return Ok(listing::respond(ctx, state, safe));
     }
-    not_found(state)
+    // The server knows this is a folder: say why there is nothing to show, and how to
+    // change that (unless the site has its own 404 page).
+    Ok(custom_not_found(state).unwrap_or_else(|| {
+        let detail = format!(
+            "This folder has no index file ({}) and folder listings are off; \
+             start the server with --listing to list its files.",
+            state.config.index.join(", ")
+        );
+        Response::error_detail(StatusCode::NOT_FOUND, &detail)
+    }))
 }
 
 /// A regular file: its representation, then preconditions and ranges.
@@ -192,23 +263,79 @@ fn open_failed(e: OpenError, state: &State) -> Response {
     match e {
         OpenError::NotFound => not_found(state),
         OpenError::Forbidden => Response::error(StatusCode::FORBIDDEN),
+        OpenError::Exhausted => exhausted(),
         OpenError::Other => Response::error(StatusCode::INTERNAL_SERVER_ERROR),
     }
 }
 
+/// 503 for a request that could not open what it needs for lack of descriptors or
+/// memory: the file may exist, so never a 404 or an empty listing. Logged once per
+/// burst ([`EXHAUSTION_LOG_INTERVAL`]).
+pub(crate) fn exhausted() -> Response {
+    static LAST_LOGGED: AtomicU64 = AtomicU64::new(0);
+    static SINCE: AtomicU64 = AtomicU64::new(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let count = SINCE.fetch_add(1, Ordering::Relaxed) + 1;
+    let last = LAST_LOGGED.load(Ordering::Relaxed);
+    if now >= last + EXHAUSTION_LOG_INTERVAL.as_secs()
+        && LAST_LOGGED
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        SINCE.fetch_sub(count, Ordering::Relaxed);
+        crate::log_queue::error(format_args!(
+            "out of file descriptors or memory: {count} request(s) answered 503 since the last \
+             report; raise the open-file limit (ulimit -n) or lower --max-connections"
+        ));
+    }
+    Response::error(StatusCode::SERVICE_UNAVAILABLE).with("Retry-After", RETRY_AFTER)
+}
+
 /// 404, with the root's `404.html` as the body when there is one.
 fn not_found(state: &State) -> Response {
-    let custom = state.root.open_beneath(NOT_FOUND_PAGE).ok().and_then(|f| {
-        let meta = f.metadata().ok()?;
-        if !meta.is_file() || meta.len() > MAX_NOT_FOUND_PAGE {
-            return None;
-        }
-        let mut page = Vec::with_capacity(meta.len() as usize);
-        f.take(MAX_NOT_FOUND_PAGE).read_to_end(&mut page).ok()?;
-        Some(page)
-    });
-    match custom {
-        Some(page) => Response::page(StatusCode::NOT_FOUND, HTML, page),
-        None => Response::error(StatusCode::NOT_FOUND),
+    custom_not_found(state).unwrap_or_else(|| Response::error(StatusCode::NOT_FOUND))
+}
+
+/// 404 with the root's `404.html`, if there is one.
+fn custom_not_found(state: &State) -> Option<Response> {
+    let (f, meta) = state.root.open_file(NOT_FOUND_PAGE).ok()?;
+    if meta.len() > MAX_NOT_FOUND_PAGE {
+        return None;
+    }
+    let mut page = Vec::with_capacity(meta.len() as usize);
+    f.take(MAX_NOT_FOUND_PAGE).read_to_end(&mut page).ok()?;
+    Some(Response::page(StatusCode::NOT_FOUND, HTML, page))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 9 item 5: a big folder's listing was read on the executor, stalling every
+    /// connection on that thread; it is now handed back as a job for a blocking thread.
+    #[test]
+    fn a_listing_is_answered_off_the_executor() {
+        let dir = std::env::temp_dir().join(format!("files-listing-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("sub/a.txt"), "a").unwrap();
+        let config =
+            <crate::Config as clap::Parser>::try_parse_from(["server", "--listing"]).unwrap();
+        let state = Arc::new(State::new(config, root::Root::open(&dir).unwrap()).unwrap());
+        let ctx = Ctx::new("GET", "/sub/", &[], SystemTime::now());
+        let Handled::Blocking(job) = handle(&ctx, &state) else {
+            panic!("a listing was answered on the executor");
+        };
+        let response = job.run();
+        assert_eq!(response.status, StatusCode::OK);
+        let crate::response::Body::Memory(body) = response.body else {
+            panic!("a listing is in memory");
+        };
+        assert!(String::from_utf8_lossy(&body).contains("a.txt"));
+        // A file is still answered at once.
+        let file = Ctx::new("GET", "/sub/a.txt", &[], SystemTime::now());
+        assert!(matches!(handle(&file, &state), Handled::Ready(_)));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -4,18 +4,19 @@
 //! fields every response about it shares.
 
 use crate::context::Ctx;
-use crate::files::cache::FileCache;
+use crate::files::cache::{self, FileCache};
 use crate::files::compress;
 use crate::response::{Fields, Value};
 use crate::state::State;
 use bytes::Bytes;
 use shared::site::encoding::{negotiate, Coding};
 use shared::site::path::SafePath;
+use shared::site::validators::strong_etag;
 use std::borrow::Cow;
 use std::fs::{File, Metadata};
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 /// Where a representation's bytes are.
 #[derive(Debug)]
@@ -70,7 +71,7 @@ impl Representation {
         Some(Representation {
             content: Content::Memory(hit.body.clone()),
             len: hit.body.len() as u64,
-            modified: hit.modified,
+            modified: hit.version.modified,
             etag: hit.etag.clone(),
             content_type,
             coding: None,
@@ -148,17 +149,12 @@ fn compressed(
 ) -> std::io::Result<Option<Representation>> {
     // A precompressed twin the client accepts.
     if let Some((coding, twin, twin_meta)) = twin(state, relative, meta, accepts) {
-        let modified = modified(&twin_meta);
+        let version = cache::version(&twin_meta);
         return Ok(Some(Representation {
-            etag: shared::site::validators::strong_etag(
-                twin_meta.len(),
-                modified,
-                Some(coding.token()),
-            )
-            .into(),
+            etag: strong_etag(&version, Some(coding.token())).into(),
             content: Content::File(Arc::new(twin)),
             len: twin_meta.len(),
-            modified,
+            modified: version.modified,
             content_type,
             coding: Some(coding),
             vary: true,
@@ -171,22 +167,20 @@ fn compressed(
         && compress::worth_it(meta.len())
         && negotiate(accepts.iter().copied(), &[Coding::Gzip]) == Some(Coding::Gzip)
     {
-        let modified = modified(meta);
-        let key = shared::site::validators::strong_etag(meta.len(), modified, None);
-        let gz = match state.caches.gzip.get(&key) {
+        let version = cache::version(meta);
+        let gz = match state.caches.gzip.get(&version) {
             Some(gz) => gz,
             None => {
                 let gz = Bytes::from(compress::gzip(file, meta.len())?);
-                state.caches.gzip.insert(key, gz.clone());
+                state.caches.gzip.insert(version, gz.clone());
                 gz
             }
         };
         return Ok(Some(Representation {
-            etag: shared::site::validators::strong_etag(meta.len(), modified, Some("gzip-otf"))
-                .into(),
+            etag: strong_etag(&version, Some("gzip-otf")).into(),
             len: gz.len() as u64,
             content: Content::Memory(gz),
-            modified,
+            modified: version.modified,
             content_type,
             coding: Some(Coding::Gzip),
             vary: true,
@@ -200,11 +194,6 @@ fn file_name(relative: &str) -> &str {
     relative.rsplit('/').next().unwrap_or("")
 }
 
-/// A file's modification time (the epoch if the file system has none).
-fn modified(meta: &Metadata) -> SystemTime {
-    meta.modified().unwrap_or(UNIX_EPOCH)
-}
-
 /// The file as it is, read into the small-file cache when it is small and settled.
 fn identity(
     ctx: &Ctx<'_>,
@@ -215,8 +204,9 @@ fn identity(
     content_type: Cow<'static, str>,
     vary: bool,
 ) -> Representation {
-    let modified = modified(meta);
-    let etag: Arc<str> = shared::site::validators::strong_etag(meta.len(), modified, None).into();
+    let version = cache::version(meta);
+    let modified = version.modified;
+    let etag: Arc<str> = strong_etag(&version, None).into();
     let mut content = Content::File(Arc::new(file));
     if FileCache::wants(meta, ctx.now) {
         if let Content::File(f) = &content {
@@ -250,15 +240,14 @@ fn twin(
 ) -> Option<(Coding, File, Metadata)> {
     let mut twins: Vec<(Coding, File, Metadata)> = Vec::new();
     for coding in Coding::PREFERENCE {
-        let Ok(f) = state.root.open_beneath(&coding.variant_path(relative)) else {
+        let Ok((f, m)) = state.root.open_file(&coding.variant_path(relative)) else {
             continue;
         };
-        let Ok(m) = f.metadata() else { continue };
         let fresh = match (m.modified(), meta.modified()) {
             (Ok(twin), Ok(orig)) => twin >= orig,
             _ => false,
         };
-        if m.is_file() && fresh {
+        if fresh {
             twins.push((coding, f, m));
         }
     }

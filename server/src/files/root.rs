@@ -1,9 +1,13 @@
-//! The served root: opening files strictly beneath it, whatever the path or symlinks say.
+//! The served root: finding and opening files strictly beneath it, whatever the path or
+//! symlinks say. A path's type is checked first through an `O_PATH` descriptor, which
+//! opens nothing for reading, so FIFOs, sockets and devices planted in the root are
+//! never opened (opening a FIFO would release a writer blocked on it).
 
-use rustix::fs::{openat2, Mode, OFlags, ResolveFlags};
-use std::fs::File;
+use rustix::fs::{openat2, FileType, Mode, OFlags, ResolveFlags, Stat};
+use std::fs::{File, Metadata};
 use std::io;
 use std::os::fd::OwnedFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -17,14 +21,26 @@ pub(crate) struct Root {
 }
 
 /// Why a path could not be opened.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum OpenError {
-    /// No such file, or a symlink that leads outside the root.
+    /// No such file, a symlink that leads outside the root, or not a regular file or
+    /// folder (FIFOs, sockets, devices).
     NotFound,
     /// The file exists but the server may not read it.
     Forbidden,
-    /// Anything else (descriptor exhaustion, I/O errors).
+    /// The process or the system is out of descriptors or memory: try again shortly.
+    Exhausted,
+    /// Anything else (an I/O error).
     Other,
+}
+
+/// What a path beneath the root names.
+#[derive(Debug)]
+pub(crate) enum Node {
+    /// A regular file, open for reading, with its metadata.
+    File(File, Metadata),
+    /// A folder (not opened: listing it opens it, see [`Root::open_dir`]).
+    Dir,
 }
 
 impl Root {
@@ -60,16 +76,64 @@ impl Root {
         &self.canonical
     }
 
-    /// Opens `relative` (from [`shared::site::path::sanitize_path`], `""` for the root) for
-    /// reading. Symlinks are followed only while they stay beneath the root.
-    pub(crate) fn open_beneath(&self, relative: &str) -> Result<File, OpenError> {
+    /// What `relative` (from [`shared::site::path::sanitize_path`], `""` for the root)
+    /// names: a regular file, opened for reading, or a folder. Anything else is
+    /// `NotFound` and is never opened. Symlinks are followed only while they stay
+    /// beneath the root.
+    pub(crate) fn node(&self, relative: &str) -> Result<Node, OpenError> {
+        let st = self.stat(relative)?;
+        match FileType::from_raw_mode(st.st_mode) {
+            FileType::Directory => Ok(Node::Dir),
+            FileType::RegularFile => {
+                let (file, meta) = self.open_file(relative)?;
+                // Swapped for another file between the two opens: as if absent.
+                if meta.ino() != st.st_ino || meta.dev() != st.st_dev {
+                    return Err(OpenError::NotFound);
+                }
+                Ok(Node::File(file, meta))
+            }
+            _ => Err(OpenError::NotFound),
+        }
+    }
+
+    /// Opens the regular file at `relative` for reading. Anything else is `NotFound`;
+    /// the type is checked before the open, so a FIFO or device is never opened.
+    pub(crate) fn open_file(&self, relative: &str) -> Result<(File, Metadata), OpenError> {
+        let st = self.stat(relative)?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return Err(OpenError::NotFound);
+        }
+        // NONBLOCK: should the path turn into a FIFO meanwhile, opening never waits.
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
+        let file = File::from(self.open_with(relative, flags)?);
+        let meta = file.metadata().map_err(classify)?;
+        if !meta.is_file() {
+            return Err(OpenError::NotFound);
+        }
+        Ok((file, meta))
+    }
+
+    /// Opens the folder at `relative` for reading its entries.
+    pub(crate) fn open_dir(&self, relative: &str) -> Result<File, OpenError> {
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::DIRECTORY | OFlags::NONBLOCK;
+        Ok(File::from(self.open_with(relative, flags)?))
+    }
+
+    /// The status of what `relative` names (symlinks followed beneath the root), through
+    /// an `O_PATH` descriptor: nothing is opened for reading, and no read permission is
+    /// needed (a traverse-only folder can still serve its index).
+    pub(crate) fn stat(&self, relative: &str) -> Result<Stat, OpenError> {
+        let fd = self.open_with(relative, OFlags::PATH | OFlags::CLOEXEC)?;
+        rustix::fs::fstat(&fd).map_err(|e| classify(e.into()))
+    }
+
+    /// Opens `relative` with `flags`, strictly beneath the root.
+    fn open_with(&self, relative: &str, flags: OFlags) -> Result<OwnedFd, OpenError> {
         let rel = if relative.is_empty() { "." } else { relative };
         if self.openat2_works.load(Ordering::Relaxed) {
-            // NONBLOCK: opening a FIFO planted in the root must not block the executor.
-            let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
             let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
             match openat2(&self.dir, rel, flags, Mode::empty(), resolve) {
-                Ok(fd) => return Ok(File::from(fd)),
+                Ok(fd) => return Ok(fd),
                 Err(rustix::io::Errno::NOSYS) | Err(rustix::io::Errno::PERM)
                     if self.probe_openat2_missing() =>
                 {
@@ -78,7 +142,7 @@ impl Root {
                 Err(e) => return Err(classify(e.into())),
             }
         }
-        self.open_by_canonical_path(rel)
+        self.open_by_canonical_path(rel, flags)
     }
 
     /// Whether `openat2` is unavailable (as opposed to refusing one path).
@@ -86,7 +150,7 @@ impl Root {
         let r = openat2(
             &self.dir,
             ".",
-            OFlags::RDONLY | OFlags::CLOEXEC,
+            OFlags::PATH | OFlags::CLOEXEC,
             Mode::empty(),
             ResolveFlags::BENEATH,
         );
@@ -98,12 +162,12 @@ impl Root {
 
     /// Fallback without `openat2`: canonicalise (resolving every symlink) and refuse
     /// anything whose real path is not beneath the canonical root.
-    fn open_by_canonical_path(&self, rel: &str) -> Result<File, OpenError> {
+    fn open_by_canonical_path(&self, rel: &str, flags: OFlags) -> Result<OwnedFd, OpenError> {
         let real = self.canonical.join(rel).canonicalize().map_err(classify)?;
         if !real.starts_with(&self.canonical) {
             return Err(OpenError::NotFound);
         }
-        File::open(real).map_err(classify)
+        rustix::fs::open(&real, flags, Mode::empty()).map_err(|e| classify(e.into()))
     }
 }
 
@@ -116,6 +180,11 @@ fn classify(e: io::Error) -> OpenError {
         | Some(rustix::io::Errno::LOOP)
         | Some(rustix::io::Errno::NAMETOOLONG) => OpenError::NotFound,
         Some(rustix::io::Errno::ACCESS) | Some(rustix::io::Errno::PERM) => OpenError::Forbidden,
+        Some(rustix::io::Errno::MFILE)
+        | Some(rustix::io::Errno::NFILE)
+        | Some(rustix::io::Errno::NOMEM) => OpenError::Exhausted,
+        // A socket, or a device with no driver behind it: nothing to serve.
+        Some(rustix::io::Errno::NXIO) | Some(rustix::io::Errno::NODEV) => OpenError::NotFound,
         _ => OpenError::Other,
     }
 }
@@ -125,9 +194,17 @@ mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
 
+    /// A fresh folder for one test.
+    fn folder(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("root-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
     #[test]
     fn symlinks_are_followed_only_beneath_the_root() {
-        let outside = std::env::temp_dir().join(format!("resolve-test-{}", std::process::id()));
+        let outside = folder("links");
         let root = outside.join("root");
         std::fs::create_dir_all(root.join("sub")).unwrap();
         std::fs::write(outside.join("secret"), "secret").unwrap();
@@ -136,28 +213,41 @@ mod tests {
         symlink("../secret", root.join("up")).unwrap();
         symlink(outside.join("secret"), root.join("absolute")).unwrap();
         let r = Root::open(&root).unwrap();
-        assert!(r.open_beneath("sub/ok.txt").is_ok());
-        assert!(r.open_beneath("inside").is_ok());
-        assert!(r.open_beneath("").is_ok());
-        assert!(matches!(r.open_beneath("up"), Err(OpenError::NotFound)));
-        assert!(matches!(
-            r.open_beneath("absolute"),
-            Err(OpenError::NotFound)
-        ));
-        assert!(matches!(
-            r.open_beneath("missing"),
-            Err(OpenError::NotFound)
-        ));
+        assert!(matches!(r.node("sub/ok.txt"), Ok(Node::File(..))));
+        assert!(matches!(r.node("inside"), Ok(Node::File(..))));
+        assert!(matches!(r.node(""), Ok(Node::Dir)));
+        for path in ["up", "absolute", "missing"] {
+            assert_eq!(r.node(path).err(), Some(OpenError::NotFound), "{path}");
+        }
         // The fallback path must refuse the same links.
-        assert!(matches!(
-            r.open_by_canonical_path("up"),
-            Err(OpenError::NotFound)
-        ));
-        assert!(matches!(
-            r.open_by_canonical_path("absolute"),
-            Err(OpenError::NotFound)
-        ));
-        assert!(r.open_by_canonical_path("inside").is_ok());
+        let flags = OFlags::PATH | OFlags::CLOEXEC;
+        for path in ["up", "absolute"] {
+            let got = r.open_by_canonical_path(path, flags).err();
+            assert_eq!(got, Some(OpenError::NotFound), "{path}");
+        }
+        assert!(r.open_by_canonical_path("inside", flags).is_ok());
         std::fs::remove_dir_all(&outside).unwrap();
+    }
+
+    /// Issue 9 item 11: a FIFO in the root was opened by GET (releasing a writer
+    /// blocked on it), and a socket gave 500. Neither is a file to serve.
+    #[test]
+    fn fifos_and_sockets_are_not_found_and_never_opened() {
+        let dir = folder("special");
+        let fifo = dir.join("pipe");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            FileType::Fifo,
+            Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        let _socket = std::os::unix::net::UnixListener::bind(dir.join("sock")).unwrap();
+        let r = Root::open(&dir).unwrap();
+        assert_eq!(r.node("pipe").err(), Some(OpenError::NotFound));
+        assert_eq!(r.node("sock").err(), Some(OpenError::NotFound));
+        assert_eq!(r.open_file("pipe").err(), Some(OpenError::NotFound));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

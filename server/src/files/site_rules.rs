@@ -97,15 +97,12 @@ pub(crate) fn fallback(
     state: &State,
     covered: Option<&Covered<'_>>,
 ) -> Option<Response> {
-    let rules = covered?.rules;
-    let file_path = rules.fallback(&covered?.path)?;
-    let file = state.root.open_beneath(file_path).ok()?;
-    let meta = file.metadata().ok()?;
-    if !meta.is_file() {
-        return None;
-    }
+    let covered = covered?;
+    let file_path = covered.rules.fallback(&covered.path)?;
+    // A regular file only (FIFOs and devices are never opened), like any other file.
+    let (file, meta) = state.root.open_file(file_path).ok()?;
     // A rule protecting the fallback file protects it under every deep link too.
-    if let Some(refused) = file_auth(ctx, covered, file_path) {
+    if let Some(refused) = file_auth(ctx, Some(covered), file_path) {
         return Some(refused);
     }
     Some(super::serve_file(ctx, state, file_path, file, &meta))

@@ -72,17 +72,19 @@ pub(crate) async fn serve(
         handed_on.store(true, Ordering::Release);
         let outcome = match spawn(&sockets, owned) {
             Ok(pending) => {
-                eprintln!(
-                    "server: upgrade: started process {}; waiting until it is ready",
+                crate::log_queue::error(format_args!(
+                    "upgrade: started process {}; waiting until it is ready",
                     pending.pid()
-                );
+                ));
                 pending.wait_ready().await
             }
             Err(failed) => Err(failed),
         };
         match outcome {
             Ok(pid) => {
-                eprintln!("server: upgrade: process {pid} is ready; this one drains and exits");
+                crate::log_queue::error(format_args!(
+                    "upgrade: process {pid} is ready; this one drains and exits"
+                ));
                 if notify::supervised() {
                     notify::main_pid(pid);
                 }
@@ -90,7 +92,7 @@ pub(crate) async fn serve(
                 return;
             }
             Err(Failed(why)) => {
-                eprintln!("server: upgrade failed: {why}; still serving");
+                crate::log_queue::error(format_args!("upgrade failed: {why}; still serving"));
                 handed_on.store(false, Ordering::Release);
             }
         }

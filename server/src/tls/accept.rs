@@ -55,7 +55,7 @@ pub(crate) async fn handshake(
     watch.set_phase(Phase::Head);
     watch.arm(limits.head);
     if sniff::is_plain_http(&first[..n]) {
-        eprintln!("server: {peer}: {}", sniff::PLAIN_ON_TLS_PORT);
+        crate::log_queue::error(format_args!("{peer}: {}", sniff::PLAIN_ON_TLS_PORT));
         let reply = sniff::plain_http_rejection(SystemTime::now());
         answer_and_close(&tcp, &reply, &watch, limits.send).await;
         return None;
@@ -67,15 +67,15 @@ pub(crate) async fn handshake(
     match outcome {
         Ok(stream) => Some(stream),
         Err((_, _tcp)) if timed_out => {
-            eprintln!(
-                "server: {peer}: TLS handshake not finished {} s after its first byte; closed",
+            crate::log_queue::error(format_args!(
+                "{peer}: TLS handshake not finished {} s after its first byte; closed",
                 limits.head.as_secs()
-            );
+            ));
             None
         }
         Err((e, _tcp)) if is_peer_gone(&e) => None,
         Err((e, _tcp)) => {
-            eprintln!("server: {peer}: TLS handshake failed: {e}");
+            crate::log_queue::error(format_args!("{peer}: TLS handshake failed: {e}"));
             None
         }
     }

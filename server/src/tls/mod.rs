@@ -151,7 +151,7 @@ impl Live {
         match self.resolver.reload() {
             Ok(done) => {
                 for warning in &done.warnings {
-                    eprintln!("server: warning: {warning}");
+                    crate::log_queue::error(format_args!("warning: {warning}"));
                 }
                 format!(
                     "reloaded the TLS certificate from '{}'{}",

@@ -72,11 +72,34 @@ pub fn encode_segment(name: &str) -> String {
     percent_encoding::utf8_percent_encode(name, KEEP).to_string()
 }
 
+/// Entries a listing left out because it reached a limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Omitted {
+    /// How many were left out (a lower bound when `at_least`).
+    pub count: u64,
+    /// Whether the server stopped counting too (a folder too large to read through).
+    pub at_least: bool,
+}
+
+impl Omitted {
+    /// `"12 more entries"`, `"at least 12 more entries"`, or `"more entries"` when the
+    /// server stopped reading before it found any.
+    fn describe(self) -> String {
+        if self.at_least && self.count == 0 {
+            return "more entries".to_string();
+        }
+        let prefix = if self.at_least { "at least " } else { "" };
+        let noun = if self.count == 1 { "entry" } else { "entries" };
+        format!("{prefix}{} more {noun}", self.count)
+    }
+}
+
 /// Renders the HTML listing of the directory at `dir_path` (the decoded URL path, e.g.
 /// `/docs/`, shown in the title). Entries are sorted with [`sort_entries`] order; names
 /// are HTML-escaped, hrefs are [`encode_segment`]ed, directories end in `/`, a `../`
 /// link appears except at `/`, sizes use [`human_size`], dates [`format_minute_utc`].
-pub fn render_html(dir_path: &str, entries: &[Entry]) -> String {
+/// A listing cut short says so below the table: "N more entries not shown".
+pub fn render_html(dir_path: &str, entries: &[Entry], omitted: Option<Omitted>) -> String {
     let title = escape_html(dir_path);
     let mut out = String::with_capacity(512 + entries.len() * 160);
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">");
@@ -101,17 +124,36 @@ pub fn render_html(dir_path: &str, entries: &[Entry]) -> String {
             date = format_minute_utc(e.modified),
         ));
     }
-    out.push_str("</tbody>\n</table>\n</body>\n</html>\n");
+    out.push_str("</tbody>\n</table>\n");
+    if let Some(o) = omitted {
+        out.push_str(&format!(
+            "<p>{} not shown: this folder is too large to list in full.</p>\n",
+            capitalise(&o.describe())
+        ));
+    }
+    out.push_str("</body>\n</html>\n");
     out
 }
 
+/// `s` with its first letter in upper case (ASCII).
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_ascii_uppercase().to_string() + c.as_str(),
+        None => String::new(),
+    }
+}
+
 /// Renders the JSON listing:
-/// `{"path":"/docs/","entries":[{"name":"a","type":"file","size":12,"modified":"..."}]}`.
+/// `{"path":"/docs/","entries":[{"name":"a","type":"file","size":12,"modified":"..."}],"truncated":false}`.
+///
+/// A listing cut short has `"truncated":true` and `"omitted":N`, the entries left out
+/// (`"omitted_at_least":N` when the server stopped counting too).
 ///
 /// `type` is `"file"` or `"directory"`; `size` is bytes, 0 for directories; `modified`
 /// is RFC 3339 UTC to the second (`2024-05-01T12:00:00Z`), chosen over IMF-fixdate
 /// because every JSON consumer's date parser reads it. Same order as the HTML form.
-pub fn render_json(dir_path: &str, entries: &[Entry]) -> String {
+pub fn render_json(dir_path: &str, entries: &[Entry], omitted: Option<Omitted>) -> String {
     let mut out = String::with_capacity(64 + entries.len() * 96);
     out.push_str("{\"path\":");
     push_json_string(&mut out, dir_path);
@@ -132,7 +174,19 @@ pub fn render_json(dir_path: &str, entries: &[Entry]) -> String {
             format_rfc3339(e.modified)
         ));
     }
-    out.push_str("]}");
+    out.push(']');
+    match omitted {
+        None => out.push_str(",\"truncated\":false"),
+        Some(o) => {
+            let key = if o.at_least {
+                "omitted_at_least"
+            } else {
+                "omitted"
+            };
+            out.push_str(&format!(",\"truncated\":true,\"{key}\":{}", o.count));
+        }
+    }
+    out.push('}');
     out
 }
 
@@ -399,7 +453,7 @@ mod tests {
             file("", 0),
             file("x/y", 0),
         ];
-        let html = render_html("/docs & <stuff>/", &entries);
+        let html = render_html("/docs & <stuff>/", &entries, None);
         assert!(html.contains("<title>Index of /docs &amp; &lt;stuff&gt;/</title>"));
         assert!(html.contains("<a href=\"../\">../</a>"));
         assert!(html.contains(
@@ -425,23 +479,51 @@ mod tests {
     #[test]
     fn no_parent_link_at_root() {
         for root in ["/", "", "//"] {
-            let html = render_html(root, &[file("a", 1)]);
+            let html = render_html(root, &[file("a", 1)], None);
             assert!(!html.contains("../"), "{root:?}");
         }
-        assert!(render_html("/a/", &[]).contains("href=\"../\""));
+        assert!(render_html("/a/", &[], None).contains("href=\"../\""));
+    }
+
+    /// Issue 9 item 5: a listing cut at its limit said nothing; it now says how many
+    /// entries it left out, in both forms.
+    #[test]
+    fn a_cut_listing_says_how_many_entries_it_left_out() {
+        let some = [file("a", 1)];
+        let exact = Some(Omitted {
+            count: 12,
+            at_least: false,
+        });
+        let html = render_html("/x/", &some, exact);
+        assert!(html.contains("<p>12 more entries not shown"), "{html}");
+        let json = render_json("/x/", &some, exact);
+        assert!(
+            json.ends_with("],\"truncated\":true,\"omitted\":12}"),
+            "{json}"
+        );
+        let bound = Some(Omitted {
+            count: 1,
+            at_least: true,
+        });
+        assert!(render_html("/x/", &some, bound).contains("At least 1 more entry not shown"));
+        assert!(render_json("/x/", &some, bound).ends_with("\"omitted_at_least\":1}"));
     }
 
     #[test]
     fn json_listing() {
         let entries = vec![file("b\"\n", 5), dir("a"), file(".", 0)];
-        let json = render_json("/x/", &entries);
+        let json = render_json("/x/", &entries, None);
         assert_eq!(
             json,
             "{\"path\":\"/x/\",\"entries\":[\
              {\"name\":\"a\",\"type\":\"directory\",\"size\":0,\"modified\":\"1970-01-01T00:00:00Z\"},\
-             {\"name\":\"b\\\"\\n\",\"type\":\"file\",\"size\":5,\"modified\":\"1994-11-06T08:49:37Z\"}]}"
+             {\"name\":\"b\\\"\\n\",\"type\":\"file\",\"size\":5,\"modified\":\"1994-11-06T08:49:37Z\"}],\
+             \"truncated\":false}"
         );
-        assert_eq!(render_json("/", &[]), "{\"path\":\"/\",\"entries\":[]}");
+        assert_eq!(
+            render_json("/", &[], None),
+            "{\"path\":\"/\",\"entries\":[],\"truncated\":false}"
+        );
     }
 
     #[test]
@@ -502,8 +584,8 @@ mod tests {
             let placeholders: Vec<Entry> = names.iter().map(|(_, d)| if *d { dir("x") } else { file("x", 1) }).collect();
             // Same path, names replaced by a harmless one: any extra `<`, `>` or `"`
             // can only have come from a name.
-            let html = render_html(&dir_path, &entries);
-            let plain = render_html(&dir_path, &placeholders);
+            let html = render_html(&dir_path, &entries, None);
+            let plain = render_html(&dir_path, &placeholders, None);
             for ch in ['<', '>', '"'] {
                 prop_assert_eq!(html.matches(ch).count(), plain.matches(ch).count(), "{:?}", ch);
             }

@@ -1,4 +1,4 @@
-//! Entity tags (RFC 9110 section 8.8.3): making a strong `ETag` from file metadata,
+//! Entity tags (RFC 9110 section 8.8.3): making a strong `ETag` from a file's version,
 //! parsing entity-tag lists, and comparing tags strongly or weakly.
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -7,22 +7,51 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// the bound only keeps a caller's mistake from producing an unbounded header.
 pub const MAX_CODING_TAG: usize = 16;
 
-/// A strong entity tag for a file, as the full header value with quotes:
-/// `"<hex size>-<hex secs>-<hex nanos>"`, plus `-<coding>` when `coding` is given so that
-/// `x.gz` served as `x` with `Content-Encoding: gzip` never shares a tag with `x`.
+/// What tells one version of a file from another, as the file system reports it: which
+/// file (device and inode) and which state of it (size, modification and change times).
+/// Two files never share a version, and a replaced or rewritten file gets a new one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FileVersion {
+    /// The device holding the file.
+    pub device: u64,
+    /// The inode number on that device.
+    pub inode: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, shown as `Last-Modified`.
+    pub modified: SystemTime,
+    /// Status change time (seconds, nanoseconds since 1970; negative before). Unlike the
+    /// modification time it cannot be set back (`touch -d`, `cp -p`, `rsync -t`), and it
+    /// moves on every write, rename over and `chmod`.
+    pub changed: (i64, i64),
+}
+
+/// A strong entity tag for a file version, as the full header value with quotes:
+/// `"<hex size>-<hex secs>-<hex nanos>-<hex id>"`, where `id` folds the device, the inode
+/// and the change time into 64 bits (so the tag changes when a file is replaced by one
+/// of the same size and modification time, without showing inode numbers), plus
+/// `-<coding>` when `coding` is given so that `x.gz` served as `x` with
+/// `Content-Encoding: gzip` never shares a tag with `x`.
 ///
 /// Modification times before 1970 are written with an `n` before the seconds so they
 /// cannot collide with times after it. Only ASCII alphanumerics of `coding` are kept
 /// (at most [`MAX_CODING_TAG`]), so the result is always a valid entity-tag.
-pub fn strong_etag(size: u64, mtime: SystemTime, coding: Option<&str>) -> String {
-    let (sign, secs, nanos) = match mtime.duration_since(UNIX_EPOCH) {
+pub fn strong_etag(version: &FileVersion, coding: Option<&str>) -> String {
+    let (sign, secs, nanos) = match version.modified.duration_since(UNIX_EPOCH) {
         Ok(d) => ("", d.as_secs(), d.subsec_nanos()),
         Err(e) => {
             let d = e.duration();
             ("n", d.as_secs(), d.subsec_nanos())
         }
     };
-    let mut tag = format!("\"{size:x}-{sign}{secs:x}-{nanos:x}");
+    let id = fold(&[
+        version.device,
+        version.inode,
+        version.changed.0 as u64,
+        version.changed.1 as u64,
+    ]);
+    let size = version.size;
+    let mut tag = format!("\"{size:x}-{sign}{secs:x}-{nanos:x}-{id:x}");
     if let Some(coding) = coding {
         let clean: String = coding
             .chars()
@@ -36,6 +65,18 @@ pub fn strong_etag(size: u64, mtime: SystemTime, coding: Option<&str>) -> String
     }
     tag.push('"');
     tag
+}
+
+/// FNV-1a over the words' little-endian bytes: stable across builds and runs, so a
+/// restarted server sends the same tags (not for security: the inputs are not secret
+/// enough to need it, only not worth showing).
+fn fold(words: &[u64]) -> u64 {
+    words
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
 }
 
 /// One parsed entity-tag, borrowing its opaque part from the field value.
@@ -173,49 +214,80 @@ mod tests {
         }
     }
 
+    fn version(size: u64, modified: SystemTime) -> FileVersion {
+        FileVersion {
+            device: 1,
+            inode: 2,
+            size,
+            modified,
+            changed: (3, 4),
+        }
+    }
+
     #[test]
     fn strong_etag_shape() {
         let mtime = UNIX_EPOCH + Duration::new(0x65f0_c3a1, 0x1dcd_6500);
+        let id = format!("{:x}", fold(&[1, 2, 3, 4]));
         assert_eq!(
-            strong_etag(0x1a2b, mtime, None),
-            "\"1a2b-65f0c3a1-1dcd6500\""
+            strong_etag(&version(0x1a2b, mtime), None),
+            format!("\"1a2b-65f0c3a1-1dcd6500-{id}\"")
         );
         assert_eq!(
-            strong_etag(0x1a2b, mtime, Some("br")),
-            "\"1a2b-65f0c3a1-1dcd6500-br\""
+            strong_etag(&version(0x1a2b, mtime), Some("br")),
+            format!("\"1a2b-65f0c3a1-1dcd6500-{id}-br\"")
         );
-        assert_eq!(strong_etag(0, UNIX_EPOCH, Some("")), "\"0-0-0\"");
         assert_eq!(
-            strong_etag(1, UNIX_EPOCH, Some("g\"z ip\r\n")),
-            "\"1-0-0-gzip\""
+            strong_etag(&version(0, UNIX_EPOCH), Some("")),
+            format!("\"0-0-0-{id}\"")
+        );
+        assert_eq!(
+            strong_etag(&version(1, UNIX_EPOCH), Some("g\"z ip\r\n")),
+            format!("\"1-0-0-{id}-gzip\"")
         );
         let before = UNIX_EPOCH - Duration::new(16, 5);
-        assert_eq!(strong_etag(1, before, None), "\"1-n10-5\"");
         assert_eq!(
-            strong_etag(u64::MAX, mtime, None),
-            "\"ffffffffffffffff-65f0c3a1-1dcd6500\""
+            strong_etag(&version(1, before), None),
+            format!("\"1-n10-5-{id}\"")
         );
         let long = "z".repeat(1000);
         assert_eq!(
-            strong_etag(1, UNIX_EPOCH, Some(&long)).len(),
-            "\"1-0-0-\"".len() + MAX_CODING_TAG
+            strong_etag(&version(1, UNIX_EPOCH), Some(&long)).len(),
+            format!("\"1-0-0-{id}-\"").len() + MAX_CODING_TAG
         );
     }
 
     #[test]
     fn etags_differ_by_coding_and_nanos() {
         let m = UNIX_EPOCH + Duration::new(100, 1);
-        let plain = strong_etag(10, m, None);
-        assert_ne!(plain, strong_etag(10, m, Some("gzip")));
+        let plain = strong_etag(&version(10, m), None);
+        assert_ne!(plain, strong_etag(&version(10, m), Some("gzip")));
         assert_ne!(
-            strong_etag(10, m, Some("br")),
-            strong_etag(10, m, Some("gzip"))
+            strong_etag(&version(10, m), Some("br")),
+            strong_etag(&version(10, m), Some("gzip"))
         );
-        assert_ne!(
-            plain,
-            strong_etag(10, UNIX_EPOCH + Duration::new(100, 2), None)
-        );
-        assert_ne!(plain, strong_etag(11, m, None));
+        let later = UNIX_EPOCH + Duration::new(100, 2);
+        assert_ne!(plain, strong_etag(&version(10, later), None));
+        assert_ne!(plain, strong_etag(&version(11, m), None));
+    }
+
+    /// Issue 9 item 1: `touch -r`, `cp -p` and tar extraction make files of equal size
+    /// and modification time; they must never share a tag.
+    #[test]
+    fn etags_differ_for_another_file_or_a_replacement_with_the_same_size_and_mtime() {
+        let m = UNIX_EPOCH + Duration::new(100, 0);
+        let a = version(10, m);
+        let b = FileVersion { inode: 3, ..a };
+        let replaced = FileVersion {
+            changed: (5, 0),
+            ..a
+        };
+        let elsewhere = FileVersion { device: 9, ..a };
+        let tags = [a, b, replaced, elsewhere].map(|v| strong_etag(&v, None));
+        for (i, x) in tags.iter().enumerate() {
+            for y in &tags[i + 1..] {
+                assert_ne!(x, y);
+            }
+        }
     }
 
     #[test]
@@ -348,7 +420,7 @@ mod tests {
             coding in proptest::option::of("[ -~]{0,20}"),
         ) {
             let m = UNIX_EPOCH + Duration::new(u64::from(secs), nanos);
-            let s = strong_etag(size, m, coding.as_deref());
+            let s = strong_etag(&version(size, m), coding.as_deref());
             let tag = EntityTag::parse(s.as_bytes());
             prop_assert!(tag.is_some(), "{s}");
             let tag = tag.unwrap_or(EntityTag { weak: true, opaque: b"" });
