@@ -411,8 +411,9 @@ mod tests {
         let size = std::mem::size_of_val(&fut);
         drop(fut);
         drop(client);
-        // 312 bytes in release builds before the stream became generic.
-        assert!(size <= 512, "connection future is {size} bytes");
+        // 312 bytes in release builds before the stream became generic; debug builds
+        // (this test) keep more. The peer address and the drain phase made it 520.
+        assert!(size <= 576, "connection future is {size} bytes");
     }
 
     /// What a scripted read does before it returns its piece.
