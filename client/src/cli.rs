@@ -123,7 +123,8 @@ pub(crate) struct Args {
     #[arg(long)]
     pub raw: bool,
 
-    /// JSON bodies: indent and colour them (default on a terminal), or not.
+    /// JSON bodies: indent and colour them (default on a terminal), or not; given, it
+    /// applies when piped too.
     #[arg(long, value_enum, value_name = "STYLE")]
     pub pretty: Option<PrettyArg>,
 
@@ -261,6 +262,8 @@ impl Args {
         crate::view::Pretty {
             format: matches!(choice, PrettyArg::All | PrettyArg::Format),
             colors: matches!(choice, PrettyArg::All | PrettyArg::Colors),
+            // An explicit --pretty colours a pipe too, but --no-color still wins.
+            forced: self.pretty.is_some() && !self.no_color,
         }
     }
 

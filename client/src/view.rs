@@ -23,6 +23,8 @@ pub(crate) struct Pretty {
     pub format: bool,
     /// Colour.
     pub colors: bool,
+    /// `--pretty` was given: colour even when stdout is not a terminal (HTTPie's rule).
+    pub forced: bool,
 }
 
 /// Which parts of a response to show.
@@ -185,7 +187,7 @@ impl Sink for View<'_> {
     fn finish(&mut self, _complete: bool) -> Result<(), Error> {
         if let Some(held) = self.json.take() {
             let terminal = self.printer.terminal();
-            let colors = self.pretty.colors && self.printer.color();
+            let colors = self.pretty.colors && (self.printer.color() || self.pretty.forced);
             match json::render(&held, self.pretty.format, colors, terminal) {
                 Some(text) => {
                     self.text.seen += held.len() as u64;

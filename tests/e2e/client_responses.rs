@@ -325,6 +325,15 @@ fn json_is_indented_on_request_and_invalid_json_is_text() {
         (out.status.code(), text(&out.stdout).as_str()),
         (Some(0), "{oops")
     );
+    // An explicit --pretty colours a pipe too (HTTPie's rule); --no-color still wins.
+    let out = client(&["--pretty", "colors", &format!("{base}/j")]);
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("\u{1b}[") && shown.contains("\"b\""),
+        "{shown:?}"
+    );
+    let out = client(&["--pretty", "colors", "--no-color", &format!("{base}/j")]);
+    assert_eq!(text(&out.stdout), r#"{"b":[1,2],"a":{}}"#);
 }
 
 fn output_file_is_replaced_only_when_the_body_is_whole() {
@@ -478,7 +487,70 @@ fn a_reset_ends_a_close_delimited_body_as_a_truncation() {
     );
 }
 
+fn print_chooses_the_parts_shown() {
+    let peer = routes(vec![(
+        "/p",
+        "200 OK",
+        "X-Mark: 1\r\n".into(),
+        b"the body".to_vec(),
+    )]);
+    let url = format!("http://127.0.0.1:{}/p", peer.port);
+    let out = client(&["--print", "h", &url]);
+    assert_eq!(
+        text(&out.stdout),
+        "HTTP/1.1 200 OK\r\nX-Mark: 1\r\nContent-Length: 8\r\n\r\n"
+    );
+    let out = client(&["--print", "hb", &url]);
+    assert!(
+        text(&out.stdout).ends_with("\r\n\r\nthe body"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = client(&["--print", "Hb", &url]);
+    assert_eq!(text(&out.stdout), "the body");
+    assert!(
+        text(&out.stderr).starts_with("GET /p HTTP/1.1\r\n"),
+        "the request goes to stderr: {}",
+        text(&out.stderr)
+    );
+}
+
+fn our_servers_brotli_and_zstd_twins_are_decoded() {
+    let server = TestServer::start();
+    let plain = "twin text, precompressed\n".repeat(200);
+    tests::server::write(&server.root, "doc.txt", plain.as_bytes());
+    let mut br = Vec::new();
+    brotli::BrotliCompress(&mut plain.as_bytes(), &mut br, &Default::default()).unwrap();
+    tests::server::write(&server.root, "doc.txt.br", &br);
+    let zst = ruzstd::encoding::compress_to_vec(
+        plain.as_bytes(),
+        ruzstd::encoding::CompressionLevel::Fastest,
+    );
+    tests::server::write(&server.root, "doc.txt.zst", &zst);
+    for coding in ["br", "zstd"] {
+        let accept = format!("Accept-Encoding:{coding}");
+        let out = client(&["-i", &server.url("/doc.txt"), &accept]);
+        assert!(
+            text(&out.stdout).contains(&format!("Content-Encoding: {coding}\r\n")),
+            "{coding}: {}",
+            text(&out.stderr)
+        );
+        let out = client(&[&server.url("/doc.txt"), &accept]);
+        assert_eq!(
+            (out.status.code(), text(&out.stdout)),
+            (Some(0), plain.clone()),
+            "{coding}: {}",
+            text(&out.stderr)
+        );
+        let out = client(&["--raw", &server.url("/doc.txt"), &accept]);
+        let coded = if coding == "br" { &br } else { &zst };
+        assert!(&out.stdout == coded, "--raw keeps the {coding} bytes");
+    }
+}
+
 tests::register! {
+    print_chooses_the_parts_shown,
+    our_servers_brotli_and_zstd_twins_are_decoded,
     a_redirect_chain_is_followed_with_l_and_shown_without,
     loops_and_long_chains_exit_6_with_the_chain,
     see_other_after_post_becomes_a_get_without_body,

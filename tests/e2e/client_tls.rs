@@ -35,6 +35,11 @@ fn trusted_with_cacert_by_name_and_by_ip() {
         assert_eq!(text(&out.stdout), "hello tls\n");
         assert_eq!(text(&out.stderr), "", "no warning when verified");
     }
+    // SNI names the host; an IP address is never sent as one (RFC 6066 section 3).
+    assert_eq!(
+        *peer.names.lock().unwrap(),
+        [Some("localhost".to_string()), None]
+    );
     // The HOST PORT form with --tls speaks TLS too.
     let port = peer.port.to_string();
     let out = client(&[

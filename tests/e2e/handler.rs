@@ -210,7 +210,11 @@ fn out_of_descriptors_a_request_gets_503_not_404() {
         let r = last.read_response("GET").expect("response");
         statuses.push((path, r.status, r.header("retry-after").map(String::from)));
     }
-    let _ = child.kill();
+    // A graceful stop, not SIGKILL: error lines go through a queue, and the exit is
+    // what waits for it to be written.
+    drop(last);
+    drop(idle);
+    tests::ops::signal(pid, "TERM");
     let _ = child.wait();
     let mut stderr = String::new();
     let _ = std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr);
@@ -222,7 +226,6 @@ fn out_of_descriptors_a_request_gets_503_not_404() {
         );
     }
     assert!(stderr.contains("out of file descriptors"), "{stderr}");
-    drop(idle);
 }
 
 tests::register! {

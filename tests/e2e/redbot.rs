@@ -78,6 +78,37 @@ fn redbot_reports_nothing_bad() {
     assert!(bad.is_empty(), "REDbot found problems: {bad:#?}");
 }
 
+/// The same checks over HTTPS. REDbot checks HTTP, not TLS: it does not verify the
+/// certificate, and it resolves names itself, so the URL uses the IP address.
+fn redbot_over_https_reports_nothing_bad() {
+    let program = tests::tools::program("redbot");
+    let certs = tests::certs::TestCerts::new();
+    let site = tests::server::site();
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    write(site.path(), "big.bin", &big);
+    let (cert, key) = (certs.cert_pem(), certs.key_pem());
+    let tls = [
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ];
+    let server = TestServer::start_in(site.path(), &[&["--quiet", "--listing"][..], &tls].concat());
+    let mut bad = Vec::new();
+    for path in ["/HelloWorld.html", "/big.bin", "/noindex/"] {
+        let url = format!("https://{}{path}", server.addr);
+        let findings = redbot(&program, &url);
+        assert!(!findings.is_empty(), "REDbot said nothing about {url}");
+        for (level, summary) in findings {
+            if level == "bad" {
+                bad.push(format!("{path}: {summary}"));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "REDbot found problems over https: {bad:#?}");
+}
+
 tests::register! {
     #[needs("redbot")] redbot_reports_nothing_bad,
+    #[needs("redbot")] redbot_over_https_reports_nothing_bad,
 }

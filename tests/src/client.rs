@@ -440,33 +440,31 @@ pub struct Tmux {
 
 impl Tmux {
     /// Starts `command` (a shell line) in a new detached session on a private socket.
+    /// `remain-on-exit` is set by the config file the server starts with, so a command
+    /// that exits at once still leaves its screen to read (setting it afterwards raced a
+    /// fast exit, and the server vanished with the pane).
     pub fn start(name: &str, command: &str) -> Tmux {
         let socket = format!("{name}-{}", std::process::id());
+        let config = std::env::temp_dir().join(format!("{socket}.tmux.conf"));
+        std::fs::write(&config, "set-option -g remain-on-exit on\n")
+            .expect("write the tmux config");
         let status = Command::new("tmux")
-            .args([
-                "-L",
-                &socket,
-                "-f",
-                "/dev/null",
-                "new-session",
-                "-d",
-                "-x",
-                "120",
-                "-y",
-                "40",
-            ])
+            .env_remove("TMUX")
+            .args(["-L", &socket, "-f"])
+            .arg(&config)
+            .args(["new-session", "-d", "-x", "120", "-y", "40"])
             .arg(command)
             .status()
             .expect("run tmux");
+        let _ = std::fs::remove_file(&config);
         assert!(status.success(), "tmux new-session failed");
-        let tmux = Tmux { socket };
-        tmux.cmd(&["set-option", "-g", "remain-on-exit", "on"]);
-        tmux
+        Tmux { socket }
     }
 
     /// Runs a tmux command against this server.
     pub fn cmd(&self, args: &[&str]) -> String {
         let out = Command::new("tmux")
+            .env_remove("TMUX")
             .args(["-L", &self.socket])
             .args(args)
             .output()
@@ -506,10 +504,16 @@ impl Tmux {
             if pred(&screen) {
                 return screen;
             }
-            assert!(
-                start.elapsed() < HANG_LIMIT,
-                "waited {HANG_LIMIT:?} for {what}; screen:\n{screen}"
-            );
+            if start.elapsed() >= HANG_LIMIT {
+                let dead = self.cmd(&[
+                    "display-message",
+                    "-p",
+                    "-t",
+                    "0",
+                    "#{pane_dead} #{pane_dead_status}",
+                ]);
+                panic!("waited {HANG_LIMIT:?} for {what}; pane dead/exit status: '{}'; screen:\n{screen}", dead.trim());
+            }
             thread::sleep(Duration::from_millis(50));
         }
     }
@@ -518,6 +522,7 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux")
+            .env_remove("TMUX")
             .args(["-L", &self.socket, "kill-server"])
             .status();
     }

@@ -9,7 +9,7 @@ use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread;
 
 /// How a [`TlsPeer`] ends each connection after its reply.
@@ -30,6 +30,8 @@ pub struct TlsPeer {
     pub port: u16,
     /// How many TCP connections it accepted.
     pub connections: Arc<AtomicUsize>,
+    /// The server name (SNI) each handshake asked for, in order; `None` without SNI.
+    pub names: Arc<Mutex<Vec<Option<String>>>>,
 }
 
 impl TlsPeer {
@@ -64,14 +66,16 @@ impl TlsPeer {
         let peer = TlsPeer {
             port: listener.local_addr().expect("local_addr").port(),
             connections: Arc::new(AtomicUsize::new(0)),
+            names: Arc::new(Mutex::new(Vec::new())),
         };
         let count = Arc::clone(&peer.connections);
+        let names = Arc::clone(&peer.names);
         thread::spawn(move || {
             for tcp in listener.incoming() {
                 let Ok(tcp) = tcp else { continue };
                 count.fetch_add(1, Ordering::SeqCst);
-                let config = Arc::clone(&config);
-                thread::spawn(move || serve(config, tcp, reply, ending));
+                let (config, names) = (Arc::clone(&config), Arc::clone(&names));
+                thread::spawn(move || serve(config, tcp, reply, ending, &names));
             }
         });
         peer
@@ -83,7 +87,13 @@ impl TlsPeer {
     }
 }
 
-fn serve(config: Arc<rustls::ServerConfig>, mut tcp: TcpStream, reply: &[u8], ending: Ending) {
+fn serve(
+    config: Arc<rustls::ServerConfig>,
+    mut tcp: TcpStream,
+    reply: &[u8],
+    ending: Ending,
+    names: &Mutex<Vec<Option<String>>>,
+) {
     let Ok(mut conn) = rustls::ServerConnection::new(config) else {
         return;
     };
@@ -94,6 +104,10 @@ fn serve(config: Arc<rustls::ServerConfig>, mut tcp: TcpStream, reply: &[u8], en
             return;
         }
     }
+    names
+        .lock()
+        .expect("names lock")
+        .push(conn.server_name().map(str::to_string));
     let mut tls = rustls::Stream::new(&mut conn, &mut tcp);
     loop {
         let mut head = Vec::new();
