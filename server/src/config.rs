@@ -172,6 +172,18 @@ pub struct Config {
     #[arg(long, env = "SERVER_HSTS", value_name = "SECS", requires = "tls_cert")]
     pub hsts: Option<u64>,
 
+    /// Offer HTTP/2 on HTTPS (ALPN `h2`, then `http/1.1`); `--http2 false` offers
+    /// HTTP/1.1 only. There is no cleartext HTTP/2 (h2c): browsers never use it.
+    #[arg(
+        long,
+        env = "SERVER_HTTP2",
+        value_name = "BOOL",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub http2: bool,
+
     /// Single-page-app fallback: a file (relative to the root) served with 200 for GET
     /// and HEAD of paths that do not exist and have no extension, so deep links such as
     /// /app/settings load the app; /missing.png stays a 404.
@@ -512,5 +524,25 @@ mod tests {
         ])
         .unwrap();
         assert_eq!((c.redirect_http, c.hsts), (Some(8080), Some(60)));
+    }
+
+    #[test]
+    fn http2_is_on_unless_turned_off() {
+        assert!(Config::try_parse_from(["server"]).unwrap().http2);
+        for off in [["--http2", "false"], ["--http2", "no"], ["--http2", "0"]] {
+            let c = Config::try_parse_from(["server", off[0], off[1]]).unwrap();
+            assert!(!c.http2, "{off:?}");
+        }
+        assert!(
+            !Config::try_parse_from(["server", "--http2=off"])
+                .unwrap()
+                .http2
+        );
+        assert!(
+            Config::try_parse_from(["server", "--http2", "true"])
+                .unwrap()
+                .http2
+        );
+        assert!(Config::try_parse_from(["server", "--http2", "maybe"]).is_err());
     }
 }

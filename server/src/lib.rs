@@ -12,6 +12,7 @@ pub mod config_print;
 mod conn;
 mod context;
 mod files;
+mod h2;
 mod health;
 mod listener;
 mod log_file;

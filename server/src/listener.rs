@@ -1,13 +1,15 @@
 //! The listening sockets and their accept loops: one task per connection, one cap on
 //! live connections shared by every listener (backpressure, not refusal), and back-off
 //! when `accept` fails. Each listener says what its connections speak, so a socket can
-//! be wrapped (a TLS handshake) before the connection is served. The sockets come from
+//! be wrapped (a TLS handshake) before the connection is served, and over TLS, ALPN
+//! says whether HTTP/2 or HTTP/1.1 serves it. The sockets come from
 //! [`crate::sockets`]; at shutdown they close without resetting a queued connection
 //! ([`crate::ops::drain`]).
 
 use crate::config::Config;
 use crate::conn;
 use crate::files::root::Root;
+use crate::h2;
 use crate::log_queue::error;
 use crate::ops::drain::{self, Origin};
 use crate::ops::upgrade;
@@ -292,7 +294,15 @@ async fn connection(
             let Some(mut stream) = Box::pin(handshake).await else {
                 return Ok(());
             };
-            let served = conn::serve(&mut stream, peer, state, shutdown).await;
+            // ALPN picked the protocol: HTTP/2 when the client offered `h2` (and
+            // `--http2` is on), else HTTP/1.1.
+            let served = if stream.get_ref().1.alpn_protocol() == Some(h2::ALPN_H2) {
+                let settings = h2::Settings::from_config(&state.config);
+                Box::pin(h2::serve(&mut stream, peer, &settings, state, shutdown)).await;
+                Ok(())
+            } else {
+                conn::serve(&mut stream, peer, state, shutdown).await
+            };
             Box::pin(tls::accept::close(
                 &mut stream,
                 &state.watchdog,

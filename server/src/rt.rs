@@ -4,6 +4,10 @@
 //! means changing this file (and the socket type in [`crate::listener`]).
 
 use std::future::Future;
+
+/// A timer that can be re-armed (`set_at`) or never fire, for a task that keeps one
+/// deadline across many waits (the HTTP/2 connection driver).
+pub(crate) use async_io::Timer;
 use std::time::Duration;
 
 /// Runs `task` in the background; it owns everything it uses.

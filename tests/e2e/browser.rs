@@ -28,14 +28,14 @@ const MIN_SCREENSHOT_BYTES: u64 = 6 * 1024;
 
 /// What one Chromium run left behind.
 #[derive(Debug)]
-struct Run {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 /// A temporary copy of the repo's `www/` folder, so the test shows the real pages.
-fn www_copy() -> tempfile::TempDir {
+pub(crate) fn www_copy() -> tempfile::TempDir {
     let www = Path::new(env!("CARGO_MANIFEST_DIR")).join("../www");
     let dir = tempfile::tempdir().expect("temp dir");
     copy_tree(&www, dir.path());
@@ -62,7 +62,7 @@ fn copy_tree(from: &Path, to: &Path) {
 /// Runs headless Chromium with `args` then `url`, with a fresh profile, and kills it if
 /// it has not exited within [`CHROMIUM_LIMIT`]. Output goes to files, not pipes, so a
 /// helper process that outlives the browser cannot keep us waiting.
-fn run_chromium(bin: &Path, args: &[&str], url: &str) -> Run {
+pub(crate) fn run_chromium(bin: &Path, args: &[&str], url: &str) -> Run {
     let scratch = tempfile::tempdir().expect("temp dir");
     let profile = scratch.path().join("profile");
     let out_path = scratch.path().join("stdout");
@@ -167,9 +167,9 @@ fn assert_screenshot(png: &Path) -> Vec<u8> {
     bytes
 }
 
-/// Requires an access-log line for `GET path` answered with `status`.
-fn assert_logged(server: &TestServer, path: &str, status: u16) {
-    let needle = format!("\"GET {path} HTTP/1.1\" {status} ");
+/// Requires an access-log line for `GET path` over `version` answered with `status`.
+fn assert_logged_as(server: &TestServer, path: &str, version: &str, status: u16) {
+    let needle = format!("\"GET {path} {version}\" {status} ");
     assert!(
         server.wait_for_stdout(&needle, LOG_WAIT).is_some(),
         "no access-log line with {needle}; log:\n{}",
@@ -186,9 +186,9 @@ fn chromium_renders_hello_world_and_fetches_its_stylesheet_and_image() {
     assert!(dom.contains("<h1>Hello, World!</h1>"), "{dom}");
     // The DOM ends with the document's real end, so the whole body arrived.
     assert!(dom.contains("Back to the index"), "{dom}");
-    assert_logged(&server, "/HelloWorld.html", 200);
-    assert_logged(&server, "/style.css", 200);
-    assert_logged(&server, "/logo.svg", 200);
+    assert_logged_as(&server, "/HelloWorld.html", "HTTP/1.1", 200);
+    assert_logged_as(&server, "/style.css", "HTTP/1.1", 200);
+    assert_logged_as(&server, "/logo.svg", "HTTP/1.1", 200);
 }
 
 fn chromium_renders_the_404_page_for_a_missing_file() {
@@ -199,7 +199,7 @@ fn chromium_renders_the_404_page_for_a_missing_file() {
     assert!(dom.contains("<title>404 Not Found</title>"), "{dom}");
     assert!(dom.contains("<h1>404 Not Found</h1>"), "{dom}");
     assert!(!dom.contains("Hello, World!"), "{dom}");
-    assert_logged(&server, "/missing.html", 404);
+    assert_logged_as(&server, "/missing.html", "HTTP/1.1", 404);
 }
 
 fn chromium_screenshots_show_the_page_and_the_404() {
@@ -218,8 +218,8 @@ fn chromium_screenshots_show_the_page_and_the_404() {
         "the page and the 404 rendered the same"
     );
     // The page's stylesheet and image were loaded for the screenshot.
-    assert_logged(&server, "/style.css", 200);
-    assert_logged(&server, "/logo.svg", 200);
+    assert_logged_as(&server, "/style.css", "HTTP/1.1", 200);
+    assert_logged_as(&server, "/logo.svg", "HTTP/1.1", 200);
 
     if std::env::var("UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
         let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
@@ -266,9 +266,9 @@ fn chromium_loads_hello_world_over_https() {
         "{}",
         run.stdout
     );
-    assert_logged(&server, "/HelloWorld.html", 200);
-    assert_logged(&server, "/style.css", 200);
-    assert_logged(&server, "/logo.svg", 200);
+    assert_logged_as(&server, "/HelloWorld.html", "HTTP/2.0", 200);
+    assert_logged_as(&server, "/style.css", "HTTP/2.0", 200);
+    assert_logged_as(&server, "/logo.svg", "HTTP/2.0", 200);
     let untrusted = run_chromium(&bin, &["--dump-dom", &trust(&certs.wrong_name)], &url);
     assert!(
         !untrusted.stdout.contains("Hello, World!"),

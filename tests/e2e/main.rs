@@ -20,6 +20,8 @@ mod dir_listing;
 mod error_log;
 mod file_reply;
 mod handler;
+mod http2;
+mod http2_attacks;
 mod interop_curl;
 mod interop_python;
 mod listener;
@@ -57,6 +59,8 @@ fn main() {
         error_log::trials,
         file_reply::trials,
         handler::trials,
+        http2::trials,
+        http2_attacks::trials,
         interop_curl::trials,
         interop_python::trials,
         listener::trials,

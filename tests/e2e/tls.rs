@@ -77,7 +77,8 @@ fn the_start_up_line_says_https() {
 
 fn a_get_over_tls_13_negotiates_http11_and_ends_with_close_notify() {
     let certs = TestCerts::new();
-    let server = https(&certs, &[]);
+    // The client offers h2 too: with HTTP/2 off, ALPN must pick http/1.1.
+    let server = https(&certs, &["--http2", "false"]);
     let config = certs.client_config(&[b"h2", b"http/1.1"]);
     let mut stream = connect(server.addr, config).expect("handshake");
     assert_eq!(stream.conn.alpn_protocol(), Some(&b"http/1.1"[..]));

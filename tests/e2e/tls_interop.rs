@@ -34,6 +34,8 @@ fn curl(certs: &TestCerts, port: u16, args: &[&str]) -> Output {
         .arg("--cacert")
         .arg(&ca)
         .args(["--resolve", &format!("localhost:{port}:127.0.0.1")])
+        // HTTPS with HTTP/1.1 here; tests/e2e/http2.rs runs curl over HTTP/2.
+        .arg("--http1.1")
         .args(args)
         .output()
         .expect("run curl")
@@ -265,13 +267,13 @@ fn the_readme_openssl_certificate_works_with_pkcs8_and_pkcs1_keys() {
 }
 
 /// Two requests on one `HTTPSConnection` with a context trusting the test CA and offering
-/// h2 and http/1.1; prints statuses, the connection count, ALPN, version and serial.
+/// http/1.1 (all `http.client` speaks); prints statuses, the connection count, ALPN, version and serial.
 const PYTHON_SCRIPT: &str = r#"
 import http.client, ssl, sys
 
 port, cafile = int(sys.argv[1]), sys.argv[2]
 ctx = ssl.create_default_context(cafile=cafile)
-ctx.set_alpn_protocols(["h2", "http/1.1"])
+ctx.set_alpn_protocols(["http/1.1"])
 connects = 0
 class Counting(http.client.HTTPSConnection):
     def connect(self):

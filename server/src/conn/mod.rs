@@ -13,6 +13,9 @@ mod input;
 mod pacer;
 pub(crate) mod writer;
 
+/// The read-rate floor every response is held to (HTTP/2's connections too).
+pub(crate) use pacer::MIN_SEND_RATE;
+
 use crate::access_log;
 use crate::files::Handled;
 use crate::response::Response;
@@ -372,11 +375,18 @@ async fn request_timeout<S: Transport>(
     drain::linger_close(stream, watch, drain::LINGER_TIME).await;
 }
 
-/// Adds the fields only responses over TLS carry: `Strict-Transport-Security` with
-/// `--hsts` (RFC 6797 section 8.1: meaningless, and not sent, over plain HTTP).
+/// Adds the fields only responses over TLS carry, when `stream` is TLS.
 fn secure_fields<S: Transport>(stream: &S, state: &State, response: &mut Response) {
-    let hsts = state.tls.as_ref().and_then(|tls| tls.hsts.as_ref());
-    if let (true, Some(hsts)) = (stream.is_tls(), hsts) {
+    if stream.is_tls() {
+        tls_fields(state, response);
+    }
+}
+
+/// The fields every response over TLS carries, HTTP/1.1 or HTTP/2:
+/// `Strict-Transport-Security` with `--hsts` (RFC 6797 section 8.1: meaningless, and
+/// not sent, over plain HTTP).
+pub(crate) fn tls_fields(state: &State, response: &mut Response) {
+    if let Some(hsts) = state.tls.as_ref().and_then(|tls| tls.hsts.as_ref()) {
         response
             .fields
             .append("Strict-Transport-Security", hsts.clone());

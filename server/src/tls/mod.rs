@@ -21,7 +21,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-/// ALPN protocol id of HTTP/1.1 (RFC 7301 registry). The HTTP/2 work adds `h2` before it.
+/// ALPN protocol id of HTTP/1.1 (RFC 7301 registry), offered after `h2`.
 pub const ALPN_HTTP1: &[u8] = b"http/1.1";
 
 /// The TLS versions offered: 1.3 first, 1.2 for older clients; nothing older (RFC 8996).
@@ -99,10 +99,14 @@ pub fn hsts_value(max_age: u64) -> String {
     format!("max-age={max_age}")
 }
 
-/// The ALPN protocols the TLS listener offers, in order of preference.
-pub(crate) fn alpn(_config: &Config) -> Vec<&'static [u8]> {
-    // The HTTP/2 issue puts `h2` first here (and `--http2 false` leaves it out).
-    vec![ALPN_HTTP1]
+/// The ALPN protocols the TLS listener offers, in order of preference: HTTP/2 first
+/// unless `--http2 false`, then HTTP/1.1.
+pub(crate) fn alpn(config: &Config) -> Vec<&'static [u8]> {
+    if config.http2 {
+        vec![crate::h2::ALPN_H2, ALPN_HTTP1]
+    } else {
+        vec![ALPN_HTTP1]
+    }
 }
 
 /// What the running server keeps of its TLS set-up: the acceptor every handshake uses,

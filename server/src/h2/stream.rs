@@ -1,0 +1,78 @@
+//! One HTTP/2 stream: the request checked and turned into the handler's [`Ctx`],
+//! answered by the same handler as HTTP/1.1, the head sent and the body streamed within
+//! flow control, then one access-log line as for HTTP/1.1 (`HTTP/2.0` as the version).
+
+use super::body::{self, Stop};
+use super::request::Head;
+use super::response;
+use super::{Respond, Settings};
+use crate::context::Ctx;
+use crate::files::Handled;
+use bytes::Bytes;
+use h2::server::SendResponse;
+use h2::{Reason, RecvStream};
+use http::Request;
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+/// Serves one stream to its end. Nothing here fails the connection: a stream that goes
+/// wrong is reset, the others carry on.
+pub(crate) async fn serve<R: Respond>(
+    request: Request<RecvStream>,
+    mut respond: SendResponse<Bytes>,
+    responder: &R,
+    settings: &Settings,
+    peer: SocketAddr,
+) {
+    let (parts, body) = request.into_parts();
+    // Request bodies are never read (GET and HEAD have none worth reading): dropping
+    // the receiving half lets `h2` discard what arrives, release its window, and end the
+    // stream with RST_STREAM(NO_ERROR) after our response (RFC 9113 section 8.1).
+    drop(body);
+    let Ok(head) = Head::from_parts(parts) else {
+        respond.send_reset(Reason::PROTOCOL_ERROR);
+        return;
+    };
+    // The clock, read once for the request (as over HTTP/1).
+    let now = SystemTime::now();
+    let fields = head.fields();
+    let ctx = Ctx::new(head.method.as_str(), &head.target, &fields, now).with_peer(peer.ip());
+    let mut response = match head.refusal() {
+        Some(refused) => refused,
+        None => match responder.respond(&ctx) {
+            Handled::Ready(response) => response,
+            // Slow disk work (a large folder) runs on a blocking thread, as over HTTP/1.
+            Handled::Blocking(job) => crate::rt::unblock(move || job.run()).await,
+        },
+    };
+    responder.finish(&mut response);
+    let status = response.status.as_u16();
+    let (head_frame, pieces) = response::split(response, ctx.head_only, now);
+    let sent = send(&mut respond, head_frame, pieces, settings).await;
+    if settings.log {
+        crate::access_log::log(peer.ip(), head.log_line().as_bytes(), status, sent);
+    }
+}
+
+/// Sends the head and the body; returns the body bytes handed to `h2`.
+async fn send(
+    respond: &mut SendResponse<Bytes>,
+    head: http::Response<()>,
+    pieces: Vec<body::Piece>,
+    settings: &Settings,
+) -> u64 {
+    let Ok(mut stream) = respond.send_response(head, pieces.is_empty()) else {
+        // The client reset the stream first.
+        return 0;
+    };
+    if pieces.is_empty() {
+        return 0;
+    }
+    let (sent, result) = body::send(&mut stream, pieces, settings.send_timeout).await;
+    if let Err(Stop::Read(e)) = &result {
+        crate::log_queue::error(format_args!(
+            "a file could not be read while sending it: {e}; stream reset"
+        ));
+    }
+    sent
+}
