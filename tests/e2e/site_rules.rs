@@ -275,6 +275,36 @@ fn auth_covers_every_spelling_of_a_protected_path() {
     assert_eq!((ok.status, ok.text().as_str()), (200, "the secret\n"));
 }
 
+/// A rule naming a file covers it under every URL that serves it: its folder's URL for an
+/// index file, every deep link for the fallback file.
+fn auth_on_an_index_or_fallback_file_covers_the_urls_that_serve_it() {
+    let site = rules_site();
+    write(site.path(), "app.html", b"<p>the app</p>\n");
+    let conf = format!(
+        "allow_insecure_auth = true\nfallback = \"app.html\"\n\
+         [[auth]]\nsource = \"/private/index.html\"\nusers = {{ alice = \"{ALICE_HASH}\" }}\n\
+         [[auth]]\nsource = \"/app.html\"\nusers = {{ alice = \"{ALICE_HASH}\" }}\n"
+    );
+    let (s, _) = start(site.path(), &conf, &[]);
+    for url in [
+        "/private/index.html",
+        "/private/",
+        "/app.html",
+        "/some/deep/link",
+    ] {
+        let r = get(s.addr, url);
+        assert_eq!(r.status, 401, "{url}");
+        assert!(
+            !r.text().contains("private index") && !r.text().contains("the app"),
+            "{url}"
+        );
+    }
+    let ok = request(&s, "GET /some/deep/link HTTP/1.1\r\nHost: x\r\nAuthorization: Basic YWxpY2U6d29uZGVybGFuZA==\r\nConnection: close\r\n\r\n");
+    assert_eq!((ok.status, ok.text().as_str()), (200, "<p>the app</p>\n"));
+    // The rule names one file: the rest of the folder is not covered.
+    assert_eq!(get(s.addr, "/private/secret.txt").status, 200);
+}
+
 fn sighup_reloads_the_file_and_a_broken_file_keeps_the_old_rules() {
     let site = rules_site();
     let first = "[[redirects]]\nsource = \"/old/*\"\ndestination = \"/new/$1\"\n";
@@ -339,5 +369,6 @@ tests::register! {
     redirects_with_captures_table,
     spa_fallback_serves_deep_links_while_missing_png_stays_404,
     auth_covers_every_spelling_of_a_protected_path,
+    auth_on_an_index_or_fallback_file_covers_the_urls_that_serve_it,
     sighup_reloads_the_file_and_a_broken_file_keeps_the_old_rules,
 }

@@ -155,7 +155,7 @@ fn respond(
     let (file, meta) = match state.root.node(&safe.relative) {
         Ok(Node::File(file, meta)) => (file, meta),
         // 7. Folders: redirect to the slashed URL, then the index file, then a listing.
-        Ok(Node::Dir) => return folder(ctx, state, safe),
+        Ok(Node::Dir) => return folder(ctx, state, safe, covered),
         Err(OpenError::NotFound) => {
             // A deep link of a single-page app gets the fallback file.
             return Ok(
@@ -183,7 +183,12 @@ fn decorate(
 }
 
 /// A folder URL: 301 to the slashed form, else the first index file, else a listing.
-fn folder(ctx: &Ctx<'_>, state: &State, safe: &SafePath) -> Result<Response, Defer> {
+fn folder(
+    ctx: &Ctx<'_>,
+    state: &State,
+    safe: &SafePath,
+    covered: Option<&site_rules::Covered<'_>>,
+) -> Result<Response, Defer> {
     if !safe.trailing_slash {
         // The path is normalised (no empty segments) and percent-encoded, so the
         // Location is always a local absolute path, never `//host`.
@@ -199,7 +204,13 @@ fn folder(ctx: &Ctx<'_>, state: &State, safe: &SafePath) -> Result<Response, Def
     for index in &state.config.index {
         let rel = safe.join(index);
         match state.root.open_file(&rel) {
-            Ok((file, meta)) => return Ok(serve_file(ctx, state, &rel, file, &meta)),
+            Ok((file, meta)) => {
+                // An auth rule naming the index file itself covers its folder's URL too.
+                if let Some(refused) = site_rules::file_auth(ctx, covered, &rel) {
+                    return Ok(refused);
+                }
+                return Ok(serve_file(ctx, state, &rel, file, &meta));
+            }
             // Out of descriptors: the index may well exist, so no 404 or listing.
             Err(OpenError::Exhausted) => return Ok(exhausted()),
             Err(_) => {}

@@ -54,11 +54,28 @@ pub(crate) fn before(ctx: &Ctx<'_>, covered: &Covered<'_>) -> Option<Response> {
         return Some(r);
     }
     // 3. Basic auth: 401 with a challenge, or 429 after too many failures.
+    auth(ctx, &covered.matched)
+}
+
+/// Auth for a file served under another URL (a folder's index, the fallback): a rule
+/// naming the file covers it whatever URL serves it.
+pub(crate) fn file_auth(
+    ctx: &Ctx<'_>,
+    covered: Option<&Covered<'_>>,
+    relative: &str,
+) -> Option<Response> {
+    let covered = covered?;
+    let matched = covered.rules.matched(&format!("/{relative}"));
+    if !matched.is_protected() {
+        return None;
+    }
+    auth(ctx, &matched)
+}
+
+/// 401 or 429 unless the request's credentials pass the rule in `matched`.
+fn auth(ctx: &Ctx<'_>, matched: &Matched<'_>) -> Option<Response> {
     let peer = ctx.peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    match covered
-        .matched
-        .auth(ctx.field("authorization"), peer, Instant::now())
-    {
+    match matched.auth(ctx.field("authorization"), peer, Instant::now()) {
         Outcome::Allowed => None,
         Outcome::Challenge(challenge) => {
             Some(Response::error(StatusCode(401)).with("WWW-Authenticate", challenge))
@@ -84,6 +101,10 @@ pub(crate) fn fallback(
     let file_path = covered.rules.fallback(&covered.path)?;
     // A regular file only (FIFOs and devices are never opened), like any other file.
     let (file, meta) = state.root.open_file(file_path).ok()?;
+    // A rule protecting the fallback file protects it under every deep link too.
+    if let Some(refused) = file_auth(ctx, Some(covered), file_path) {
+        return Some(refused);
+    }
     Some(super::serve_file(ctx, state, file_path, file, &meta))
 }
 

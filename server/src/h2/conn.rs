@@ -9,7 +9,6 @@
 use super::io::{Kept, Signals, Watched};
 use super::pace::Pace;
 use super::{limits, stream, Respond, Settings};
-use crate::log_queue::error;
 use crate::rt::Timer;
 use crate::shutdown::Shutdown;
 use bytes::Bytes;
@@ -178,7 +177,7 @@ async fn drive<S, R>(
                 // connection's other streams.
                 streams.push(AssertUnwindSafe(one).catch_unwind().map(|r| {
                     if r.is_err() {
-                        error(format_args!(
+                        crate::log_queue::error(format_args!(
                             "{peer}: internal error (a bug: please report it); stream reset"
                         ));
                     }
@@ -201,7 +200,7 @@ async fn drive<S, R>(
                 closing = true;
             }
             Event::Flood(flood) => {
-                error(format_args!(
+                crate::log_queue::error(format_args!(
                     "{peer}: {flood}; GOAWAY sent, connection closed"
                 ));
                 conn.abrupt_shutdown(Reason::ENHANCE_YOUR_CALM);
@@ -224,7 +223,8 @@ async fn drive<S, R>(
                     .deadline(signals.written(), now)
                     .is_some_and(|at| at <= now);
                 if stalled || slow {
-                    error(format_args!("{peer}: send timeout: the client reads too slowly or not at all; connection closed"
+                    crate::log_queue::error(format_args!(
+                        "{peer}: send timeout: the client reads too slowly or not at all; connection closed"
                     ));
                     break;
                 }
@@ -255,7 +255,7 @@ fn report(peer: SocketAddr, e: &h2::Error) {
     if e.is_io() || e.is_remote() {
         return;
     }
-    error(format_args!(
+    crate::log_queue::error(format_args!(
         "{peer}: HTTP/2 protocol error: {e}; connection closed"
     ));
 }

@@ -68,12 +68,11 @@ impl Settings {
 /// What the driver needs from the rest of the server: the handler. The server's is
 /// [`files::handle`], the same for HTTP/1.1; tests put a stub in its place.
 pub(crate) trait Respond: Sync {
-    /// The answer to the request `ctx` describes (or the job that will answer it on the
-    /// blocking pool).
+    /// The answer to the request `ctx` describes, or the blocking job that makes it.
     fn respond(&self, ctx: &Ctx<'_>) -> Handled;
 
-    /// Adds the fields every response on this connection carries.
-    fn decorate(&self, _response: &mut Response) {}
+    /// Last fields on every response of the connection, refusals included.
+    fn finish(&self, _response: &mut Response) {}
 }
 
 impl Respond for Arc<State> {
@@ -81,7 +80,7 @@ impl Respond for Arc<State> {
         files::handle(ctx, self)
     }
 
-    fn decorate(&self, response: &mut Response) {
+    fn finish(&self, response: &mut Response) {
         // HTTP/2 runs over TLS only: the fields of TLS responses (HSTS) always apply.
         crate::conn::tls_fields(self, response);
     }

@@ -8,8 +8,6 @@ use super::response;
 use super::{Respond, Settings};
 use crate::context::Ctx;
 use crate::files::Handled;
-use crate::log_queue::error;
-use crate::rt;
 use bytes::Bytes;
 use h2::server::SendResponse;
 use h2::{Reason, RecvStream};
@@ -43,12 +41,11 @@ pub(crate) async fn serve<R: Respond>(
         Some(refused) => refused,
         None => match responder.respond(&ctx) {
             Handled::Ready(response) => response,
-            // Slow disk work (a big folder's listing) waits on the blocking pool; the
-            // connection's other streams go on meanwhile.
-            Handled::Blocking(job) => rt::unblock(move || job.run()).await,
+            // Slow disk work (a large folder) runs on a blocking thread, as over HTTP/1.
+            Handled::Blocking(job) => crate::rt::unblock(move || job.run()).await,
         },
     };
-    responder.decorate(&mut response);
+    responder.finish(&mut response);
     let status = response.status.as_u16();
     let (head_frame, pieces) = response::split(response, ctx.head_only, now);
     let sent = send(&mut respond, head_frame, pieces, settings).await;
@@ -73,7 +70,7 @@ async fn send(
     }
     let (sent, result) = body::send(&mut stream, pieces, settings.send_timeout).await;
     if let Err(Stop::Read(e)) = &result {
-        error(format_args!(
+        crate::log_queue::error(format_args!(
             "a file could not be read while sending it: {e}; stream reset"
         ));
     }
