@@ -119,6 +119,9 @@ impl Captures {
     /// Compiles the wildcard subset redirect sources use: literals, `\` escapes, `*`,
     /// `?` and `**` as a whole segment (no `[...]` or `{...}`: they capture nothing).
     pub fn new(source: &str) -> Result<Captures, String> {
+        // The same start-up checks as every other rule's source: a source without its
+        // leading slash would never match, silently.
+        expand(source)?;
         let chars: Vec<char> = source.chars().collect();
         let mut tokens = Vec::new();
         let mut i = 0;

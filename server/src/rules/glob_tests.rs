@@ -189,3 +189,12 @@ proptest! {
         }
     }
 }
+
+/// A `[[redirects]]` source without its leading slash started silently and never
+/// matched, while the same mistake in every other rule kind was refused.
+#[test]
+fn a_redirect_source_without_a_leading_slash_is_refused_like_the_others() {
+    let err = Captures::new("x/*").unwrap_err();
+    assert!(err.contains("must start with /"), "{err}");
+    assert!(Captures::new("/x/*").is_ok());
+}
