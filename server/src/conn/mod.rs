@@ -140,6 +140,7 @@ pub(crate) async fn serve<S: Transport>(
             // A connection accepted while draining gets its first request answered too.
             if served > 0 {
                 watch.set_phase(Phase::Idle);
+                watch.mark_reusable();
                 watch.arm(state.keep_alive_timeout());
             }
         } else {
