@@ -18,6 +18,7 @@ use crate::shutdown::Shutdown;
 use crate::sockets::{self, Kind, Listener};
 use crate::state::State;
 use crate::tls;
+use crate::watchdog;
 use async_io::Async;
 use async_lock::{Semaphore, SemaphoreGuardArc};
 use async_std::channel::{bounded, Receiver, Sender};
@@ -25,6 +26,7 @@ use futures::FutureExt;
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -195,7 +197,7 @@ async fn accept_loop(
 ) {
     loop {
         // Backpressure: wait for a free slot before accepting; the kernel queues the rest.
-        let slot = slots.acquire_arc().await;
+        let slot = take_slot(listener, state, slots).await;
         let (stream, peer) = loop {
             match listener.socket.accept().await {
                 Ok(pair) => break pair,
@@ -210,6 +212,67 @@ async fn accept_loop(
         };
         spawn_connection(listener.kind, slot, stream, peer, state, shutdown);
     }
+}
+
+/// Idle keep-alive connections closed for each client waiting at a full cap: one
+/// admits it, and no connection is closed that no one is waiting for.
+const IDLE_CUTS_PER_WAITING: usize = 1;
+
+/// How long to wait for a slot after closing idle connections (or finding none) before
+/// looking again: a connection chosen may have begun a request meanwhile, and busy ones
+/// go idle. One sweep interval, so a full server looks a few times a second.
+const RECLAIM_RETRY: Duration = watchdog::SWEEP_INTERVAL;
+
+/// A connection slot for the next client. With every slot taken and a client waiting
+/// in the queue, closes the longest-idle keep-alive connection to make room (nginx's
+/// ngx_drain_connections), so idle sockets cannot lock new clients out for a whole
+/// `--keep-alive-timeout`; with none idle, it waits for a slot as before.
+async fn take_slot(
+    listener: &Listener,
+    state: &State,
+    slots: &Arc<Semaphore>,
+) -> SemaphoreGuardArc {
+    loop {
+        if let Some(slot) = slots.try_acquire_arc() {
+            return slot;
+        }
+        // Full: only a client waiting in the queue is a reason to close anyone.
+        let freed_or_waiting = futures_lite::future::or(
+            slots.acquire_arc().map(Ok),
+            listener.socket.readable().map(Err),
+        )
+        .await;
+        match freed_or_waiting {
+            Ok(slot) => return slot,
+            Err(Ok(())) if is_waiting(listener) => {}
+            // A stale readiness: the queue is empty after all.
+            Err(Ok(())) => continue,
+            // The listener cannot be polled: just wait for a slot.
+            Err(Err(_)) => return slots.acquire_arc().await,
+        }
+        state.watchdog.cut_idle(IDLE_CUTS_PER_WAITING);
+        let freed = futures_lite::future::or(slots.acquire_arc().map(Some), async {
+            rt::sleep(RECLAIM_RETRY).await;
+            None
+        })
+        .await;
+        if let Some(slot) = freed {
+            return slot;
+        }
+    }
+}
+
+/// Whether a client is in `listener`'s queue right now, asked of the kernel: a
+/// readiness event can be stale, and no idle connection is closed for nobody.
+fn is_waiting(listener: &Listener) -> bool {
+    let mut fd = libc::pollfd {
+        fd: listener.socket.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, for a descriptor `listener` holds open; no wait.
+    let ready = unsafe { libc::poll(&mut fd, 1, 0) };
+    ready == 1 && fd.revents & libc::POLLIN != 0
 }
 
 /// Starts the task serving one accepted connection; `slot` is returned when it ends.

@@ -79,6 +79,10 @@ pub(crate) struct Watch {
     /// the reading side. Only for plain TCP: over TLS the FIN must follow close_notify,
     /// which only the connection can send.
     fin_first: AtomicBool,
+    /// Has answered a request, so when idle it is a keep-alive connection between
+    /// requests, which [`Watchdog::cut_idle`] may close to make room (nginx's
+    /// "reusable" connections). Never set before the first response.
+    reusable: AtomicBool,
 }
 
 impl Watch {
@@ -106,6 +110,12 @@ impl Watch {
     /// (see [`Phase::Closing`]); for plain TCP connections.
     pub(crate) fn close_idle_with_fin(&self) {
         self.fin_first.store(true, Ordering::Relaxed);
+    }
+
+    /// Lets [`Watchdog::cut_idle`] close this connection while it is idle: it has
+    /// answered a request and waits for the next one.
+    pub(crate) fn mark_reusable(&self) {
+        self.reusable.store(true, Ordering::Relaxed);
     }
 
     /// The phase in which the sweeper cut this connection for a passed deadline.
@@ -193,6 +203,7 @@ impl Watchdog {
             phase: AtomicU8::new(Phase::Idle as u8),
             fired_in: AtomicU8::new(NOT_FIRED),
             fin_first: AtomicBool::new(false),
+            reusable: AtomicBool::new(false),
         });
         watch.arm(after);
         let slot = match self.inner.slots.lock() {
@@ -223,6 +234,63 @@ impl Watchdog {
             rt::sleep(SWEEP_INTERVAL).await;
             self.sweep(shutdown.is_fired());
         }
+    }
+
+    /// Closes up to `most` idle keep-alive connections (waiting between requests),
+    /// those idle longest first, to free their slots for new connections waiting at a
+    /// full cap (nginx's ngx_drain_connections; RFC 9112 section 9.5 lets a server close
+    /// an idle connection at any time). A connection with a request or response in
+    /// flight, or a fresh one whose first request may be on the way, is never chosen.
+    /// Each chosen one has its reading side cut, so it sees end of input and closes
+    /// quietly. Returns how many were cut.
+    pub(crate) fn cut_idle(&self, most: usize) -> usize {
+        let Ok(slots) = self.inner.slots.lock() else {
+            return 0;
+        };
+        if most == 0 {
+            return 0;
+        }
+        let mut idle: Vec<&Arc<Watch>> = slots
+            .entries
+            .iter()
+            .flatten()
+            .filter(|w| {
+                w.reusable.load(Ordering::Relaxed)
+                    && w.phase.load(Ordering::Relaxed) == Phase::Idle as u8
+            })
+            .collect();
+        idle.sort_unstable_by_key(|w| w.armed_ms.load(Ordering::Relaxed));
+        let mut cut = 0;
+        for watch in idle {
+            if cut == most {
+                break;
+            }
+            // SAFETY: as in `sweep`: a registered connection's descriptor, under the lock.
+            let fd = unsafe { BorrowedFd::borrow_raw(watch.fd) };
+            // Bytes already in its socket are a request on the way: leave it.
+            let mut probe = [0u8; 1];
+            let peeked = rustix::net::recv(
+                fd,
+                &mut probe,
+                rustix::net::RecvFlags::PEEK | rustix::net::RecvFlags::DONTWAIT,
+            );
+            if matches!(peeked, Ok((n, _)) if n > 0) {
+                continue;
+            }
+            // Claim it only if still idle: one that just began a request answers it.
+            let still_idle = watch.phase.compare_exchange(
+                Phase::Idle as u8,
+                Phase::Drain as u8,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            );
+            if still_idle.is_err() {
+                continue;
+            }
+            let _ = rustix::net::shutdown(fd, rustix::net::Shutdown::Read);
+            cut += 1;
+        }
+        cut
     }
 
     /// One sweep: cuts connections whose deadline has passed and, if `closing`, idle ones.
@@ -329,6 +397,53 @@ mod tests {
         let _other = dog.register(fresh.as_fd(), Duration::from_secs(60));
         dog.sweep(false);
         assert!(!cut(&mut fresh));
+    }
+
+    #[test]
+    fn cut_idle_closes_the_longest_idle_connections_and_nothing_busy() {
+        let dog = Watchdog::new();
+        let mut pairs: Vec<(UnixStream, UnixStream)> =
+            (0..5).map(|_| UnixStream::pair().unwrap()).collect();
+        let phases = [
+            Phase::Idle,
+            Phase::Head,
+            Phase::Idle,
+            Phase::Fresh,
+            Phase::Send,
+        ];
+        let mut regs = Vec::new();
+        for ((watched, _), phase) in pairs.iter().zip(phases) {
+            let reg = dog.register(watched.as_fd(), Duration::from_secs(60));
+            reg.set_phase(phase);
+            reg.mark_reusable();
+            regs.push(reg);
+            // Distinct idle-since times: the first registered has waited longest.
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(dog.cut_idle(1), 1);
+        let cuts: Vec<bool> = pairs.iter_mut().map(|(w, _)| cut(w)).collect();
+        assert_eq!(cuts, [true, false, false, false, false]);
+        // Asked for more than there are: only the other idle one goes.
+        assert_eq!(dog.cut_idle(8), 1);
+        let cuts: Vec<bool> = pairs.iter_mut().map(|(w, _)| cut(w)).collect();
+        assert_eq!(cuts, [true, false, true, false, false]);
+        assert_eq!(dog.cut_idle(8), 0);
+        // Idle before its first request (not reusable), or with a request already in
+        // its socket: left alone.
+        let (mut fresh, _p1) = UnixStream::pair().unwrap();
+        let fresh_reg = dog.register(fresh.as_fd(), Duration::from_secs(60));
+        fresh_reg.set_phase(Phase::Idle);
+        let (mut asked, mut asker) = UnixStream::pair().unwrap();
+        let asked_reg = dog.register(asked.as_fd(), Duration::from_secs(60));
+        asked_reg.set_phase(Phase::Idle);
+        asked_reg.mark_reusable();
+        std::io::Write::write_all(&mut asker, b"G").unwrap();
+        assert_eq!(dog.cut_idle(8), 0);
+        assert!(!cut(&mut fresh));
+        asked.set_nonblocking(true).unwrap();
+        assert_eq!(asked.read(&mut [0u8; 1]).ok(), Some(1));
+        // Cut to make room, not for a passed deadline: they close without a 408.
+        assert!(regs.iter().all(|r| r.fired_in().is_none()));
     }
 
     #[test]

@@ -223,6 +223,29 @@ fn a_stalled_stdout_never_blocks_the_server() {
     drop(stdout);
 }
 
+/// Finding 3: a GET announcing a body it never sent got no response at all and no log
+/// line once the body's deadline passed: it gets 408 with `Connection: close`, logged.
+fn a_body_that_never_arrives_gets_408_and_a_log_line() {
+    let server = TestServer::start_with(&["--head-timeout", "1"]);
+    let mut c = Conn::open(server.addr);
+    c.send(b"GET /HelloWorld.html HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n");
+    let r = c
+        .read_response("GET")
+        .expect("a response, not a bare close");
+    assert_eq!(r.status, 408);
+    assert_eq!(r.header("connection"), Some("close"));
+    let mut rest = Vec::new();
+    assert_eq!(
+        c.stream.read_to_end(&mut rest).ok(),
+        Some(0),
+        "EOF after the 408"
+    );
+    let line = server
+        .wait_for_stdout("\"GET /HelloWorld.html HTTP/1.1\"", Duration::from_secs(10))
+        .expect("access log line");
+    assert!(line.contains("\" 408 "), "{line}");
+}
+
 tests::register! {
     http11_keeps_the_connection_alive,
     connection_close_is_honoured,
@@ -235,4 +258,5 @@ tests::register! {
     access_log_has_one_common_log_format_line_per_request,
     quiet_turns_the_access_log_off,
     a_stalled_stdout_never_blocks_the_server,
+    a_body_that_never_arrives_gets_408_and_a_log_line,
 }

@@ -1,9 +1,9 @@
 //! Concurrency: one task per connection; many parallel clients get every byte exactly.
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tests::raw::Conn;
 use tests::server::{write, TestServer};
 
@@ -92,11 +92,13 @@ fn a_slow_reader_does_not_block_others() {
 
 fn connection_cap_queues_instead_of_refusing() {
     let server = TestServer::start_with(&["--max-connections", "2", "--quiet"]);
-    // Two kept-alive connections fill the cap: each got an answer, so each holds a slot.
+    // Two connections in the middle of a request fill the cap: each was served its first
+    // request and has begun a second, so each holds a slot no new client may take.
     let hold = |server: &TestServer| {
         let mut c = Conn::open(server.addr);
         c.send(b"GET /HelloWorld.html HTTP/1.1\r\nHost: x\r\n\r\n");
         assert_eq!(c.read_response("GET").map(|r| r.status), Some(200));
+        c.send(b"GET /HelloWorld.html HTTP/1.1\r\n");
         c
     };
     let a = hold(&server);
@@ -128,8 +130,66 @@ fn connection_cap_queues_instead_of_refusing() {
     drop(b);
 }
 
+/// Finding 1: with the cap full of idle keep-alive connections, a new client waited the
+/// whole `--keep-alive-timeout` in the kernel's queue. An idle one is closed (cleanly:
+/// end of input, no reset) to admit it, and only one.
+fn idle_keep_alive_connections_make_room_for_a_new_client_at_the_cap() {
+    let server = TestServer::start_with(&[
+        "--max-connections",
+        "2",
+        "--keep-alive-timeout",
+        "60",
+        "--quiet",
+    ]);
+    let idle = || {
+        let mut c = Conn::open(server.addr);
+        c.send(b"GET /HelloWorld.html HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(c.read_response("GET").map(|r| r.status), Some(200));
+        c
+    };
+    let mut kept = [idle(), idle()];
+    // Conn's read timeout (10 s) is far below the keep-alive timeout (60 s).
+    let mut third = Conn::open(server.addr);
+    third.send(b"GET /HelloWorld.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!(third.read_response("GET").map(|r| r.status), Some(200));
+    // Which idle connection saw end of input (the oldest, unless both became idle in the
+    // same millisecond; the watchdog's unit test pins the order).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let closed = loop {
+        let ended: Vec<usize> = (0..2)
+            .filter(|&i| {
+                let s = &kept[i].stream;
+                s.set_nonblocking(true).unwrap();
+                let peeked = s.peek(&mut [0u8; 1]);
+                s.set_nonblocking(false).unwrap();
+                !peeked
+                    .as_ref()
+                    .is_err_and(|e| e.kind() == ErrorKind::WouldBlock)
+            })
+            .collect();
+        if let [i] = ended[..] {
+            break i;
+        }
+        assert!(ended.is_empty(), "both idle connections were closed");
+        assert!(Instant::now() < deadline, "no idle connection was closed");
+        thread::sleep(Duration::from_millis(10));
+    };
+    let mut byte = [0u8; 1];
+    let end = kept[closed].stream.read(&mut byte);
+    assert_eq!(
+        end.ok(),
+        Some(0),
+        "a clean close (FIN), not a reset or data"
+    );
+    // The other one is still served on the same connection.
+    let other = &mut kept[1 - closed];
+    other.send(b"GET /HelloWorld.html HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(other.read_response("GET").map(|r| r.status), Some(200));
+}
+
 tests::register! {
     sixty_four_parallel_clients_get_every_byte,
     a_slow_reader_does_not_block_others,
     connection_cap_queues_instead_of_refusing,
+    idle_keep_alive_connections_make_room_for_a_new_client_at_the_cap,
 }

@@ -140,6 +140,7 @@ pub(crate) async fn serve<S: Transport>(
             // A connection accepted while draining gets its first request answered too.
             if served > 0 {
                 watch.set_phase(Phase::Idle);
+                watch.mark_reusable();
                 watch.arm(state.keep_alive_timeout());
             }
         } else {
@@ -263,7 +264,7 @@ fn turn<S: Transport>(
 }
 
 /// Answers a request the read's poll could not: reads and drops its body first (a
-/// body too large or malformed changes the answer to 413 or 400), runs a blocking job
+/// body too large, malformed or late changes the answer to 413, 400 or 408), runs a blocking job
 /// off the executor, then starts the response. `None`: the client went away.
 async fn later<S: Transport>(
     stream: &mut S,
@@ -285,6 +286,12 @@ async fn later<S: Transport>(
             drain::Skipped::Done => None,
             drain::Skipped::TooLarge => Some(StatusCode::CONTENT_TOO_LARGE),
             drain::Skipped::Malformed => Some(StatusCode::BAD_REQUEST),
+            // The body did not arrive by its deadline: the client may still be
+            // reading, so it is told why (RFC 9110 section 15.5.9), and the request
+            // is logged like any other.
+            drain::Skipped::Ended if watch.fired_in() == Some(Phase::Drain) => {
+                Some(StatusCode::REQUEST_TIMEOUT)
+            }
             drain::Skipped::Ended => return Ok(None),
         };
         if let Some(status) = refused {
