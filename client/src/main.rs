@@ -5,6 +5,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod auth;
+mod cacert;
 mod cli;
 mod command;
 mod complete;
@@ -28,6 +29,7 @@ mod stream;
 mod target;
 mod terminal;
 mod tls;
+mod tls_refusal;
 mod transport;
 mod usage;
 mod view;

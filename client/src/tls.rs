@@ -2,22 +2,19 @@
 //! from the system store plus `--cacert`, or none with `-k`; the handshake; and one
 //! honest line for each way it fails.
 
+use crate::cacert::Pinned;
 use crate::error::{Error, Kind};
 use crate::stream::{is_timeout, Wire};
 use crate::target::Origin;
-use crate::terminal::escape_line;
+use crate::tls_refusal;
 use crate::x509::{self, CertSummary};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{
-    CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme,
-    StreamOwned,
-};
+use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme, StreamOwned};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, UNIX_EPOCH};
 
 /// How the client decides whom to trust.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -55,13 +52,18 @@ impl Tls {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         // The one crypto provider, installed explicitly (ring): nothing picks another.
         let _ = CryptoProvider::install_default(rustls::crypto::ring::default_provider());
-        let inner: Arc<dyn ServerCertVerifier> = if trust.insecure {
-            Arc::new(AnyCertificate(provider.clone()))
+        let (inner, pinned): (Arc<dyn ServerCertVerifier>, _) = if trust.insecure {
+            (
+                Arc::new(AnyCertificate(provider.clone())),
+                Pinned::default(),
+            )
         } else {
             let extra = match &trust.cacert {
                 Some(path) => load_pem(path)?,
                 None => Vec::new(),
             };
+            // The same certificates again, for a server that sends one of them as its own.
+            let pinned = extra.clone();
             let verifier =
                 rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone())
                     .map_err(|e| {
@@ -70,10 +72,11 @@ impl Tls {
                         format!("cannot load the trusted certificates: {e}; pass --cacert FILE"),
                     )
                 })?;
-            Arc::new(verifier)
+            (Arc::new(verifier), Pinned::new(pinned))
         };
         let verifier = Arc::new(Recording {
             inner,
+            pinned,
             seen: Mutex::new(None),
         });
         let mut config = ClientConfig::builder_with_provider(provider)
@@ -156,34 +159,10 @@ impl Tls {
         let seen = self.verifier.seen.lock().ok().and_then(|s| s.clone());
         let cert = seen.as_deref().and_then(x509::summarize);
         let host = &origin.host;
-        let skip = "or -k to skip verification (insecure)";
         match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-            Some(rustls::Error::InvalidCertificate(c)) => tls(match c {
-                CertificateError::UnknownIssuer => format!(
-                    "the certificate of {host} was issued by an authority this system does not trust{}; pass --cacert FILE with that CA, {skip}",
-                    cert.map(|c| format!(" ({})", escape_line(c.issuer.as_bytes()))).unwrap_or_default()
-                ),
-                CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
-                    let when = match c {
-                        CertificateError::ExpiredContext { not_after, .. } => date(*not_after),
-                        _ => cert.map(|c| c.not_after).unwrap_or_else(|| "an unknown date".into()),
-                    };
-                    format!("the certificate of {host} expired on {when}; the server must renew it ({skip})")
-                }
-                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-                    format!("the certificate of {host} is not valid yet; check this machine's clock ({skip})")
-                }
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-                    // Our own reading of the certificate first: rustls' list is debug text.
-                    let names = match (cert, c) {
-                        (Some(c), _) => escape_line(c.names_list().as_bytes()),
-                        (None, CertificateError::NotValidForNameContext { presented, .. }) if !presented.is_empty() => escape_line(presented.join(", ").as_bytes()),
-                        _ => "other names".into(),
-                    };
-                    format!("the certificate of {host} is for {names}, not {host}; connect with one of those names, {skip}")
-                }
-                other => format!("the certificate of {host} was refused: {other}; {skip}"),
-            }),
+            Some(rustls::Error::InvalidCertificate(c)) => {
+                tls(tls_refusal::sentence(c, host, cert.as_ref()))
+            }
             Some(rustls::Error::InvalidMessage(_)) => tls(format!(
                 "{origin} did not answer in TLS (it sent \"{}\"); is it a plain HTTP port? try {plain}",
                 wire.first_bytes().escape_ascii()
@@ -221,20 +200,13 @@ fn load_pem(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
     Ok(certs)
 }
 
-/// A date for messages: `2001-01-01 00:00:00 UTC`.
-fn date(t: UnixTime) -> String {
-    let civil = shared::wire::date::civil(UNIX_EPOCH + Duration::from_secs(t.as_secs()));
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-        civil.year, civil.month, civil.day, civil.hour, civil.minute, civil.second
-    )
-}
-
-/// Delegates to the real verifier and remembers the certificate it was shown, so a
-/// failure can name the certificate's issuer, names and expiry.
+/// Delegates to the real verifier (with the `--cacert` certificates that may stand for
+/// themselves) and remembers the certificate it was shown, so a failure can name the
+/// certificate's issuer, names and expiry.
 #[derive(Debug)]
 struct Recording {
     inner: Arc<dyn ServerCertVerifier>,
+    pinned: Pinned,
     seen: Mutex<Option<Vec<u8>>>,
 }
 
@@ -252,6 +224,7 @@ impl ServerCertVerifier for Recording {
         }
         self.inner
             .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+            .or_else(|e| self.pinned.rescue(e, end_entity, server_name, now))
     }
 
     fn verify_tls12_signature(

@@ -2,7 +2,9 @@
 //! issuer, names and expiry, read from its DER by a bounded walk that returns `None` on
 //! anything unexpected. Verification is rustls' job; this is only for messages and `-v`.
 
+use shared::wire::date::{civil, Civil};
 use std::net::IpAddr;
+use std::time::SystemTime;
 
 /// Most names listed from one certificate; a CDN certificate can carry hundreds.
 const MAX_NAMES: usize = 32;
@@ -38,24 +40,7 @@ impl CertSummary {
 
 /// Reads the summary from a DER certificate; `None` if it does not parse.
 pub(crate) fn summarize(der: &[u8]) -> Option<CertSummary> {
-    let (0x30, cert, _) = tlv(der)? else {
-        return None;
-    };
-    let (0x30, tbs, _) = tlv(cert)? else {
-        return None;
-    };
-    let (mut tag, mut value, mut rest) = tlv(tbs)?;
-    if tag == 0xa0 {
-        (tag, value, rest) = tlv(rest)?; // explicit [0] version
-    }
-    let _serial = (tag == 0x02).then_some(value)?;
-    let (_, _signature, rest) = tlv(rest)?;
-    let (0x30, issuer, rest) = tlv(rest)? else {
-        return None;
-    };
-    let (0x30, validity, rest) = tlv(rest)? else {
-        return None;
-    };
+    let (issuer, validity, rest) = to_validity(der)?;
     let (0x30, subject, mut rest) = tlv(rest)? else {
         return None;
     };
@@ -78,6 +63,29 @@ pub(crate) fn summarize(der: &[u8]) -> Option<CertSummary> {
         }
     }
     Some(summary)
+}
+
+/// Walks a certificate to its validity: (issuer, validity, what follows in the TBS).
+fn to_validity(der: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    let (0x30, cert, _) = tlv(der)? else {
+        return None;
+    };
+    let (0x30, tbs, _) = tlv(cert)? else {
+        return None;
+    };
+    let (mut tag, mut value, mut rest) = tlv(tbs)?;
+    if tag == 0xa0 {
+        (tag, value, rest) = tlv(rest)?; // explicit [0] version
+    }
+    let _serial = (tag == 0x02).then_some(value)?;
+    let (_, _signature, rest) = tlv(rest)?;
+    let (0x30, issuer, rest) = tlv(rest)? else {
+        return None;
+    };
+    let (0x30, validity, rest) = tlv(rest)? else {
+        return None;
+    };
+    Some((issuer, validity, rest))
 }
 
 /// One DER element: (tag, contents, what follows). Only the short tag form is read;
@@ -179,6 +187,11 @@ fn alt_names(mut extensions: &[u8], summary: &mut CertSummary) -> Option<()> {
 
 /// UTCTime (`YYMMDDHHMMSSZ`, RFC 5280 4.1.2.5.1: 50-99 are 19xx) or GeneralizedTime.
 fn time(tag: u8, value: &[u8]) -> Option<String> {
+    civil_time(tag, value).map(|c| show(&c))
+}
+
+/// The same times as calendar fields, checked for range.
+fn civil_time(tag: u8, value: &[u8]) -> Option<Civil> {
     let text = std::str::from_utf8(value).ok()?.strip_suffix('Z')?;
     if !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -191,16 +204,65 @@ fn time(tag: u8, value: &[u8]) -> Option<String> {
         (0x18, 14) => text.to_string(),
         _ => return None,
     };
-    let f = |r: std::ops::Range<usize>| &full[r];
-    Some(format!(
-        "{}-{}-{} {}:{}:{} UTC",
-        f(0..4),
-        f(4..6),
-        f(6..8),
-        f(8..10),
-        f(10..12),
-        f(12..14)
-    ))
+    let f = |r: std::ops::Range<usize>| full[r].parse::<u32>().ok();
+    let civil = Civil {
+        year: i64::from(f(0..4)?),
+        month: f(4..6)?,
+        day: f(6..8)?,
+        hour: f(8..10)?,
+        minute: f(10..12)?,
+        second: f(12..14)?,
+    };
+    let in_range = (1..=12).contains(&civil.month)
+        && (1..=31).contains(&civil.day)
+        && civil.hour < 24
+        && civil.minute < 60
+        && civil.second < 60;
+    in_range.then_some(civil)
+}
+
+/// `2001-01-01 00:00:00 UTC`.
+pub(crate) fn show(c: &Civil) -> String {
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
+    )
+}
+
+/// Orders calendar times (all UTC).
+fn key(c: &Civil) -> (i64, u32, u32, u32, u32, u32) {
+    (c.year, c.month, c.day, c.hour, c.minute, c.second)
+}
+
+/// Where `now` stands against a certificate's validity period (RFC 5280 4.1.2.5: both
+/// ends inclusive); `None` if the certificate does not parse.
+pub(crate) fn validity_at(der: &[u8], now: SystemTime) -> Option<Validity> {
+    let (_, validity, _) = to_validity(der)?;
+    let (before_tag, not_before, after) = tlv(validity)?;
+    let (after_tag, not_after, _) = tlv(after)?;
+    let (from, until) = (
+        civil_time(before_tag, not_before)?,
+        civil_time(after_tag, not_after)?,
+    );
+    let now = key(&civil(now));
+    Some(if now < key(&from) {
+        Validity::NotYet(show(&from))
+    } else if now > key(&until) {
+        Validity::Expired(show(&until))
+    } else {
+        Validity::Current
+    })
+}
+
+/// The answer of [`validity_at`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Validity {
+    /// Within its dates.
+    Current,
+    /// Starts later, on this date.
+    NotYet(String),
+    /// Ended on this date.
+    Expired(String),
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -2,10 +2,12 @@
 //! good leaf for localhost and 127.0.0.1, an expired leaf, a wrong-name leaf) and nginx
 //! with `ssl`. Every failure is one line naming the cause, with exit code 7.
 
-use std::process::Output;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use tests::certs::TestCerts;
 use tests::client::{run, Home};
 use tests::client_tls::{greeter, hostile_self_signed, nginx_tls, Ending, TlsPeer};
+use tests::server::TestServer;
 
 const TLS12_ONLY: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS12];
 
@@ -420,6 +422,114 @@ fn a_certificates_escape_sequences_are_never_printed_raw() {
     );
 }
 
+/// Runs the README's certificate one-liner in `dir` (openssl marks it `CA:TRUE`),
+/// writing `{stem}cert.pem` and `{stem}key.pem`.
+fn readme_certificate(dir: &Path, stem: &str) -> (PathBuf, PathBuf) {
+    let (cert, key) = (
+        dir.join(format!("{stem}cert.pem")),
+        dir.join(format!("{stem}key.pem")),
+    );
+    let out = Command::new(tests::tools::program("openssl"))
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .args(["-days", "365", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        .output()
+        .expect("run openssl");
+    assert!(out.status.success(), "openssl: {}", text(&out.stderr));
+    (cert, key)
+}
+
+/// Our server on `bind` with that certificate, and the site it serves (kept alive with it).
+fn our_server_with(cert: &Path, key: &Path, bind: &str) -> (TestServer, tempfile::TempDir) {
+    let site = tests::server::site();
+    let mut command = Command::new(tests::bin::binary("server"));
+    command
+        .args(["--port", "0", "--bind", bind, "--root"])
+        .arg(site.path())
+        .arg("--tls-cert")
+        .arg(cert)
+        .arg("--tls-key")
+        .arg(key);
+    (TestServer::spawn(command, site.path()), site)
+}
+
+fn the_readme_certificate_named_by_cacert_is_trusted_as_the_servers_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = readme_certificate(dir.path(), "");
+    let (server, _site) = our_server_with(&cert, &key, "127.0.0.1");
+    let page = std::fs::read(server.root.join("HelloWorld.html")).unwrap();
+    for host in ["localhost", "127.0.0.1"] {
+        let url = format!("https://{host}:{}/HelloWorld.html", server.addr.port());
+        let out = client(&["--cacert", cert.to_str().unwrap(), &url]);
+        assert_eq!(out.status.code(), Some(0), "{host}: {}", text(&out.stderr));
+        assert_eq!(out.stdout, page, "{host}");
+        assert_eq!(text(&out.stderr), "", "{host}: verified, so no warning");
+    }
+}
+
+fn the_readme_certificate_for_another_host_name_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = readme_certificate(dir.path(), "");
+    // The same server, certificate and --cacert, reached as ::1: a name it does not have.
+    let (server, _site) = our_server_with(&cert, &key, "::1");
+    let url = format!("https://[::1]:{}/HelloWorld.html", server.addr.port());
+    let out = client(&["--cacert", cert.to_str().unwrap(), &url]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{err}");
+    assert!(
+        err.starts_with("client: error: the certificate of ")
+            && err.contains("is for localhost, 127.0.0.1, not "),
+        "{err}"
+    );
+    assert_eq!(out.stdout, b"", "nothing fetched");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+fn an_unrelated_self_signed_ca_certificate_is_refused_in_plain_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = readme_certificate(dir.path(), "");
+    let (other, _) = readme_certificate(dir.path(), "other-");
+    let (server, _site) = our_server_with(&cert, &key, "127.0.0.1");
+    let url = format!("https://localhost:{}/HelloWorld.html", server.addr.port());
+    for args in [vec!["--cacert", other.to_str().unwrap(), &url], vec![&url]] {
+        let out = client(&args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(7), "{args:?}: {err}");
+        assert_eq!(
+            err,
+            "client: error: the certificate of localhost was refused: it is a CA certificate (CA:TRUE) used as the server's own; pass that very certificate with --cacert FILE, or make one with -addext basicConstraints=critical,CA:FALSE (or -k to skip verification (insecure))\n",
+            "{args:?}"
+        );
+        assert_eq!(out.stdout, b"", "{args:?}: nothing fetched");
+    }
+}
+
+fn an_expired_self_signed_certificate_named_by_cacert_is_refused_with_its_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.not_before = rcgen::date_time_ymd(2000, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2001, 1, 1);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    let peer = TlsPeer::start(&cert_path, &key_path, REPLY, Ending::KeepAlive, None);
+    let url = format!("https://localhost:{}/", peer.port);
+    let out = client(&["--cacert", cert_path.to_str().unwrap(), &url]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{err}");
+    assert!(
+        err.contains("the certificate of localhost expired on 2001-01-01 00:00:00 UTC"),
+        "{err}"
+    );
+    assert_eq!(out.stdout, b"");
+}
+
 tests::register! {
     our_server_over_https,
     a_certificates_escape_sequences_are_never_printed_raw,
@@ -435,4 +545,8 @@ tests::register! {
     kept_and_reopened_tls_connections,
     a_close_delimited_body_cut_without_close_notify_is_a_truncation,
     #[needs("nginx")] nginx_over_tls,
+    #[needs("openssl")] the_readme_certificate_named_by_cacert_is_trusted_as_the_servers_own,
+    #[needs("openssl")] the_readme_certificate_for_another_host_name_is_refused,
+    #[needs("openssl")] an_unrelated_self_signed_ca_certificate_is_refused_in_plain_words,
+    an_expired_self_signed_certificate_named_by_cacert_is_refused_with_its_date,
 }
