@@ -5,8 +5,10 @@
 //! 8.1.1) a request with connection-specific fields (`Connection`, `Keep-Alive`,
 //! `Proxy-Connection`, `Transfer-Encoding`, `Upgrade`, a `TE` other than `trailers`;
 //! section 8.2.2), missing or repeated pseudo-fields and a bad `content-length`, and
-//! rejects uppercase field names. This adds `Host` disagreeing with `:authority`
-//! (section 8.3.1), and the limits an HTTP/1 head has (field count, target length), so
+//! rejects uppercase field names. This adds `Host` disagreeing with `:authority`, a
+//! repeated `Host` or userinfo in `:authority` (section 8.3.1), field values with
+//! leading or trailing whitespace (section 8.2.1), a `400` for a request naming no host
+//! at all (as over HTTP/1.1), and the limits an HTTP/1 head has (field count, target length), so
 //! a request one protocol refuses the other refuses too.
 //!
 //! [`Ctx`]: crate::context::Ctx
@@ -40,6 +42,21 @@ impl Head {
     /// Checks and takes apart a request `h2` accepted.
     pub(crate) fn from_parts(parts: http::request::Parts) -> Result<Head, Malformed> {
         let authority = parts.uri.authority().map(|a| a.as_str().to_owned());
+        // `:authority` MUST NOT carry the deprecated userinfo (section 8.3.1).
+        if authority.as_deref().is_some_and(|a| a.contains('@')) {
+            return Err(Malformed("userinfo in :authority"));
+        }
+        // One Host at most, as over HTTP/1.1 (RFC 9112 section 3.2).
+        if parts.headers.get_all(HOST).iter().nth(1).is_some() {
+            return Err(Malformed("repeated Host"));
+        }
+        // A field value MUST NOT start or end with whitespace (section 8.2.1).
+        let padded = |v: &[u8]| {
+            matches!(v.first(), Some(b' ' | b'\t')) || matches!(v.last(), Some(b' ' | b'\t'))
+        };
+        if parts.headers.values().any(|v| padded(v.as_bytes())) {
+            return Err(Malformed("field value with leading or trailing whitespace"));
+        }
         let host = parts.headers.get(HOST).map(|h| h.as_bytes());
         if let (Some(a), Some(h)) = (&authority, host) {
             if !a.as_bytes().eq_ignore_ascii_case(h) {
@@ -107,6 +124,9 @@ impl Head {
             RequestError::HeadTooLarge
         } else if self.target.len() > MAX_URI_LEN {
             RequestError::UriTooLong
+        } else if self.authority.as_deref().is_none_or(str::is_empty) {
+            // An https request names its host (RFC 9110 section 4.2.2), as HTTP/1.1 must.
+            RequestError::BadHost
         } else {
             return None;
         };
@@ -210,5 +230,34 @@ mod tests {
             head.refusal().unwrap().status,
             shared::StatusCode::URI_TOO_LONG
         );
+    }
+
+    /// Review finding: these were served with 200 over HTTP/2 while HTTP/1.1 refuses
+    /// them (RFC 9113 sections 8.2.1 and 8.3.1).
+    #[test]
+    fn malformed_authority_host_and_padded_values_are_refused() {
+        let userinfo = parts(http::Request::get("https://user:pw@localhost/"));
+        assert_eq!(
+            Head::from_parts(userinfo).unwrap_err(),
+            Malformed("userinfo in :authority")
+        );
+        let two_hosts = parts(
+            http::Request::get("/")
+                .header("host", "a")
+                .header("host", "a"),
+        );
+        assert_eq!(
+            Head::from_parts(two_hosts).unwrap_err(),
+            Malformed("repeated Host")
+        );
+        let padded = parts(http::Request::get("https://localhost/").header("accept", " */*"));
+        assert!(Head::from_parts(padded).is_err());
+        let no_host = Head::from_parts(parts(http::Request::get("/"))).unwrap();
+        let refused = no_host
+            .refusal()
+            .expect("a request naming no host is refused");
+        assert_eq!(refused.status.as_u16(), 400);
+        let fine = Head::from_parts(parts(http::Request::get("https://localhost/"))).unwrap();
+        assert!(fine.refusal().is_none());
     }
 }
