@@ -230,6 +230,11 @@ impl Sink for Download<'_> {
         match &mut self.mode {
             Mode::Writing { file, at, .. } => {
                 file.write_all(bytes).map_err(|e| cannot(at, e))?;
+                // Dated as the server's Last-Modified after every write, not only at the
+                // end: a download killed mid-way keeps the validator `-C` sends in If-Range.
+                if let Some(t) = self.modified {
+                    let _ = file.set_modified(t);
+                }
                 self.written += bytes.len() as u64;
                 if let Some(bar) = &self.bar {
                     bar.inc(bytes.len() as u64);

@@ -387,6 +387,81 @@ fn output_file_is_replaced_only_when_the_body_is_whole() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "precious");
 }
 
+/// Review finding: a download killed mid-way left its `.part` dated by its last write,
+/// so `-C` sent an If-Range the server could never match and fetched it all again.
+fn a_killed_download_keeps_the_validator_continue_resumes_with() {
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let modified = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let last_modified = shared::wire::date::format_http_date(modified);
+    // A peer that sends the head and 40,000 bytes, then holds the connection open.
+    let (head_data, lm) = (data.clone(), last_modified.clone());
+    let peer = Peer::start(move |mut s, _, peer| {
+        if peer.read_request(&mut s).is_none() {
+            return;
+        }
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nLast-Modified: {lm}\r\n\r\n",
+            head_data.len()
+        );
+        let _ = s.write_all(head.as_bytes());
+        let _ = s.write_all(&head_data[..40_000]);
+        let mut sink = [0u8; 64];
+        let _ = s.read(&mut sink);
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.bin");
+    let part = dir.path().join("big.bin.part");
+    let url = format!("http://127.0.0.1:{}/big.bin", peer.port);
+    let mut child = std::process::Command::new(tests::client::client_bin())
+        .args(["-o", file.to_str().unwrap(), &url])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::fs::metadata(&part).map_or(0, |m| m.len()) < 40_000 {
+        assert!(
+            std::time::Instant::now() < end,
+            "the body never reached the .part file"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let stamped = std::fs::metadata(&part).unwrap().modified().unwrap();
+    assert_eq!(
+        shared::wire::date::format_http_date(stamped),
+        last_modified,
+        "the .part file is dated as the server's Last-Modified"
+    );
+    // Our server, with the same file and date, resumes it: 206 and the whole file.
+    let server = TestServer::start();
+    tests::server::write(&server.root, "big.bin", &data);
+    std::fs::File::options()
+        .write(true)
+        .open(server.root.join("big.bin"))
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    let out = client(&[
+        "-v",
+        "-C",
+        "-o",
+        file.to_str().unwrap(),
+        &server.url("/big.bin"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        std::fs::read(&file).unwrap() == data,
+        "the resumed file is whole"
+    );
+    // Resumed, not fetched again: the access log shows a 206 of the 60,000 bytes left.
+    let logged = server
+        .wait_for_stdout("GET /big.bin HTTP/1.1", std::time::Duration::from_secs(20))
+        .expect("an access-log line");
+    assert!(logged.contains("\" 206 60000"), "{logged}");
+}
+
 fn continue_resumes_with_range_and_if_range() {
     let server = TestServer::start();
     let data: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
@@ -562,5 +637,6 @@ tests::register! {
     json_is_indented_on_request_and_invalid_json_is_text,
     output_file_is_replaced_only_when_the_body_is_whole,
     continue_resumes_with_range_and_if_range,
+    a_killed_download_keeps_the_validator_continue_resumes_with,
     a_reset_ends_a_close_delimited_body_as_a_truncation,
 }
