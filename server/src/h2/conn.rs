@@ -32,8 +32,11 @@ use tokio_util::compat::FuturesAsyncReadCompatExt;
 /// connection and destroy our GOAWAY before the client reads it (as for HTTP/1).
 const LINGER_TIME: Duration = Duration::from_secs(2);
 
-/// Most bytes read and discarded while lingering.
-const LINGER_MAX_BYTES: usize = 256 * 1024;
+/// Most bytes read and discarded while lingering. [`LINGER_TIME`] is the real bound
+/// (reading and dropping is cheap); this only stops a peer on a very fast link early. It
+/// is large enough that a flood still in flight when we GOAWAY (megabytes of PINGs) is
+/// read to its end, so our close is a FIN, not a reset that destroys the GOAWAY.
+const LINGER_MAX_BYTES: usize = 16 * 1024 * 1024;
 
 /// How long a closing connection with no stream left waits for `h2` to finish: the
 /// client's acknowledgement of the GOAWAY's PING is one round trip, and 5 s covers the
