@@ -466,7 +466,8 @@ fn continue_resumes_with_range_and_if_range() {
     let server = TestServer::start();
     let data: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
     tests::server::write(&server.root, "big.bin", &data);
-    // An hour old, so its Last-Modified is a strong validator (RFC 9110 8.8.2.2).
+    // An hour old, so its Last-Modified is a strong validator (RFC 9110, the section on
+    // Last-Modified comparisons).
     let modified = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
     std::fs::File::options()
         .write(true)
