@@ -118,6 +118,11 @@ pub struct Config {
     #[arg(long, env = "SERVER_MAX_CONNECTIONS", value_name = "N", value_parser = parse_max_connections)]
     pub max_connections: Option<usize>,
 
+    /// Serving threads, each running its own connections start to finish (thread per
+    /// core). Default: the CPUs the server may run on, so `taskset -c 1 server` gets one.
+    #[arg(long, env = "SERVER_THREADS", value_name = "N", value_parser = parse_threads)]
+    pub threads: Option<usize>,
+
     /// Seconds in-flight responses may take to finish after SIGINT or SIGTERM.
     #[arg(long, env = "SERVER_SHUTDOWN_GRACE", value_name = "SECS", default_value_t = SHUTDOWN_GRACE.as_secs())]
     pub shutdown_grace: u64,
@@ -325,6 +330,21 @@ fn parse_max_connections(s: &str) -> Result<usize, String> {
     let n: usize = s.parse().map_err(|e| format!("{e}"))?;
     if n == 0 {
         return Err("at least 1 connection is needed to serve anything; leave the flag out to derive the cap from the open-file limit".into());
+    }
+    Ok(n)
+}
+
+/// Most serving threads: more threads than CPUs only adds context switches, and past
+/// this many a typo (`--threads 40000`) is more likely than a machine that size.
+pub const MAX_THREADS: usize = 1024;
+
+/// `--threads`: 1 to [`MAX_THREADS`].
+fn parse_threads(s: &str) -> Result<usize, String> {
+    let n: usize = s.parse().map_err(|e| format!("{e}"))?;
+    if n == 0 || n > MAX_THREADS {
+        return Err(format!(
+            "between 1 and {MAX_THREADS} threads; leave the flag out for one per CPU"
+        ));
     }
     Ok(n)
 }

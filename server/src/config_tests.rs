@@ -58,6 +58,16 @@ fn max_connections_zero_is_refused_not_raised_to_one() {
 }
 
 #[test]
+fn threads_take_one_to_the_maximum_and_default_to_unset() {
+    assert_eq!(parse(&[]).unwrap().threads, None);
+    assert_eq!(parse(&["--threads", "3"]).unwrap().threads, Some(3));
+    for bad in ["0", "1025", "many"] {
+        let e = refusal(&["--threads", bad]);
+        assert!(e.contains("threads") || e.contains("invalid"), "{bad}: {e}");
+    }
+}
+
+#[test]
 fn empty_index_names_are_refused() {
     for bad in [
         &["--index", ""][..],

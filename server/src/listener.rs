@@ -1,6 +1,7 @@
-//! The listening sockets and their accept loops: one task per connection, one cap on
-//! live connections shared by every listener (backpressure, not refusal), and back-off
-//! when `accept` fails. Each listener says what its connections speak, so a socket can
+//! The listening sockets and their accept loops: one serving thread per CPU, each
+//! accepting on every listener and running one task per connection it accepted; one cap
+//! on live connections shared by all (backpressure, not refusal), and back-off when
+//! `accept` fails. Each listener says what its connections speak, so a socket can
 //! be wrapped (a TLS handshake) before the connection is served, and over TLS, ALPN
 //! says whether HTTP/2 or HTTP/1.1 serves it. The sockets come from
 //! [`crate::sockets`]; at shutdown they close without resetting a queued connection
@@ -25,7 +26,7 @@ use async_std::channel::{bounded, Receiver, Sender};
 use futures::FutureExt;
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -157,6 +158,20 @@ impl Server {
             slots,
             upgrades,
         } = self;
+        // Deadlines are enforced from a plain thread, so no serving thread has a timer
+        // pending while it waits for sockets.
+        let _sweeper = state.watchdog.start_sweeper(&shutdown);
+        // One serving thread per CPU: this one and `threads - 1` more, each accepting on
+        // its own duplicate of every listener and running what it accepted.
+        let threads = state.config.threads.unwrap_or_else(rt::default_threads);
+        for n in 1..threads {
+            if let Err(e) = start_serving_thread(n, &listeners, &state, &shutdown, &slots) {
+                error(format_args!(
+                    "cannot start serving thread {n} ({e}); serving with {n} thread(s)"
+                ));
+                break;
+            }
+        }
         let accepting = futures::future::join_all(
             listeners
                 .iter()
@@ -167,7 +182,7 @@ impl Server {
         let handed_on = AtomicBool::new(false);
         let upgrading = upgrade::serve(&upgrades.1, &listeners, &handed_on, &shutdown);
         futures_lite::future::or(
-            futures_lite::future::or(accepting.map(drop), state.watchdog.run(&shutdown)),
+            accepting.map(drop),
             futures_lite::future::or(shutdown.wait(), upgrading),
         )
         .await;
@@ -177,14 +192,53 @@ impl Server {
         // Close idle connections now; busy ones finish within the grace period, their
         // deadlines still enforced by the sweeper.
         state.watchdog.sweep(true);
-        let draining = async {
-            closing.await;
-            while shutdown.live() > 0 && Instant::now() < end {
-                rt::sleep(DRAIN_POLL).await;
-            }
-        };
-        futures_lite::future::or(draining, state.watchdog.run(&shutdown)).await;
+        closing.await;
+        drain_connections(&shutdown, end).await;
         shutdown.live()
+    }
+}
+
+/// Starts serving thread `n`: it accepts on duplicates of `listeners` (the same sockets:
+/// the kernel hands each new connection to one of the threads waiting) until shutdown,
+/// then runs its connections to their end or the grace period's. Closing the sockets at
+/// shutdown, with their queues drained, stays with the first thread.
+fn start_serving_thread(
+    n: usize,
+    listeners: &[Listener],
+    state: &Arc<State>,
+    shutdown: &Shutdown,
+    slots: &Arc<Semaphore>,
+) -> io::Result<()> {
+    let sockets = listeners
+        .iter()
+        .map(|l| Ok((l.socket.get_ref().try_clone()?, l.kind)))
+        .collect::<io::Result<Vec<_>>>()?;
+    let (state, shutdown, slots) = (state.clone(), shutdown.clone(), slots.clone());
+    rt::start_thread(format!("serve-{n}"), move || async move {
+        let mut mine = Vec::new();
+        for (socket, kind) in sockets {
+            match Async::new(socket) {
+                Ok(socket) => mine.push((socket, kind)),
+                Err(e) => error(format_args!("serving thread {n}: {e}")),
+            }
+        }
+        let accepting = futures::future::join_all(
+            mine.iter()
+                .map(|(socket, kind)| accept_on(socket, *kind, &state, &shutdown, &slots)),
+        );
+        futures_lite::future::or(accepting.map(drop), shutdown.wait()).await;
+        drop(mine);
+        let end = Instant::now() + Duration::from_secs(state.config.shutdown_grace);
+        drain_connections(&shutdown, end).await;
+    })
+    .map(drop)
+}
+
+/// Waits until no connection is live or `end` has passed, running this thread's
+/// connections meanwhile.
+async fn drain_connections(shutdown: &Shutdown, end: Instant) {
+    while shutdown.live() > 0 && Instant::now() < end {
+        rt::sleep(DRAIN_POLL).await;
     }
 }
 
@@ -195,11 +249,23 @@ async fn accept_loop(
     shutdown: &Shutdown,
     slots: &Arc<Semaphore>,
 ) {
+    accept_on(&listener.socket, listener.kind, state, shutdown, slots).await
+}
+
+/// Accepts on `socket`, whose connections speak `kind`, until dropped; each connection
+/// runs on this thread.
+async fn accept_on(
+    socket: &Async<TcpListener>,
+    kind: Kind,
+    state: &Arc<State>,
+    shutdown: &Shutdown,
+    slots: &Arc<Semaphore>,
+) {
     loop {
         // Backpressure: wait for a free slot before accepting; the kernel queues the rest.
-        let slot = take_slot(listener, state, slots).await;
+        let slot = take_slot(socket, state, slots).await;
         let (stream, peer) = loop {
-            match listener.socket.accept().await {
+            match socket.accept().await {
                 Ok(pair) => break pair,
                 Err(e) => {
                     if is_resource_exhaustion(&e) {
@@ -210,7 +276,7 @@ async fn accept_loop(
                 }
             }
         };
-        spawn_connection(listener.kind, slot, stream, peer, state, shutdown);
+        spawn_connection(kind, slot, stream, peer, state, shutdown);
     }
 }
 
@@ -228,7 +294,7 @@ const RECLAIM_RETRY: Duration = watchdog::SWEEP_INTERVAL;
 /// ngx_drain_connections), so idle sockets cannot lock new clients out for a whole
 /// `--keep-alive-timeout`; with none idle, it waits for a slot as before.
 async fn take_slot(
-    listener: &Listener,
+    socket: &Async<TcpListener>,
     state: &State,
     slots: &Arc<Semaphore>,
 ) -> SemaphoreGuardArc {
@@ -237,40 +303,43 @@ async fn take_slot(
             return slot;
         }
         // Full: only a client waiting in the queue is a reason to close anyone.
-        let freed_or_waiting = futures_lite::future::or(
-            slots.acquire_arc().map(Ok),
-            listener.socket.readable().map(Err),
-        )
-        .await;
+        let freed_or_waiting =
+            futures_lite::future::or(slots.acquire_arc().map(Ok), socket.readable().map(Err)).await;
         match freed_or_waiting {
             Ok(slot) => return slot,
-            Err(Ok(())) if is_waiting(listener) => {}
+            Err(Ok(())) if is_waiting(socket) => {}
             // A stale readiness: the queue is empty after all.
             Err(Ok(())) => continue,
             // The listener cannot be polled: just wait for a slot.
             Err(Err(_)) => return slots.acquire_arc().await,
         }
-        state.watchdog.cut_idle(IDLE_CUTS_PER_WAITING);
+        // One thread makes room, holding the right while it waits; the others only
+        // wait for a slot (theirs to take if it comes first: the client is served).
+        let reclaim = state.watchdog.reclaim();
+        if reclaim.is_some() {
+            state.watchdog.cut_idle(IDLE_CUTS_PER_WAITING);
+        }
         let freed = futures_lite::future::or(slots.acquire_arc().map(Some), async {
             rt::sleep(RECLAIM_RETRY).await;
             None
         })
         .await;
+        drop(reclaim);
         if let Some(slot) = freed {
             return slot;
         }
     }
 }
 
-/// Whether a client is in `listener`'s queue right now, asked of the kernel: a
+/// Whether a client is in `socket`'s queue right now, asked of the kernel: a
 /// readiness event can be stale, and no idle connection is closed for nobody.
-fn is_waiting(listener: &Listener) -> bool {
+fn is_waiting(socket: &Async<TcpListener>) -> bool {
     let mut fd = libc::pollfd {
-        fd: listener.socket.as_raw_fd(),
+        fd: socket.as_raw_fd(),
         events: libc::POLLIN,
         revents: 0,
     };
-    // SAFETY: one valid pollfd, for a descriptor `listener` holds open; no wait.
+    // SAFETY: one valid pollfd, for a descriptor `socket` holds open; no wait.
     let ready = unsafe { libc::poll(&mut fd, 1, 0) };
     ready == 1 && fd.revents & libc::POLLIN != 0
 }

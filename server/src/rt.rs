@@ -1,27 +1,59 @@
 //! The async runtime behind one small seam: spawning tasks, blocking on the top-level
 //! future, timers and moving blocking work off the executor. Everything else in the
-//! server uses only `futures`' I/O traits, so moving to smol or to per-core executors
-//! means changing this file (and the socket type in [`crate::listener`]).
+//! server uses only `futures`' I/O traits, so moving to smol means changing this file
+//! (and the socket type in [`crate::listener`]).
+//!
+//! Thread per core, on async-std's own parts: each serving thread runs its own
+//! `async_executor::LocalExecutor` under `async_io::block_on`, which polls the reactor
+//! itself when its tasks are idle. A connection's task is spawned on the thread that
+//! accepted it and never moves, so a ready socket is handled by the thread that saw it
+//! become ready: no futex wake, no hop between threads, no idle worker stealing the
+//! reactor (async-std's global pool does all three; see docs/ARCHITECTURE.md).
 
+use async_executor::LocalExecutor;
 use std::future::Future;
+use std::time::Duration;
 
 /// A timer that can be re-armed (`set_at`) or never fire, for a task that keeps one
 /// deadline across many waits (the HTTP/2 connection driver).
 pub(crate) use async_io::Timer;
-use std::time::Duration;
 
-/// Runs `task` in the background; it owns everything it uses.
-pub(crate) fn spawn(task: impl Future<Output = ()> + Send + 'static) {
-    async_std::task::spawn(task);
+thread_local! {
+    /// This thread's executor: the tasks it accepted, run by [`block_on`].
+    static EXECUTOR: LocalExecutor<'static> = const { LocalExecutor::new() };
 }
 
-/// Runs `fut` to completion on the current thread, driving the executor meanwhile.
+/// Runs `task` in the background on this thread's executor; it owns everything it
+/// uses. Call it from a thread inside [`block_on`] (or before it: the task then starts
+/// when `block_on` does).
+pub(crate) fn spawn(task: impl Future<Output = ()> + 'static) {
+    EXECUTOR.with(|ex| ex.spawn(task).detach());
+}
+
+/// Runs `fut` to completion on the current thread, running this thread's tasks and
+/// polling the reactor meanwhile.
 pub(crate) fn block_on<T>(fut: impl Future<Output = T>) -> T {
-    async_std::task::block_on(fut)
+    EXECUTOR.with(|ex| async_io::block_on(ex.run(fut)))
+}
+
+/// Starts a serving thread named `name` that runs `make()`'s future to completion
+/// with [`block_on`], with its own executor.
+pub(crate) fn start_thread<F, M>(
+    name: String,
+    make: M,
+) -> std::io::Result<std::thread::JoinHandle<()>>
+where
+    M: FnOnce() -> F + Send + 'static,
+    F: Future<Output = ()> + 'static,
+{
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(move || block_on(make()))
 }
 
 /// Sleeps for `d`. Connection deadlines do not use this (they use the watchdog, which
-/// costs no timer per wait); it is for periodic tasks and back-offs.
+/// costs no timer per wait); it is for back-offs and the shutdown wait. A pending timer
+/// makes every reactor wait arm a timerfd, so nothing on the request path sleeps.
 pub(crate) async fn sleep(d: Duration) {
     async_io::Timer::after(d).await;
 }
@@ -29,10 +61,44 @@ pub(crate) async fn sleep(d: Duration) {
 /// Runs blocking work (a disk read, a big folder's `readdir`) on the blocking thread
 /// pool, so a slow disk stalls only the request that waits for it.
 pub(crate) async fn unblock<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
-    async_std::task::spawn_blocking(work).await
+    blocking::unblock(work).await
 }
 
 /// Lets the other tasks on this thread run.
 pub(crate) async fn yield_now() {
     futures_lite::future::yield_now().await;
+}
+
+/// How many serving threads to start by default: the CPUs this process may run on
+/// (the standard library reads `sched_getaffinity` and the cgroup's CPU quota, so
+/// `taskset -c 1 server` gets one), at least one.
+pub(crate) fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    #[test]
+    fn tasks_spawned_on_a_thread_run_on_that_thread_under_block_on() {
+        let ran = Rc::new(Cell::new(None));
+        let seen = ran.clone();
+        let here = std::thread::current().id();
+        let done = block_on(async move {
+            spawn(async move { seen.set(Some(std::thread::current().id())) });
+            for _ in 0..10 {
+                yield_now().await;
+            }
+            ran.get()
+        });
+        assert_eq!(done, Some(here));
+    }
+
+    #[test]
+    fn the_default_thread_count_is_at_least_one() {
+        assert!(default_threads() >= 1);
+    }
 }

@@ -1,14 +1,13 @@
 //! Connection deadlines without a timer per wait.
 //!
-//! Each connection publishes its next deadline in an atomic; one sweeper task checks
+//! Each connection publishes its next deadline in an atomic; one sweeper thread checks
 //! every connection a few times a second and cuts an expired one by shutting its socket
 //! down, which wakes whatever the connection was waiting on (a read sees end-of-file, a
 //! write fails). The same sweep closes idle connections at shutdown. Per request this
 //! costs two atomic stores instead of registering and cancelling timers, and an idle
-//! connection's task holds no timer at all. The sweeper task ([`Watchdog::run`]) lives
+//! connection's task holds no timer at all. The sweeper ([`Watchdog::start_sweeper`]) lives
 //! here too: it is the server's one mechanism for connection timeouts.
 
-use crate::rt;
 use crate::shutdown::Shutdown;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
@@ -64,6 +63,20 @@ pub(crate) const SHUTDOWN_LINGER: Duration = Duration::from_secs(2);
 
 /// `fired_in` before any deadline fired.
 const NOT_FIRED: u8 = u8::MAX;
+
+/// Stops the sweeper thread when dropped.
+#[derive(Debug)]
+pub(crate) struct Sweeper(Arc<(Mutex<bool>, std::sync::Condvar)>);
+
+impl Drop for Sweeper {
+    fn drop(&mut self) {
+        let (lock, wake) = &*self.0;
+        if let Ok(mut done) = lock.lock() {
+            *done = true;
+        }
+        wake.notify_all();
+    }
+}
 
 /// One connection's entry.
 #[derive(Debug)]
@@ -168,6 +181,19 @@ struct Slots {
 struct Inner {
     slots: Mutex<Slots>,
     epoch: Instant,
+    /// A serving thread is closing an idle connection for a waiting client (see
+    /// [`Watchdog::reclaim`]).
+    reclaiming: AtomicBool,
+}
+
+/// Held by the one serving thread making room at a full cap; released when dropped.
+#[derive(Debug)]
+pub(crate) struct Reclaim(Arc<Inner>);
+
+impl Drop for Reclaim {
+    fn drop(&mut self) {
+        self.0.reclaiming.store(false, Ordering::Release);
+    }
 }
 
 /// The registry of watched connections, shared by the listener and the sweeper.
@@ -189,6 +215,7 @@ impl Watchdog {
             inner: Arc::new(Inner {
                 slots: Mutex::new(Slots::default()),
                 epoch: Instant::now(),
+                reclaiming: AtomicBool::new(false),
             }),
         }
     }
@@ -227,13 +254,47 @@ impl Watchdog {
         }
     }
 
-    /// The sweeper: every [`SWEEP_INTERVAL`], cuts connections past their deadline, and
-    /// idle ones too once `shutdown` has fired. Runs until dropped.
-    pub(crate) async fn run(&self, shutdown: &Shutdown) {
-        loop {
-            rt::sleep(SWEEP_INTERVAL).await;
-            self.sweep(shutdown.is_fired());
+    /// Starts the sweeper on its own plain thread: every [`SWEEP_INTERVAL`] it cuts
+    /// connections past their deadline, and idle ones too once `shutdown` has fired,
+    /// until the returned guard is dropped. Not a task: a sleeping task would leave a
+    /// timer pending, and every reactor wait of every serving thread would then arm a
+    /// timerfd. Cutting a socket wakes its task through the reactor, so the sweeper never
+    /// has to wake an executor itself.
+    pub(crate) fn start_sweeper(&self, shutdown: &Shutdown) -> Sweeper {
+        let stop = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+        let (dog, shutdown, stopped) = (self.clone(), shutdown.clone(), stop.clone());
+        let started = std::thread::Builder::new()
+            .name("sweeper".into())
+            .spawn(move || {
+                let (lock, wake) = &*stopped;
+                let Ok(mut done) = lock.lock() else { return };
+                while !*done {
+                    match wake.wait_timeout(done, SWEEP_INTERVAL) {
+                        Ok((guard, _)) => done = guard,
+                        Err(_) => return,
+                    }
+                    if !*done {
+                        dog.sweep(shutdown.is_fired());
+                    }
+                }
+            });
+        if let Err(e) = started {
+            crate::log_queue::error(format_args!(
+                "cannot start the deadline sweeper thread ({e}); timeouts are not enforced"
+            ));
         }
+        Sweeper(stop)
+    }
+
+    /// The right to make room for a client waiting at a full cap, if no other serving
+    /// thread holds it: every thread sees the same waiting client on its copy of the
+    /// listener, and only one may close a connection for it.
+    pub(crate) fn reclaim(&self) -> Option<Reclaim> {
+        self.inner
+            .reclaiming
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
+            .ok()
+            .map(|_| Reclaim(self.inner.clone()))
     }
 
     /// Closes up to `most` idle keep-alive connections (waiting between requests),

@@ -203,13 +203,8 @@ pub(crate) mod tests {
         let dog: &'static Watchdog = Box::leak(Box::new(Watchdog::new()));
         let shutdown: &'static crate::shutdown::Shutdown =
             Box::leak(Box::new(crate::shutdown::Shutdown::new()));
-        async_std::task::block_on(async {
-            let sweeper = async {
-                dog.run(shutdown).await;
-                unreachable!("the sweeper runs until dropped")
-            };
-            futures_lite::future::or(f(dog), sweeper).await
-        })
+        let _sweeper = dog.start_sweeper(shutdown);
+        crate::rt::block_on(f(dog))
     }
 
     const QUICK: Limits = Limits {
