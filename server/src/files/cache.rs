@@ -1,10 +1,12 @@
-//! Every cache the server keeps, together: the small-file cache and the on-the-fly gzip
-//! cache, under one byte-budgeted map.
+//! Every cache the server keeps, together: the small-file cache, the open-file cache and
+//! the on-the-fly gzip cache, each under one budgeted map.
 //!
-//! The small-file cache holds contents and validators of small, settled files, checked
-//! against the file's current identity on every use, so an edit is never served stale.
+//! The small-file cache holds contents and validators of small, settled files; the
+//! open-file cache holds the open descriptors of larger ones (nginx's
+//! `open_file_cache`), sent from by `sendfile`. Both are checked against the file's
+//! current identity on every use, so an edit is never served stale.
 //!
-//! A hit costs one `fstatat` instead of open, stat, read and close. Each lookup compares
+//! A hit costs one `fstatat` instead of two opens, two stats and a close. Each lookup compares
 //! device, inode, size, modification and change times (nanoseconds) with what was
 //! cached; any difference is a miss. Files modified within [`SETTLE_TIME`] are not
 //! cached at all, because a write in the same clock tick as our read could leave every
@@ -69,15 +71,30 @@ pub(crate) fn file_time(secs: i64, nanos: i64) -> SystemTime {
         .unwrap_or(UNIX_EPOCH)
 }
 
+/// Most open descriptors the open-file cache holds. They come out of the descriptors
+/// the connection cap keeps aside (`RESERVED_DESCRIPTORS` in the listener), and a static
+/// site's hot set of large files is small.
+pub(crate) const MAX_CACHED_DESCRIPTORS: usize = 64;
+
 /// A cached file.
 #[derive(Debug)]
 pub(crate) struct Cached {
     /// The version cached (its modification time is the `Last-Modified`).
     pub version: FileVersion,
-    /// The whole content.
-    pub body: Bytes,
+    /// The whole content, or the open file.
+    pub body: Held,
     /// Its strong entity tag.
     pub etag: Arc<str>,
+}
+
+/// What a cache entry holds of its file.
+#[derive(Debug)]
+pub(crate) enum Held {
+    /// A small file's whole content.
+    Bytes(Bytes),
+    /// A larger file, open for reading (a deleted file's space is freed when its entry
+    /// is found stale or the cache is cleared).
+    Open(Arc<std::fs::File>),
 }
 
 /// A map of shared values under a byte budget, cleared when full (simple, and the hot
@@ -130,19 +147,35 @@ impl<K: Hash + Eq, V: Clone> Budgeted<K, V> {
             inner.bytes -= old;
         }
     }
+
+    /// Drops the value stored under `key`.
+    pub(crate) fn remove<Q>(&self, key: &Q)
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let mut guard = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, size)) = guard.map.remove(key) {
+            guard.bytes -= size;
+        }
+    }
 }
 
-/// The small-file cache, shared by all connections.
+/// The small-file and open-file caches, shared by all connections.
 #[derive(Debug)]
 pub(crate) struct FileCache {
-    /// Keyed by the root-relative path; every hit is checked against the file's version.
+    /// Small files' contents, keyed by the root-relative path; every hit is checked
+    /// against the file's version.
     entries: Budgeted<String, Arc<Cached>>,
+    /// Larger files' descriptors, the same way; the budget counts descriptors.
+    open: Budgeted<String, Arc<Cached>>,
 }
 
 impl Default for FileCache {
     fn default() -> Self {
         FileCache {
             entries: Budgeted::new(MAX_CACHED_BYTES),
+            open: Budgeted::new(MAX_CACHED_DESCRIPTORS),
         }
     }
 }
@@ -150,39 +183,55 @@ impl Default for FileCache {
 impl FileCache {
     /// The cached file at `relative` (beneath `root`), if it is still the same file.
     pub(crate) fn get(&self, root: &impl std::os::fd::AsFd, relative: &str) -> Option<Arc<Cached>> {
-        let entry = self.entries.get(relative)?;
-        let st = rustix::fs::statat(root, relative, rustix::fs::AtFlags::empty()).ok()?;
-        (version_of_stat(&st) == entry.version).then_some(entry)
+        let (entry, map) = match self.entries.get(relative) {
+            Some(entry) => (entry, &self.entries),
+            None => (self.open.get(relative)?, &self.open),
+        };
+        let current = rustix::fs::statat(root, relative, rustix::fs::AtFlags::empty())
+            .ok()
+            .map(|st| version_of_stat(&st));
+        if current == Some(entry.version) {
+            return Some(entry);
+        }
+        // Edited, replaced or gone: forget it (closing a cached descriptor now).
+        map.remove(relative);
+        None
     }
 
-    /// Whether a file with `meta` may be cached now.
+    /// Whether a file with `meta` may be cached now (its content when small, else its
+    /// descriptor).
     pub(crate) fn wants(meta: &std::fs::Metadata, now: SystemTime) -> bool {
         let settled = |secs: i64| {
             now.duration_since(SystemTime::UNIX_EPOCH)
                 .is_ok_and(|n| n.as_secs() as i64 - secs >= SETTLE_TIME.as_secs() as i64)
         };
-        meta.is_file()
-            && meta.len() <= MAX_CACHED_FILE
-            && settled(meta.mtime())
-            && settled(meta.ctime())
+        meta.is_file() && settled(meta.mtime()) && settled(meta.ctime())
     }
 
-    /// Stores `body` for `relative`, the content of the file `meta` describes.
+    /// Whether a file this size is cached by content (else by descriptor).
+    pub(crate) fn by_content(len: u64) -> bool {
+        len <= MAX_CACHED_FILE
+    }
+
+    /// Stores `body` for `relative`, the content (or open descriptor) of the file `meta`
+    /// describes.
     pub(crate) fn insert(
         &self,
         relative: &str,
         meta: &std::fs::Metadata,
-        body: Bytes,
+        body: Held,
         etag: Arc<str>,
     ) {
-        let size = body.len();
+        let (map, size) = match &body {
+            Held::Bytes(bytes) => (&self.entries, bytes.len()),
+            Held::Open(_) => (&self.open, 1),
+        };
         let entry = Cached {
             version: version(meta),
             body,
             etag,
         };
-        self.entries
-            .insert(relative.to_string(), Arc::new(entry), size);
+        map.insert(relative.to_string(), Arc::new(entry), size);
     }
 }
 
@@ -244,8 +293,11 @@ mod tests {
         let root = File::open(&dir).unwrap();
         let cache = FileCache::default();
         let meta = std::fs::metadata(dir.join("a.txt")).unwrap();
-        cache.insert("a.txt", &meta, Bytes::from_static(b"one"), "\"t\"".into());
-        assert_eq!(cache.get(&root, "a.txt").unwrap().body, &b"one"[..]);
+        let one = Held::Bytes(Bytes::from_static(b"one"));
+        cache.insert("a.txt", &meta, one, "\"t\"".into());
+        assert!(
+            matches!(&cache.get(&root, "a.txt").unwrap().body, Held::Bytes(b) if b == &b"one"[..])
+        );
         assert!(
             cache.get(&root, "b.txt").is_none(),
             "another path is a miss"
@@ -259,6 +311,36 @@ mod tests {
             .set_modified(meta.modified().unwrap())
             .unwrap();
         assert!(cache.get(&root, "a.txt").is_none());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_open_file_entry_is_forgotten_once_its_file_is_replaced() {
+        let dir = folder("open");
+        std::fs::write(dir.join("big"), vec![1u8; 100_000]).unwrap();
+        let root = File::open(&dir).unwrap();
+        let cache = FileCache::default();
+        let meta = std::fs::metadata(dir.join("big")).unwrap();
+        assert!(!FileCache::by_content(meta.len()));
+        let open = Arc::new(File::open(dir.join("big")).unwrap());
+        cache.insert("big", &meta, Held::Open(open.clone()), "\"b\"".into());
+        assert!(matches!(
+            cache.get(&root, "big").unwrap().body,
+            Held::Open(_)
+        ));
+        assert_eq!(
+            Arc::strong_count(&open),
+            2,
+            "the cache holds the descriptor"
+        );
+        std::fs::write(dir.join("new"), vec![2u8; 100_000]).unwrap();
+        std::fs::rename(dir.join("new"), dir.join("big")).unwrap();
+        assert!(cache.get(&root, "big").is_none(), "another inode is a miss");
+        assert_eq!(
+            Arc::strong_count(&open),
+            1,
+            "and the stale descriptor is closed"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

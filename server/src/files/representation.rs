@@ -4,7 +4,7 @@
 //! fields every response about it shares.
 
 use crate::context::Ctx;
-use crate::files::cache::{self, FileCache};
+use crate::files::cache::{self, FileCache, Held};
 use crate::files::compress;
 use crate::response::{Fields, Value};
 use crate::state::State;
@@ -68,9 +68,13 @@ impl Representation {
             return None;
         }
         let hit = state.caches.files.get(&state.root.dir(), &relative)?;
+        let content = match &hit.body {
+            Held::Bytes(bytes) => Content::Memory(bytes.clone()),
+            Held::Open(file) => Content::File(file.clone()),
+        };
         Some(Representation {
-            content: Content::Memory(hit.body.clone()),
-            len: hit.body.len() as u64,
+            content,
+            len: hit.version.size,
             modified: hit.version.modified,
             etag: hit.etag.clone(),
             content_type,
@@ -207,16 +211,15 @@ fn identity(
     let version = cache::version(meta);
     let modified = version.modified;
     let etag: Arc<str> = strong_etag(&version, None).into();
-    let mut content = Content::File(Arc::new(file));
+    let file = Arc::new(file);
+    let mut content = Content::File(file.clone());
     if FileCache::wants(meta, ctx.now) {
-        if let Content::File(f) = &content {
-            if let Some(body) = read_whole(f, meta.len()) {
-                state
-                    .caches
-                    .files
-                    .insert(relative, meta, body.clone(), etag.clone());
-                content = Content::Memory(body);
-            }
+        let files = &state.caches.files;
+        if !FileCache::by_content(meta.len()) {
+            files.insert(relative, meta, Held::Open(file), etag.clone());
+        } else if let Some(body) = read_whole(&file, meta.len()) {
+            files.insert(relative, meta, Held::Bytes(body.clone()), etag.clone());
+            content = Content::Memory(body);
         }
     }
     Representation {

@@ -85,11 +85,7 @@ impl Root {
         match FileType::from_raw_mode(st.st_mode) {
             FileType::Directory => Ok(Node::Dir),
             FileType::RegularFile => {
-                let (file, meta) = self.open_file(relative)?;
-                // Swapped for another file between the two opens: as if absent.
-                if meta.ino() != st.st_ino || meta.dev() != st.st_dev {
-                    return Err(OpenError::NotFound);
-                }
+                let (file, meta) = self.open_regular(relative, &st)?;
                 Ok(Node::File(file, meta))
             }
             _ => Err(OpenError::NotFound),
@@ -103,11 +99,17 @@ impl Root {
         if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
             return Err(OpenError::NotFound);
         }
+        self.open_regular(relative, &st)
+    }
+
+    /// Opens `relative`, which `st` (from [`Root::stat`]) says is a regular file. Swapped
+    /// for something else between the two looks: as if absent.
+    fn open_regular(&self, relative: &str, st: &Stat) -> Result<(File, Metadata), OpenError> {
         // NONBLOCK: should the path turn into a FIFO meanwhile, opening never waits.
         let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
         let file = File::from(self.open_with(relative, flags)?);
         let meta = file.metadata().map_err(classify)?;
-        if !meta.is_file() {
+        if !meta.is_file() || meta.ino() != st.st_ino || meta.dev() != st.st_dev {
             return Err(OpenError::NotFound);
         }
         Ok((file, meta))
