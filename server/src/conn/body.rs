@@ -34,6 +34,21 @@ pub(crate) fn cork<S: Transport>(stream: &S, on: bool) -> bool {
         .is_some_and(|tcp| rustix::net::sockopt::set_tcp_cork(tcp.get_ref(), on).is_ok())
 }
 
+/// Sends what of `buf` the socket takes now, telling TCP more follows at once
+/// (`MSG_MORE`), so a head and the `sendfile` after it share a segment. Never waits: a
+/// full socket takes nothing, and the caller writes the rest as usual.
+pub(crate) fn send_more(tcp: &Async<TcpStream>, buf: &[u8]) -> io::Result<usize> {
+    use rustix::net::SendFlags;
+    loop {
+        match rustix::net::send(tcp.get_ref(), buf, SendFlags::MORE | SendFlags::NOSIGNAL) {
+            Ok(n) => return Ok(n),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(rustix::io::Errno::AGAIN) => return Ok(0),
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 /// Writes all of `buf`, each wait bounded by the pacer.
 pub(crate) async fn write_all<S: AsyncWrite + Unpin>(
     stream: &mut S,

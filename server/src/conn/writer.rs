@@ -87,9 +87,16 @@ pub(crate) fn start<S: Transport>(
         } else {
             inline_small(&mut out, response.body)?
         };
-        let corked = !matches!(rest, Body::Empty) && body::cork(stream, true);
-        let mut sent = 0;
-        while sent < out.len() {
+        // A file after the head goes by `sendfile`: the head is sent with MSG_MORE, so
+        // it leaves in one segment with the file's first bytes (no cork, no uncork).
+        // Parts between ranges are writes of their own: those are corked together.
+        let corked = matches!(rest, Body::Multipart { .. }) && body::cork(stream, true);
+        let (mut sent, mut more) = (0, false);
+        if let (Body::File { .. }, Some(tcp)) = (&rest, stream.zero_copy()) {
+            sent = body::send_more(tcp, &out)?;
+            more = true;
+        }
+        while !more && sent < out.len() {
             match Pin::new(&mut *stream).poll_write(cx, &out[sent..]) {
                 Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
                 Poll::Ready(Ok(n)) => sent += n,
