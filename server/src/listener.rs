@@ -265,7 +265,7 @@ async fn accept_on(
         // Backpressure: wait for a free slot before accepting; the kernel queues the rest.
         let slot = take_slot(socket, state, slots).await;
         let (stream, peer) = loop {
-            match socket.accept().await {
+            match sockets::accept(socket).await {
                 Ok(pair) => break pair,
                 Err(e) => {
                     if is_resource_exhaustion(&e) {

@@ -10,7 +10,7 @@ use crate::ops::{activation, upgrade};
 use async_io::Async;
 use rustix::net::{sockopt, AddressFamily, SocketType};
 use std::io;
-use std::net::{SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 
 /// The kernel's queue of connections not yet accepted. 1024 rides out bursts of new
 /// connections (the kernel caps it at `net.core.somaxconn`, 4096 on current Linux).
@@ -25,6 +25,35 @@ pub(crate) enum Kind {
     Tls,
     /// `--redirect-http`: every request gets a 308 to https on `tls_port`.
     Redirect { tls_port: u16 },
+}
+
+/// Accepts the next connection on `socket`, already non-blocking (one `accept4`, no
+/// `ioctl`). Waits for readiness through the reactor's record of events, so a poll
+/// with nothing new costs no system call: async-io's own `accept` retries `accept` on
+/// every poll after the first, and a serving thread polls its accept loops whenever
+/// any of its tasks wakes.
+pub(crate) async fn accept(
+    socket: &Async<TcpListener>,
+) -> io::Result<(Async<TcpStream>, SocketAddr)> {
+    use rustix::net::{acceptfrom_with, SocketFlags};
+    loop {
+        match acceptfrom_with(
+            socket.get_ref(),
+            SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
+        ) {
+            Ok((fd, addr)) => {
+                let peer = addr
+                    .and_then(|a| SocketAddr::try_from(a).ok())
+                    .ok_or_else(|| io::Error::other("accepted a connection with no IP address"))?;
+                return Ok((Async::new_nonblocking(TcpStream::from(fd))?, peer));
+            }
+            Err(rustix::io::Errno::AGAIN) => {
+                std::future::poll_fn(|cx| socket.poll_readable(cx)).await?
+            }
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// One listening socket.
