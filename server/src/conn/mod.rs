@@ -238,7 +238,27 @@ fn turn<S: Transport>(
     let mut respond = Some(|head: input::Head<'_, '_>| {
         exchange::exchange(head, state, served, shutdown, peer.ip())
     });
-    let mut x: Exchange = match input.poll_head(cx, stream, &mut first_byte, &mut respond) {
+    // Plain TCP: between requests, wait for the reactor to say the socket is readable
+    // instead of trying a read that finds nothing (the client sends its next request
+    // only after this response). With the interest re-armed as soon as a head is read
+    // (below), a keep-alive request costs one read and one re-arm, no EAGAIN read.
+    if input.buffered().is_empty() {
+        if let Some(tcp) = stream.zero_copy() {
+            match tcp.poll_readable(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Ready(Ok(())) => {}
+            }
+        }
+    }
+    let head = input.poll_head(cx, stream, &mut first_byte, &mut respond);
+    if head.is_ready() {
+        // The readiness that brought this head is used up: arm for the next one now.
+        if let Some(tcp) = stream.zero_copy() {
+            let _ = tcp.poll_readable(cx);
+        }
+    }
+    let mut x: Exchange = match head {
         Poll::Pending => return Poll::Pending,
         Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
         Poll::Ready(Ok(Read::Closed)) => return Poll::Ready(Ok(Turn::Closed)),
