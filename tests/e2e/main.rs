@@ -35,6 +35,7 @@ mod send;
 mod shutdown;
 mod site_rules;
 mod site_rules_access;
+mod syscalls;
 mod tls;
 mod tls_interop;
 mod variants;
@@ -74,6 +75,7 @@ fn main() {
         shutdown::trials,
         site_rules::trials,
         site_rules_access::trials,
+        syscalls::trials,
         tls::trials,
         tls_interop::trials,
         variants::trials,

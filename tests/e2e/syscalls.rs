@@ -1,0 +1,225 @@
+//! System calls per request, counted by strace around the real server over real
+//! sockets: the costs the benchmark's figures rest on (docs/BENCHMARKS.md), held here
+//! so a change that adds one to every request fails a test, not a benchmark weeks later.
+//!
+//! Counts, not times: they do not depend on the machine's speed or load. The server
+//! runs one serving thread (`--threads 1`) and no access log, and the requests are many
+//! so start-up and shutdown calls are lost in the average.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+use tests::server::{site, write, TestServer};
+use tests::tools::program;
+
+/// Keep-alive connections the small-file clients use at once.
+const CONNECTIONS: usize = 8;
+
+/// Requests each of them sends.
+const REQUESTS_EACH: usize = 400;
+
+/// The big file: 1 MiB, well past the small-file cache, sent by `sendfile`.
+const BIG: usize = 1 << 20;
+
+/// How long a file must sit unchanged before the server caches it (its `SETTLE_TIME`,
+/// with a margin): the test waits so the requests measure the cached path.
+const SETTLE: Duration = Duration::from_millis(2300);
+
+/// Runs the server under `strace -f -c` serving `root`, calls `work` with its address,
+/// stops it, and returns the calls made per system call name.
+fn counted(root: &Path, work: impl FnOnce(SocketAddr)) -> HashMap<String, u64> {
+    let summary = root.join("strace.txt");
+    let mut command = Command::new(program("strace"));
+    command
+        .args(["-f", "-qq", "-c", "-U", "calls,name", "-o"])
+        .arg(&summary)
+        .arg(tests::bin::binary("server"))
+        .args([
+            "--port",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--quiet",
+            "--threads",
+            "1",
+        ])
+        .arg("--root")
+        .arg(root);
+    let mut server = TestServer::spawn(command, root);
+    work(server.addr);
+    // strace runs the server as its child: stop that, and strace writes its summary.
+    let children = format!("/proc/{0}/task/{0}/children", server.pid());
+    let pid = std::fs::read_to_string(children).expect("strace's child");
+    let pid = pid
+        .split_whitespace()
+        .next()
+        .expect("the server under strace");
+    tests::ops::signal(pid.parse().expect("a pid"), "TERM");
+    assert!(
+        server.wait_exit(Duration::from_secs(20)).is_some(),
+        "strace did not end"
+    );
+    let text = std::fs::read_to_string(&summary).expect("strace summary");
+    text.lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let calls = words.next()?.parse().ok()?;
+            Some((words.next()?.to_string(), calls))
+        })
+        .collect()
+}
+
+/// Sends `n` keep-alive GETs for `path` on one connection, reading each response whole.
+fn keep_alive_gets(addr: SocketAddr, path: &str, n: usize, body_len: usize) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n");
+    let mut buf = vec![0u8; 256 * 1024];
+    for _ in 0..n {
+        s.write_all(request.as_bytes()).unwrap();
+        let mut got = Vec::new();
+        let total = loop {
+            let k = s.read(&mut buf).unwrap();
+            assert!(k > 0, "the server closed the connection");
+            got.extend_from_slice(&buf[..k]);
+            if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                break end + 4 + body_len;
+            }
+        };
+        while got.len() < total {
+            let k = s.read(&mut buf).unwrap();
+            assert!(k > 0, "the server closed the connection mid-body");
+            got.extend_from_slice(&buf[..k]);
+        }
+        assert!(got.starts_with(b"HTTP/1.1 200 "), "not a 200");
+        assert_eq!(got.len(), total, "more bytes than one response");
+    }
+}
+
+/// Calls of `name` per request.
+fn per(counts: &HashMap<String, u64>, name: &str, requests: usize) -> f64 {
+    counts.get(name).copied().unwrap_or(0) as f64 / requests as f64
+}
+
+fn a_cached_small_file_costs_one_read_one_write_one_stat_and_one_rearm_per_request() {
+    let site = site();
+    let len = std::fs::metadata(site.path().join("HelloWorld.html"))
+        .unwrap()
+        .len() as usize;
+    std::thread::sleep(SETTLE);
+    let requests = CONNECTIONS * REQUESTS_EACH;
+    let counts = counted(site.path(), |addr| {
+        let clients: Vec<_> = (0..CONNECTIONS)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    keep_alive_gets(addr, "/HelloWorld.html", REQUESTS_EACH, len)
+                })
+            })
+            .collect();
+        for c in clients {
+            c.join().unwrap();
+        }
+    });
+    let shown = format!("{counts:?}");
+    eprintln!("{requests} small-file requests: {shown}");
+    let per = |name| per(&counts, name, requests);
+    // One read brings each request: no read that finds nothing before waiting.
+    assert!(
+        per("recvfrom") <= 1.05,
+        "reads per request: {}; {shown}",
+        per("recvfrom")
+    );
+    // Head and body in one write.
+    assert!(
+        per("sendto") <= 1.02,
+        "writes per request: {}; {shown}",
+        per("sendto")
+    );
+    // The cache's one check; no open, no close.
+    assert!(
+        per("newfstatat") <= 1.02,
+        "stats per request: {}; {shown}",
+        per("newfstatat")
+    );
+    assert!(
+        per("openat2") <= 0.01,
+        "opens per request: {}; {shown}",
+        per("openat2")
+    );
+    // One re-arm of the socket's interest per request, beyond the two the poller makes
+    // around each wait (its timer and its wake-up descriptor).
+    let waits = per("epoll_pwait") + per("epoll_wait");
+    assert!(waits <= 1.02, "waits per request: {waits}; {shown}");
+    let rearms = per("epoll_ctl") - 2.0 * waits;
+    assert!(rearms <= 1.1, "re-arms per request: {rearms}; {shown}");
+    // No timer of ours is pending while the thread waits: the poller's own per-wait
+    // timerfd call is all there is.
+    let timers = per("timerfd_settime") - waits;
+    assert!(
+        timers <= 0.01,
+        "timer calls beyond one per wait: {timers}; {shown}"
+    );
+    // Accepted once per connection, not retried on every wake-up.
+    assert!(
+        counts.get("accept4").copied().unwrap_or(0) <= 4 * CONNECTIONS as u64 + 10,
+        "{shown}"
+    );
+}
+
+fn a_1_mib_file_goes_in_large_sendfile_calls_with_no_open_or_cork_per_response() {
+    let site = site();
+    let data: Vec<u8> = (0..BIG).map(|i| (i % 251) as u8).collect();
+    write(site.path(), "big.bin", &data);
+    std::thread::sleep(SETTLE);
+    let (connections, each) = (4, 16);
+    let responses = connections * each;
+    let counts = counted(site.path(), |addr| {
+        let clients: Vec<_> = (0..connections)
+            .map(|_| std::thread::spawn(move || keep_alive_gets(addr, "/big.bin", each, BIG)))
+            .collect();
+        for c in clients {
+            c.join().unwrap();
+        }
+    });
+    let shown = format!("{counts:?}");
+    eprintln!("{responses} responses of 1 MiB: {shown}");
+    let per = |name| per(&counts, name, responses);
+    // 256 KiB asked of each call: four when the socket takes them, a few more when the
+    // reader falls behind, never one per 64 KiB.
+    assert!(
+        per("sendfile") >= 3.9,
+        "sendfile calls per response: {}; {shown}",
+        per("sendfile")
+    );
+    assert!(
+        per("sendfile") <= 12.0,
+        "sendfile calls per response: {}; {shown}",
+        per("sendfile")
+    );
+    // The open-file cache: no open per response (the first one opens it).
+    assert!(
+        per("openat2") <= 0.1,
+        "opens per response: {}; {shown}",
+        per("openat2")
+    );
+    // The head goes with MSG_MORE: no cork and uncork per response (only TCP_NODELAY
+    // once per connection).
+    let setsockopts = counts.get("setsockopt").copied().unwrap_or(0);
+    assert!(setsockopts <= connections as u64 + 4, "{shown}");
+    // The head in one write.
+    assert!(
+        per("sendto") <= 1.05,
+        "writes per response: {}; {shown}",
+        per("sendto")
+    );
+}
+
+tests::register! {
+    #[needs("strace")]
+    a_cached_small_file_costs_one_read_one_write_one_stat_and_one_rearm_per_request,
+    #[needs("strace")]
+    a_1_mib_file_goes_in_large_sendfile_calls_with_no_open_or_cork_per_response,
+}
