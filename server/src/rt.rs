@@ -11,7 +11,10 @@
 //! reactor (async-std's global pool does all three; see docs/ARCHITECTURE.md).
 
 use async_executor::LocalExecutor;
+use std::fs::File;
 use std::future::Future;
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A timer that can be re-armed (`set_at`) or never fire, for a task that keeps one
@@ -62,6 +65,37 @@ pub(crate) async fn sleep(d: Duration) {
 /// pool, so a slow disk stalls only the request that waits for it.
 pub(crate) async fn unblock<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
     blocking::unblock(work).await
+}
+
+/// Reads up to `buf.len()` bytes of `file` at `offset` without stalling this thread:
+/// straight from the page cache when the bytes are there (`preadv2` with `RWF_NOWAIT`:
+/// no hop to another thread, no wake-up), else on the blocking pool, so a cold disk
+/// stalls only the response that waits for it. Returns the buffer with the result.
+pub(crate) async fn read_at(
+    file: &Arc<File>,
+    mut buf: Vec<u8>,
+    offset: u64,
+) -> (Vec<u8>, std::io::Result<usize>) {
+    use rustix::io::{preadv2, Errno, ReadWriteFlags};
+    let cached = preadv2(
+        &**file,
+        &mut [std::io::IoSliceMut::new(&mut buf)],
+        offset,
+        ReadWriteFlags::NOWAIT,
+    );
+    match cached {
+        Ok(n) => return (buf, Ok(n)),
+        // Not in the page cache (or a file system or kernel without RWF_NOWAIT).
+        Err(Errno::AGAIN) | Err(Errno::OPNOTSUPP) | Err(Errno::NOSYS) | Err(Errno::INVAL) => {}
+        Err(Errno::INTR) => {}
+        Err(e) => return (buf, Err(e.into())),
+    }
+    let file = file.clone();
+    unblock(move || {
+        let r = file.read_at(&mut buf, offset);
+        (buf, r)
+    })
+    .await
 }
 
 /// Lets the other tasks on this thread run.

@@ -11,7 +11,6 @@ use futures::io::{AsyncWrite, AsyncWriteExt};
 use std::fs::File;
 use std::io;
 use std::net::TcpStream;
-use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
 /// A connection streaming without ever blocking yields to other tasks after this many
@@ -136,8 +135,8 @@ async fn send_file(
     Ok(())
 }
 
-/// Through user space: [`COPY_CHUNK`] at a time, each read on the blocking pool so a
-/// cold disk never stalls the executor.
+/// Through user space: [`COPY_CHUNK`] at a time, each read from the page cache on this
+/// thread or, when the bytes are not there, on the blocking pool ([`rt::read_at`]).
 async fn copy_file<S: AsyncWrite + Unpin>(
     stream: &mut S,
     file: &Arc<File>,
@@ -149,12 +148,8 @@ async fn copy_file<S: AsyncWrite + Unpin>(
     let mut buf = vec![0u8; COPY_CHUNK];
     while offset < end {
         let want = (end - offset).min(COPY_CHUNK as u64) as usize;
-        let f = file.clone();
-        let (back, read) = rt::unblock(move || {
-            let r = f.read_at(&mut buf[..want], offset);
-            (buf, r)
-        })
-        .await;
+        buf.resize(want, 0);
+        let (back, read) = rt::read_at(file, buf, offset).await;
         buf = back;
         let n = match read {
             Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),

@@ -184,14 +184,25 @@ async fn capacity(
     .await
 }
 
-/// Reads exactly `n` bytes of `file` at `offset`: small reads inline, larger ones on the
-/// blocking pool. A file shorter than announced is `UnexpectedEof`.
+/// Reads exactly `n` bytes of `file` at `offset`: small reads inline, larger ones from
+/// the page cache or the blocking pool ([`crate::rt::read_at`]). A file shorter than
+/// announced is `UnexpectedEof`.
 async fn read_at(file: &Arc<File>, offset: u64, n: usize) -> io::Result<Bytes> {
     if n as u64 <= INLINE_READ_MAX {
         return read_exact_at(file, offset, n);
     }
-    let file = file.clone();
-    crate::rt::unblock(move || read_exact_at(&file, offset, n)).await
+    let (mut buf, read) = crate::rt::read_at(file, vec![0u8; n], offset).await;
+    let got = read?;
+    if got < n {
+        // Part of the range was in the page cache (or the file ended): the rest, exactly,
+        // on the blocking pool.
+        let file = file.clone();
+        let start = offset + got as u64;
+        let rest = crate::rt::unblock(move || read_exact_at(&file, start, n - got)).await?;
+        buf.truncate(got);
+        buf.extend_from_slice(&rest);
+    }
+    Ok(Bytes::from(buf))
 }
 
 fn read_exact_at(file: &File, offset: u64, n: usize) -> io::Result<Bytes> {
