@@ -49,6 +49,7 @@ command -v lighttpd >/dev/null || need+=(lighttpd)
 command -v wrk >/dev/null || need+=(wrk)
 command -v gcc >/dev/null || need+=(gcc libc6-dev)
 command -v taskset >/dev/null || need+=(util-linux)
+command -v strace >/dev/null || need+=(strace)
 command -v curl >/dev/null || need+=(curl)
 command -v python3 >/dev/null || need+=(python3)
 command -v openssl >/dev/null || need+=(openssl)
@@ -312,6 +313,42 @@ if has small_ka || has small_close || has big; then
     has small_close && workload small_close 1 1 64 "$SMALL" -H "Connection: close"
     has big && workload big 1 1 16 "$BIG"
     stop_all
+fi
+
+# --- phase 1b: system calls per request, the same servers and workloads ----------------
+# strace -c -f attached for 3 s in the middle of a 6 s wrk run (strace slows the server,
+# so these runs are not throughput figures). A response is counted as its head's write:
+# the most of sendto, writev, write and sendmsg.
+SYSCALL_NAMES="recvfrom read readv sendto write writev sendmsg sendfile epoll_wait epoll_pwait epoll_ctl timerfd_settime futex newfstatat statx openat openat2 close setsockopt accept4"
+syscalls_run() { # workload name conns path
+    local w=$1 name=$2 conns=$3 path=$4 pid out=$TMP/strace-$1-$2.txt
+    pid=${PID_OF[$name]}
+    # nginx without a master is one process; with one, count its worker.
+    [[ $name == nginx ]] && pgrep -P "$pid" >/dev/null && pid=$(pgrep -P "$pid" | head -1)
+    taskset -c 1 wrk -t1 -c"$conns" -d6s "$(scheme)://127.0.0.1:${PORT_OF[$name]}$path" >/dev/null 2>&1 &
+    local wrk_pid=$!
+    LIVE[$wrk_pid]=1
+    sleep 1.5
+    timeout -s INT 3 strace -f -qq -c -U calls,name -o "$out" -p "$pid" 2>/dev/null || true
+    wait "$wrk_pid" 2>/dev/null || true
+    unset "LIVE[$wrk_pid]"
+    local line="syscalls $w $name" n c
+    for n in $SYSCALL_NAMES; do
+        c=$(awk -v n="$n" '$2 == n {print $1}' "$out" 2>/dev/null)
+        line+=" $n=${c:-0}"
+    done
+    echo "$line" >>"$TMP/results"
+    log "syscalls $w $name: $(wc -l <"$out") lines"
+}
+if command -v strace >/dev/null && { has small_ka || has big; }; then
+    log "phase 1b: system calls per request (strace, not timed)"
+    for name in "${SERVERS[@]}"; do
+        [[ $name == ceiling ]] && continue
+        start "$name" 0 0
+        has small_ka && syscalls_run small_ka "$name" 64 "$SMALL"
+        has big && syscalls_run big "$name" 16 "$BIG"
+        stop_all
+    done
 fi
 
 # --- phase 2: two cores shared by the server and wrk ----------------------------------
