@@ -263,7 +263,7 @@ async fn accept_on(
 ) {
     loop {
         // Backpressure: wait for a free slot before accepting; the kernel queues the rest.
-        let slot = take_slot(socket, state, slots).await;
+        let (slot, reclaim) = take_slot(socket, state, slots).await;
         let (stream, peer) = loop {
             match sockets::accept(socket).await {
                 Ok(pair) => break pair,
@@ -276,6 +276,7 @@ async fn accept_on(
                 }
             }
         };
+        drop(reclaim);
         spawn_connection(kind, slot, stream, peer, state, shutdown);
     }
 }
@@ -292,31 +293,37 @@ const RECLAIM_RETRY: Duration = watchdog::SWEEP_INTERVAL;
 /// A connection slot for the next client. With every slot taken and a client waiting
 /// in the queue, closes the longest-idle keep-alive connection to make room (nginx's
 /// ngx_drain_connections), so idle sockets cannot lock new clients out for a whole
-/// `--keep-alive-timeout`; with none idle, it waits for a slot as before.
+/// `--keep-alive-timeout`; with none idle, it waits for a slot as before. The thread
+/// that made room also gets the right to do so ([`Watchdog::reclaim`]): it keeps it
+/// until it has accepted, so no other thread closes a second connection for the client
+/// it is about to take.
+///
+/// [`Watchdog::reclaim`]: crate::watchdog::Watchdog::reclaim
 async fn take_slot(
     socket: &Async<TcpListener>,
     state: &State,
     slots: &Arc<Semaphore>,
-) -> SemaphoreGuardArc {
+) -> (SemaphoreGuardArc, Option<watchdog::Reclaim>) {
     loop {
         if let Some(slot) = slots.try_acquire_arc() {
-            return slot;
+            return (slot, None);
         }
         // Full: only a client waiting in the queue is a reason to close anyone.
         let freed_or_waiting =
             futures_lite::future::or(slots.acquire_arc().map(Ok), socket.readable().map(Err)).await;
         match freed_or_waiting {
-            Ok(slot) => return slot,
+            Ok(slot) => return (slot, None),
             Err(Ok(())) if is_waiting(socket) => {}
             // A stale readiness: the queue is empty after all.
             Err(Ok(())) => continue,
             // The listener cannot be polled: just wait for a slot.
-            Err(Err(_)) => return slots.acquire_arc().await,
+            Err(Err(_)) => return (slots.acquire_arc().await, None),
         }
-        // One thread makes room, holding the right while it waits; the others only
-        // wait for a slot (theirs to take if it comes first: the client is served).
+        // One thread makes room; the others only wait for a slot (theirs to take if it
+        // comes first: the client is served either way). The client may have been taken
+        // while this thread waited for the right: look at the queue again.
         let reclaim = state.watchdog.reclaim();
-        if reclaim.is_some() {
+        if reclaim.is_some() && is_waiting(socket) {
             state.watchdog.cut_idle(IDLE_CUTS_PER_WAITING);
         }
         let freed = futures_lite::future::or(slots.acquire_arc().map(Some), async {
@@ -324,9 +331,8 @@ async fn take_slot(
             None
         })
         .await;
-        drop(reclaim);
         if let Some(slot) = freed {
-            return slot;
+            return (slot, reclaim);
         }
     }
 }
@@ -419,30 +425,9 @@ async fn connection(
         send: state.send_timeout(),
     };
     match (kind, &state.tls) {
-        (Kind::Tls, Some(live)) => {
-            let acceptor = live.acceptor();
-            let handshake =
-                tls::accept::handshake(stream, peer, &acceptor, &state.watchdog, limits);
-            let Some(mut stream) = Box::pin(handshake).await else {
-                return Ok(());
-            };
-            // ALPN picked the protocol: HTTP/2 when the client offered `h2` (and
-            // `--http2` is on), else HTTP/1.1.
-            let served = if stream.get_ref().1.alpn_protocol() == Some(h2::ALPN_H2) {
-                let settings = h2::Settings::from_config(&state.config);
-                Box::pin(h2::serve(&mut stream, peer, &settings, state, shutdown)).await;
-                Ok(())
-            } else {
-                conn::serve(&mut stream, peer, state, shutdown).await
-            };
-            Box::pin(tls::accept::close(
-                &mut stream,
-                &state.watchdog,
-                limits.send,
-            ))
-            .await;
-            served
-        }
+        // Boxed: a TLS session is large, and inline it would make every connection's
+        // task that large, plain ones and idle ones included.
+        (Kind::Tls, Some(live)) => Box::pin(serve_tls(stream, peer, live, state, shutdown)).await,
         (Kind::Redirect { tls_port }, _) => {
             let quiet = state.config.quiet;
             let answered =
@@ -454,6 +439,42 @@ async fn connection(
         }
         _ => conn::serve(stream, peer, state, shutdown).await,
     }
+}
+
+/// Serves one connection on a TLS listener: the handshake, then HTTP/2 or HTTP/1.1 as
+/// ALPN chose, then `close_notify`.
+async fn serve_tls(
+    stream: Async<TcpStream>,
+    peer: SocketAddr,
+    live: &tls::Live,
+    state: &Arc<State>,
+    shutdown: &Shutdown,
+) -> io::Result<()> {
+    let limits = tls::accept::Limits {
+        head: state.head_timeout(),
+        send: state.send_timeout(),
+    };
+    let acceptor = live.acceptor();
+    let handshake = tls::accept::handshake(stream, peer, &acceptor, &state.watchdog, limits);
+    let Some(mut stream) = Box::pin(handshake).await else {
+        return Ok(());
+    };
+    // ALPN picked the protocol: HTTP/2 when the client offered `h2` (and
+    // `--http2` is on), else HTTP/1.1.
+    let served = if stream.get_ref().1.alpn_protocol() == Some(h2::ALPN_H2) {
+        let settings = h2::Settings::from_config(&state.config);
+        Box::pin(h2::serve(&mut stream, peer, &settings, state, shutdown)).await;
+        Ok(())
+    } else {
+        conn::serve(&mut stream, peer, state, shutdown).await
+    };
+    Box::pin(tls::accept::close(
+        &mut stream,
+        &state.watchdog,
+        limits.send,
+    ))
+    .await;
+    served
 }
 
 /// Raises the soft open-file limit to the hard one and derives the connection cap:
