@@ -323,11 +323,14 @@ def main():
     if SYSCALLS:
         add("### System calls per response")
         add("")
-        add("Counted by `strace -c -f` attached for 3 s in the middle of a 6 s `wrk` run of the "
-            "same workload (phase 1b; strace slows every server, so those runs give no "
-            "throughput). A response is counted as its head's write: the most of `sendto`, "
-            "`writev`, `write` and `sendmsg`. `tests/e2e/syscalls.rs` holds ours to these "
-            "counts in `cargo test`.")
+        tool = meta.get("syscall_tool", "strace")
+        how = ("`perf stat` on the kernel's syscall tracepoints" if tool == "perf" else
+               "`strace -c -f` (which slows every call: a server then waits less often and may "
+               "read more per wait than under the timed runs)")
+        add(f"Counted with {how}, attached for 3 s in the middle of a 6 s `wrk` run of the "
+            "same workload (phase 1b; those runs give no throughput). A response is counted as "
+            "its head's write: the most of `sendto`, `writev`, `write` and `sendmsg`. "
+            "`tests/e2e/syscalls.rs` holds ours to its counts in `cargo test`.")
         add("")
         names = ["recvfrom", "read", "sendto", "writev", "sendfile", "epoll_ctl", "epoll_wait",
                  "epoll_pwait", "timerfd_settime", "futex", "newfstatat", "statx", "openat",

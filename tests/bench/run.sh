@@ -316,12 +316,24 @@ if has small_ka || has small_close || has big; then
 fi
 
 # --- phase 1b: system calls per request, the same servers and workloads ----------------
-# strace -c -f attached for 3 s in the middle of a 6 s wrk run (strace slows the server,
-# so these runs are not throughput figures). A response is counted as its head's write:
-# the most of sendto, writev, write and sendmsg.
-SYSCALL_NAMES="recvfrom read readv sendto write writev sendmsg sendfile epoll_wait epoll_pwait epoll_ctl timerfd_settime futex newfstatat statx openat openat2 close setsockopt accept4"
+# Counted over 3 s in the middle of a 6 s wrk run, with perf's syscall tracepoints when
+# the kernel has them (little overhead, so each server behaves as under the timed runs),
+# else strace -c -f (which slows every call, so a server may wait less and read more per
+# wait than it would). A response is counted as its head's write: the most of sendto,
+# writev, write and sendmsg. These runs give no throughput.
+SYSCALL_NAMES="recvfrom read readv sendto write writev sendmsg sendfile64 epoll_wait epoll_pwait epoll_ctl timerfd_settime futex newfstatat statx openat openat2 close setsockopt accept4"
+TRACEPOINTS=/sys/kernel/tracing/events/syscalls
+[[ -d $TRACEPOINTS ]] || TRACEPOINTS=/sys/kernel/debug/tracing/events/syscalls
+if command -v perf >/dev/null && [[ -d $TRACEPOINTS/sys_enter_sendto ]]; then
+    SYSCALL_TOOL=perf
+elif command -v strace >/dev/null; then
+    SYSCALL_TOOL=strace
+else
+    SYSCALL_TOOL=
+fi
+printf 'syscall_tool\t%s\n' "${SYSCALL_TOOL:-none}" >>"$TMP/meta"
 syscalls_run() { # workload name conns path
-    local w=$1 name=$2 conns=$3 path=$4 pid out=$TMP/strace-$1-$2.txt
+    local w=$1 name=$2 conns=$3 path=$4 pid out=$TMP/syscalls-$1-$2.txt n c events=()
     pid=${PID_OF[$name]}
     # nginx without a master is one process; with one, count its worker.
     [[ $name == nginx ]] && pgrep -P "$pid" >/dev/null && pid=$(pgrep -P "$pid" | head -1)
@@ -329,19 +341,30 @@ syscalls_run() { # workload name conns path
     local wrk_pid=$!
     LIVE[$wrk_pid]=1
     sleep 1.5
-    timeout -s INT 3 strace -f -qq -c -U calls,name -o "$out" -p "$pid" 2>/dev/null || true
+    if [[ $SYSCALL_TOOL == perf ]]; then
+        for n in $SYSCALL_NAMES; do
+            [[ -d $TRACEPOINTS/sys_enter_$n ]] && events+=(-e "syscalls:sys_enter_$n")
+        done
+        # CSV: count,unit,event,...
+        perf stat -x, "${events[@]}" -p "$pid" -- sleep 3 2>&1 >/dev/null |
+            awk -F, '$3 ~ /sys_enter_/ {sub(/.*sys_enter_/, "", $3); print $1, $3}' >"$out" || true
+    else
+        timeout -s INT 3 strace -f -qq -c -U calls,name -o "$out.raw" -p "$pid" 2>/dev/null || true
+        awk '$1 ~ /^[0-9]+$/ {print $1, $2}' "$out.raw" 2>/dev/null >"$out" || true
+    fi
     wait "$wrk_pid" 2>/dev/null || true
     unset "LIVE[$wrk_pid]"
-    local line="syscalls $w $name" n c
+    local line="syscalls $w $name"
     for n in $SYSCALL_NAMES; do
         c=$(awk -v n="$n" '$2 == n {print $1}' "$out" 2>/dev/null)
-        line+=" $n=${c:-0}"
+        [[ $c =~ ^[0-9]+$ ]] || c=0
+        line+=" ${n%64}=$c"
     done
     echo "$line" >>"$TMP/results"
-    log "syscalls $w $name: $(wc -l <"$out") lines"
+    log "syscalls $w $name ($SYSCALL_TOOL): ${line#syscalls "$w" "$name" }"
 }
-if command -v strace >/dev/null && { has small_ka || has big; }; then
-    log "phase 1b: system calls per request (strace, not timed)"
+if [[ -n $SYSCALL_TOOL ]] && { has small_ka || has big; }; then
+    log "phase 1b: system calls per response ($SYSCALL_TOOL; not timed)"
     for name in "${SERVERS[@]}"; do
         [[ $name == ceiling ]] && continue
         start "$name" 0 0
@@ -408,7 +431,7 @@ done
 # Keep the raw results (target/ is not in git) so report.py can be rerun on them.
 LAST=$REPO/target/bench-last
 rm -rf "$LAST" && mkdir -p "$LAST"
-cp "$TMP"/meta "$TMP"/results "$TMP"/commands "$TMP"/*.conf "$TMP"/wrk-*.txt "$TMP"/idle-*.txt "$LAST"/ 2>/dev/null || true
+cp "$TMP"/meta "$TMP"/results "$TMP"/commands "$TMP"/*.conf "$TMP"/wrk-*.txt "$TMP"/idle-*.txt "$TMP"/syscalls-*.txt "$LAST"/ 2>/dev/null || true
 [[ -f $TMP/server-logs ]] && cp "$TMP/server-logs" "$LAST"/
 mkdir -p "$OUT"
 python3 "$BENCH/report.py" --dir "$LAST" --repo "$REPO" --md "$OUT/BENCHMARKS.md" --svg "$OUT/benchmarks.svg" \
