@@ -420,10 +420,7 @@ async fn connection(
     state: &Arc<State>,
     shutdown: &Shutdown,
 ) -> io::Result<()> {
-    let limits = tls::accept::Limits {
-        head: state.head_timeout(),
-        send: state.send_timeout(),
-    };
+    let limits = tls_limits(state);
     match (kind, &state.tls) {
         // Boxed: a TLS session is large, and inline it would make every connection's
         // task that large, plain ones and idle ones included.
@@ -450,10 +447,7 @@ async fn serve_tls(
     state: &Arc<State>,
     shutdown: &Shutdown,
 ) -> io::Result<()> {
-    let limits = tls::accept::Limits {
-        head: state.head_timeout(),
-        send: state.send_timeout(),
-    };
+    let limits = tls_limits(state);
     let acceptor = live.acceptor();
     let handshake = tls::accept::handshake(stream, peer, &acceptor, &state.watchdog, limits);
     let Some(mut stream) = Box::pin(handshake).await else {
@@ -475,6 +469,15 @@ async fn serve_tls(
     ))
     .await;
     served
+}
+
+/// The deadlines of a TLS handshake and its `close_notify` (and of the redirect
+/// listener's one exchange): the head timeout to finish it, the send timeout to flush.
+fn tls_limits(state: &State) -> tls::accept::Limits {
+    tls::accept::Limits {
+        head: state.head_timeout(),
+        send: state.send_timeout(),
+    }
 }
 
 /// Raises the soft open-file limit to the hard one and derives the connection cap:

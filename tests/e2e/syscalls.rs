@@ -99,6 +99,16 @@ fn keep_alive_gets(addr: SocketAddr, path: &str, n: usize, body_len: usize) {
     }
 }
 
+/// Runs `client` on `n` threads at once and waits for all of them.
+fn in_parallel(n: usize, client: impl Fn() + Send + Sync) {
+    std::thread::scope(|s| {
+        let running: Vec<_> = (0..n).map(|_| s.spawn(&client)).collect();
+        for c in running {
+            c.join().unwrap();
+        }
+    });
+}
+
 /// Calls of `name` per request.
 fn per(counts: &HashMap<String, u64>, name: &str, requests: usize) -> f64 {
     counts.get(name).copied().unwrap_or(0) as f64 / requests as f64
@@ -112,16 +122,9 @@ fn a_cached_small_file_costs_one_read_one_write_one_stat_and_one_rearm_per_reque
     std::thread::sleep(SETTLE);
     let requests = CONNECTIONS * REQUESTS_EACH;
     let counts = counted(site.path(), |addr| {
-        let clients: Vec<_> = (0..CONNECTIONS)
-            .map(|_| {
-                std::thread::spawn(move || {
-                    keep_alive_gets(addr, "/HelloWorld.html", REQUESTS_EACH, len)
-                })
-            })
-            .collect();
-        for c in clients {
-            c.join().unwrap();
-        }
+        in_parallel(CONNECTIONS, || {
+            keep_alive_gets(addr, "/HelloWorld.html", REQUESTS_EACH, len)
+        })
     });
     let shown = format!("{counts:?}");
     eprintln!("{requests} small-file requests: {shown}");
@@ -178,12 +181,7 @@ fn a_1_mib_file_goes_in_large_sendfile_calls_with_no_open_or_cork_per_response()
     let (connections, each) = (4, 16);
     let responses = connections * each;
     let counts = counted(site.path(), |addr| {
-        let clients: Vec<_> = (0..connections)
-            .map(|_| std::thread::spawn(move || keep_alive_gets(addr, "/big.bin", each, BIG)))
-            .collect();
-        for c in clients {
-            c.join().unwrap();
-        }
+        in_parallel(connections, || keep_alive_gets(addr, "/big.bin", each, BIG))
     });
     let shown = format!("{counts:?}");
     eprintln!("{responses} responses of 1 MiB: {shown}");
