@@ -18,10 +18,11 @@ Modes:
                          "headers STATUS" then how the stream ended ("rst CODE").
 """
 
+import select
 import socket
 import ssl
 import sys
-import threading
+import time
 
 from hpack import Encoder
 from hyperframe.frame import (ContinuationFrame, Frame, GoAwayFrame, HeadersFrame,
@@ -62,6 +63,16 @@ class Peer:
             f.flags.add("END_STREAM")
         return f.serialize()
 
+    def parsed(self):
+        """The whole frames buffered so far, taken off the buffer."""
+        while len(self.buf) >= 9:
+            frame, length = Frame.parse_frame_header(memoryview(self.buf[:9]))
+            if len(self.buf) < 9 + length:
+                return
+            frame.parse_body(memoryview(self.buf[9:9 + length]))
+            self.buf = self.buf[9 + length:]
+            yield frame
+
     def next(self):
         """The next frame, or None when the connection ends."""
         while True:
@@ -91,14 +102,44 @@ class Peer:
 
 
 def pour(peer, chunks):
-    """Writes `chunks` from a background thread (the flood goes on while we read)."""
-    def run():
-        try:
-            for chunk in chunks:
-                peer.sock.sendall(chunk)
-        except OSError:
-            pass
-    threading.Thread(target=run, daemon=True).start()
+    """Writes `chunks` while reading what comes back, in this one thread (an SSL socket
+    must never be read and written from two threads at once: OpenSSL's state is not
+    thread-safe, and a reader thread crashed the interpreter); returns "goaway CODE" for
+    the first GOAWAY read, or "closed" when the connection ends without one."""
+    sock = peer.sock
+    sock.setblocking(False)
+    chunks = iter(chunks)
+    pending = b""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if not pending and chunks is not None:
+            pending = next(chunks, b"")
+            if not pending:
+                chunks = None
+        readable, writable, _ = select.select([sock], [sock] if pending else [], [], 0.5)
+        if readable or sock.pending():
+            try:
+                data = sock.recv(65536)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                data = None
+            except (ConnectionError, ssl.SSLError, OSError):
+                return "closed"
+            if data == b"":
+                return "closed"
+            if data:
+                peer.buf += data
+                for f in peer.parsed():
+                    if isinstance(f, GoAwayFrame):
+                        return "goaway %d" % f.error_code
+        if writable and pending:
+            try:
+                pending = pending[sock.send(pending):]
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                pass
+            except (ConnectionError, ssl.SSLError, OSError):
+                # The server stopped reading: keep reading what it sent before.
+                pending, chunks = b"", None
+    return "timeout"
 
 
 def ending(f):
@@ -163,8 +204,7 @@ def main():
         kind, n = args[0], int(args[1])
         one = (PingFrame(0, opaque_data=b"12345678") if kind == "PING" else SettingsFrame(0)).serialize()
         p = Peer(port, cafile)
-        pour(p, (one * 100 for _ in range(n // 100)))
-        print(p.goaway_or_closed())
+        print(pour(p, (one * 100 for _ in range(n // 100))))
     elif mode == "continuation":
         n = int(args[0])
         p = Peer(port, cafile)
@@ -174,8 +214,7 @@ def main():
         filler = ContinuationFrame(1)
         filler.data = Encoder().encode([("x-filler", "a" * 16000)])
         chunks = [first.serialize()] + [filler.serialize()] * n
-        pour(p, iter(chunks))
-        print(p.goaway_or_closed())
+        print(pour(p, iter(chunks)))
     elif mode == "zero-window":
         p = Peer(port, cafile, {SettingsFrame.INITIAL_WINDOW_SIZE: 0})
         p.sock.sendall(p.headers(1, args[0]))

@@ -134,7 +134,12 @@ fn connection_cap_queues_instead_of_refusing() {
 /// whole `--keep-alive-timeout` in the kernel's queue. An idle one is closed (cleanly:
 /// end of input, no reset) to admit it, and only one.
 fn idle_keep_alive_connections_make_room_for_a_new_client_at_the_cap() {
+    // One serving thread: under the full suite with two, a fourth connection this test
+    // does not make was sometimes queued (and rightly made room for), closing both idle
+    // ones; not yet explained (see docs/PROFILE.md). The one-thread behaviour is pinned.
     let server = TestServer::start_with(&[
+        "--threads",
+        "1",
         "--max-connections",
         "2",
         "--keep-alive-timeout",
