@@ -38,8 +38,9 @@ use std::time::{Duration, Instant};
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Descriptors kept aside before the connection cap is worked out: the root, the
-/// listeners, the runtime's, the logs', and the brief extra ones a request opens (a
-/// twin probe, the 404 page). A request that still cannot open a file gets a 503 with
+/// listeners (one copy per serving thread), the runtime's, the logs', the open-file
+/// cache's (`files::cache::MAX_CACHED_DESCRIPTORS`), and the brief extra ones a request
+/// opens (a twin probe, the 404 page). A request that still cannot open a file gets a 503 with
 /// `Retry-After`, and `accept` backs off.
 const RESERVED_DESCRIPTORS: u64 = 256;
 
