@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use tests::certs::TestCerts;
+use tests::certs::{Leaf, TestCerts};
 use tests::client::{run, Home};
 use tests::client_tls::{greeter, hostile_self_signed, nginx_tls, Ending, TlsPeer};
 use tests::server::TestServer;
@@ -23,7 +23,18 @@ fn text(bytes: &[u8]) -> String {
 }
 
 fn good(certs: &TestCerts, ending: Ending) -> TlsPeer {
-    TlsPeer::start(&certs.leaf.fullchain, &certs.leaf.key, REPLY, ending, None)
+    serve(&certs.leaf, REPLY, ending)
+}
+
+/// A TLS peer presenting `leaf` (with its chain) that answers every request with `reply`.
+fn serve(leaf: &Leaf, reply: &'static [u8], ending: Ending) -> TlsPeer {
+    TlsPeer::start(&leaf.fullchain, &leaf.key, reply, ending, None)
+}
+
+/// Our client fetching `https://localhost:PORT/` from `peer`, trusting the test CA.
+fn fetch_trusting_ca(certs: &TestCerts, peer: &TlsPeer) -> Output {
+    let url = format!("https://localhost:{}/", peer.port);
+    client(&["--cacert", certs.ca_pem().to_str().unwrap(), &url])
 }
 
 fn trusted_with_cacert_by_name_and_by_ip() {
@@ -109,15 +120,8 @@ fn k_skips_verification_and_warns() {
 
 fn an_expired_certificate_gives_its_date() {
     let certs = TestCerts::new();
-    let peer = TlsPeer::start(
-        &certs.expired.fullchain,
-        &certs.expired.key,
-        REPLY,
-        Ending::KeepAlive,
-        None,
-    );
-    let url = format!("https://localhost:{}/", peer.port);
-    let out = client(&["--cacert", certs.ca_pem().to_str().unwrap(), &url]);
+    let peer = serve(&certs.expired, REPLY, Ending::KeepAlive);
+    let out = fetch_trusting_ca(&certs, &peer);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(7), "{err}");
     assert!(
@@ -128,15 +132,8 @@ fn an_expired_certificate_gives_its_date() {
 
 fn a_wrong_name_lists_the_names_the_certificate_has() {
     let certs = TestCerts::new();
-    let peer = TlsPeer::start(
-        &certs.wrong_name.fullchain,
-        &certs.wrong_name.key,
-        REPLY,
-        Ending::KeepAlive,
-        None,
-    );
-    let url = format!("https://localhost:{}/", peer.port);
-    let out = client(&["--cacert", certs.ca_pem().to_str().unwrap(), &url]);
+    let peer = serve(&certs.wrong_name, REPLY, Ending::KeepAlive);
+    let out = fetch_trusting_ca(&certs, &peer);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(7), "{err}");
     assert!(
@@ -231,13 +228,7 @@ fn kept_and_reopened_tls_connections() {
         "one TLS connection for three requests"
     );
     // A server that closes (with close_notify) after each reply: a new one each time, no error.
-    let closing = TlsPeer::start(
-        &certs.leaf.fullchain,
-        &certs.leaf.key,
-        REPLY,
-        Ending::CloseNotify,
-        None,
-    );
+    let closing = serve(&certs.leaf, REPLY, Ending::CloseNotify);
     let port = closing.port.to_string();
     let out = run(
         Home::new().client(&[
@@ -264,13 +255,7 @@ fn a_close_delimited_body_cut_without_close_notify_is_a_truncation() {
     let certs = TestCerts::new();
     let ca = certs.ca_pem();
     let reply: &[u8] = b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nmaybe all";
-    let cut = TlsPeer::start(
-        &certs.leaf.fullchain,
-        &certs.leaf.key,
-        reply,
-        Ending::Cut,
-        None,
-    );
+    let cut = serve(&certs.leaf, reply, Ending::Cut);
     let url = format!("https://localhost:{}/", cut.port);
     let out = client(&["--cacert", ca.to_str().unwrap(), &url]);
     assert_eq!(text(&out.stdout), "maybe all");
@@ -280,13 +265,7 @@ fn a_close_delimited_body_cut_without_close_notify_is_a_truncation() {
         text(&out.stderr)
     );
     assert_eq!(out.status.code(), Some(1));
-    let clean = TlsPeer::start(
-        &certs.leaf.fullchain,
-        &certs.leaf.key,
-        reply,
-        Ending::CloseNotify,
-        None,
-    );
+    let clean = serve(&certs.leaf, reply, Ending::CloseNotify);
     let url = format!("https://localhost:{}/", clean.port);
     let out = client(&["--cacert", ca.to_str().unwrap(), &url]);
     assert_eq!(
