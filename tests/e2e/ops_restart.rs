@@ -248,21 +248,9 @@ fn binary_upgrade_under_wrk_shows_no_socket_error() {
 fn reuse_port_hand_over_under_wrk_shows_no_socket_error() {
     let site = site();
     let mut old = TestServer::start_in(site.path(), &["--reuse-port"]);
-    let port = old.addr.port().to_string();
     let wrk = start_wrk(&old.url("/HelloWorld.html"));
     wait_logged(&old, 1, 500);
-    let mut command = std::process::Command::new(tests::bin::binary("server"));
-    command
-        .args([
-            "--port",
-            &port,
-            "--bind",
-            "127.0.0.1",
-            "--reuse-port",
-            "--root",
-        ])
-        .arg(site.path());
-    let new = TestServer::spawn(command, site.path());
+    let new = TestServer::start_on(old.addr.port(), site.path(), &["--reuse-port"]);
     signal(old.pid(), "TERM");
     assert_eq!(old.wait_exit(Duration::from_secs(30)), Some(0));
     wait_logged(&new, 1, 500);
@@ -330,22 +318,9 @@ fn reuse_port_hand_over_loses_nothing() {
     // Start a new instance on the same port, then SIGTERM the old one.
     let (site, targets) = site_with_targets();
     let mut old = TestServer::start_in(site.path(), &["--quiet", "--reuse-port"]);
-    let port = old.addr.port().to_string();
     let load = load::start(old.addr, THREADS, targets, MAX_REQUESTS, MAX_TIME);
     assert!(load.wait_more(PHASE_REQUESTS, Duration::from_secs(60)));
-    let mut command = std::process::Command::new(tests::bin::binary("server"));
-    command
-        .args([
-            "--port",
-            &port,
-            "--bind",
-            "127.0.0.1",
-            "--quiet",
-            "--reuse-port",
-            "--root",
-        ])
-        .arg(site.path());
-    let new = TestServer::spawn(command, site.path());
+    let new = TestServer::start_on(old.addr.port(), site.path(), &["--quiet", "--reuse-port"]);
     assert_eq!(new.addr, old.addr);
     assert!(load.wait_more(PHASE_REQUESTS, Duration::from_secs(60)));
     signal(old.pid(), "TERM");

@@ -80,9 +80,15 @@ impl TestServer {
 
     /// Starts the server serving `root` with extra flags.
     pub fn start_in(root: &Path, args: &[&str]) -> TestServer {
+        TestServer::start_on(0, root, args)
+    }
+
+    /// Starts the server on 127.0.0.1:`port` (0: one the OS picks) serving `root`, with
+    /// extra flags; a second instance beside another one takes that one's port.
+    pub fn start_on(port: u16, root: &Path, args: &[&str]) -> TestServer {
         let mut command = Command::new(binary("server"));
         command
-            .args(["--port", "0", "--bind", "127.0.0.1", "--root"])
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--root"])
             .arg(root)
             .args(args);
         TestServer::spawn(command, root)
