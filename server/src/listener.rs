@@ -421,12 +421,12 @@ async fn connection(
     state: &Arc<State>,
     shutdown: &Shutdown,
 ) -> io::Result<()> {
-    let limits = tls_limits(state);
     match (kind, &state.tls) {
         // Boxed: a TLS session is large, and inline it would make every connection's
         // task that large, plain ones and idle ones included.
         (Kind::Tls, Some(live)) => Box::pin(serve_tls(stream, peer, live, state, shutdown)).await,
         (Kind::Redirect { tls_port }, _) => {
+            let limits = tls_limits(state);
             let quiet = state.config.quiet;
             let answered =
                 tls::redirect_io::serve(stream, peer, tls_port, &state.watchdog, limits, quiet);
