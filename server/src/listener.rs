@@ -15,12 +15,12 @@ use crate::log_queue::error;
 use crate::ops::drain::{self, Origin};
 use crate::ops::upgrade;
 use crate::rt;
+use crate::rt::Async;
 use crate::shutdown::Shutdown;
 use crate::sockets::{self, Kind, Listener};
 use crate::state::State;
 use crate::tls;
 use crate::watchdog;
-use async_io::Async;
 use async_lock::{Semaphore, SemaphoreGuardArc};
 use async_std::channel::{bounded, Receiver, Sender};
 use futures::FutureExt;
@@ -316,7 +316,10 @@ async fn take_slot(
             Ok(slot) => return (slot, None),
             Err(Ok(())) if is_waiting(socket) => {}
             // A stale readiness: the queue is empty after all.
-            Err(Ok(())) => continue,
+            Err(Ok(())) => {
+                socket.clear_readable();
+                continue;
+            }
             // The listener cannot be polled: just wait for a slot.
             Err(Err(_)) => return (slots.acquire_arc().await, None),
         }

@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::listener::StartError;
 use crate::ops::drain::{self, Origin};
 use crate::ops::{activation, upgrade};
-use async_io::Async;
+use crate::rt::Async;
 use rustix::net::{sockopt, AddressFamily, SocketType};
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -29,9 +29,8 @@ pub(crate) enum Kind {
 
 /// Accepts the next connection on `socket`, already non-blocking (one `accept4`, no
 /// `ioctl`). Waits for readiness through the reactor's record of events, so a poll
-/// with nothing new costs no system call: async-io's own `accept` retries `accept` on
-/// every poll after the first, and a serving thread polls its accept loops whenever
-/// any of its tasks wakes.
+/// with nothing new costs no system call (a serving thread polls its accept loops
+/// whenever any of its tasks wakes).
 pub(crate) async fn accept(
     socket: &Async<TcpListener>,
 ) -> io::Result<(Async<TcpStream>, SocketAddr)> {
@@ -45,10 +44,11 @@ pub(crate) async fn accept(
                 let peer = addr
                     .and_then(|a| SocketAddr::try_from(a).ok())
                     .ok_or_else(|| io::Error::other("accepted a connection with no IP address"))?;
-                return Ok((Async::new_nonblocking(TcpStream::from(fd))?, peer));
+                return Ok((Async::new_nonblocking(TcpStream::from(fd)), peer));
             }
             Err(rustix::io::Errno::AGAIN) => {
-                std::future::poll_fn(|cx| socket.poll_readable(cx)).await?
+                socket.clear_readable();
+                socket.readable().await?
             }
             Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(e.into()),

@@ -6,7 +6,7 @@ use crate::conn::pacer::Pacer;
 use crate::conn::Transport;
 use crate::response::{Body, Part};
 use crate::rt;
-use async_io::Async;
+use crate::rt::Async;
 use futures::io::{AsyncWrite, AsyncWriteExt};
 use std::fs::File;
 use std::io;
@@ -40,9 +40,17 @@ pub(crate) fn send_more(tcp: &Async<TcpStream>, buf: &[u8]) -> io::Result<usize>
     use rustix::net::SendFlags;
     loop {
         match rustix::net::send(tcp.get_ref(), buf, SendFlags::MORE | SendFlags::NOSIGNAL) {
-            Ok(n) => return Ok(n),
+            Ok(n) => {
+                if n < buf.len() {
+                    tcp.clear_writable();
+                }
+                return Ok(n);
+            }
             Err(rustix::io::Errno::INTR) => {}
-            Err(rustix::io::Errno::AGAIN) => return Ok(0),
+            Err(rustix::io::Errno::AGAIN) => {
+                tcp.clear_writable();
+                return Ok(0);
+            }
             Err(e) => return Err(e.into()),
         }
     }
@@ -127,7 +135,10 @@ async fn send_file(
                     rt::yield_now().await;
                 }
             }
-            Err(rustix::io::Errno::AGAIN) => pacer.bounded(tcp.writable()).await?,
+            Err(rustix::io::Errno::AGAIN) => {
+                tcp.clear_writable();
+                pacer.bounded(tcp.writable()).await?
+            }
             Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(e.into()),
         }

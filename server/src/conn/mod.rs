@@ -20,10 +20,10 @@ use crate::access_log;
 use crate::files::Handled;
 use crate::response::Response;
 use crate::rt;
+use crate::rt::Async;
 use crate::shutdown::Shutdown;
 use crate::state::State;
 use crate::watchdog::{Phase, Watch};
-use async_io::Async;
 use exchange::{After, Exchange};
 use futures::io::{AsyncRead, AsyncWrite};
 use input::{Input, Read};
@@ -240,8 +240,8 @@ fn turn<S: Transport>(
     });
     // Plain TCP: between requests, wait for the reactor to say the socket is readable
     // instead of trying a read that finds nothing (the client sends its next request
-    // only after this response). With the interest re-armed as soon as a head is read
-    // (below), a keep-alive request costs one read and one re-arm, no EAGAIN read.
+    // only after this response). The read that took the last head was short, which
+    // cleared the readiness, so a keep-alive request costs one read and no EAGAIN read.
     if input.buffered().is_empty() {
         if let Some(tcp) = stream.zero_copy() {
             match tcp.poll_readable(cx) {
@@ -252,12 +252,6 @@ fn turn<S: Transport>(
         }
     }
     let head = input.poll_head(cx, stream, &mut first_byte, &mut respond);
-    if head.is_ready() {
-        // The readiness that brought this head is used up: arm for the next one now.
-        if let Some(tcp) = stream.zero_copy() {
-            let _ = tcp.poll_readable(cx);
-        }
-    }
     let mut x: Exchange = match head {
         Poll::Pending => return Poll::Pending,
         Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),

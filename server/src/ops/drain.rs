@@ -13,7 +13,7 @@
 //! a binary upgrade) is never filtered: the holder keeps the queue alive and serves it.
 
 use crate::rt;
-use async_io::Async;
+use crate::rt::Async;
 use async_lock::{Semaphore, SemaphoreGuardArc};
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -130,6 +130,7 @@ pub(crate) async fn accept_queued(
                     if Instant::now() >= settle {
                         break None;
                     }
+                    socket.clear_readable();
                     let _ = before(settle, socket.readable()).await;
                 }
                 Err(e) if crate::listener::is_resource_exhaustion(&e) => {

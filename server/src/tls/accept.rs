@@ -4,8 +4,8 @@
 //! one short log line, never a panic.
 
 use super::sniff;
+use crate::rt::Async;
 use crate::watchdog::{Phase, Watch, Watchdog};
-use async_io::Async;
 use futures::io::AsyncWriteExt;
 use futures_rustls::server::TlsStream;
 use futures_rustls::TlsAcceptor;

@@ -1,7 +1,7 @@
 //! Well-behaved exchanges through `h2`'s client.
 
 use super::{big_content, patient, quick, serve, BIG};
-use async_io::Async;
+use crate::rt::Async;
 use bytes::Bytes;
 use h2::client::SendRequest;
 use http::{Method, Request, Response};
@@ -18,7 +18,7 @@ async fn client_with(io: UnixStream, window: u32) -> SendRequest<Bytes> {
         .handshake::<_, Bytes>(io)
         .await
         .unwrap();
-    async_std::task::spawn(async move {
+    crate::rt::spawn(async move {
         let _ = conn.await;
     });
     send
@@ -57,7 +57,7 @@ fn get(path: &str) -> Request<()> {
 #[test]
 fn a_small_body_arrives_without_http1_fields() {
     let (io, _served) = serve(patient());
-    async_std::task::block_on(async {
+    crate::rt::block_on(async {
         let mut c = client(io).await;
         let (head, _, body) = exchange(&mut c, get("/hello")).await.unwrap();
         assert_eq!(head.status(), 200);
@@ -72,7 +72,7 @@ fn a_small_body_arrives_without_http1_fields() {
 #[test]
 fn a_large_file_streams_through_many_windows() {
     let (io, _served) = serve(patient());
-    async_std::task::block_on(async {
+    crate::rt::block_on(async {
         let mut c = client(io).await;
         let (head, _, body) = exchange(&mut c, get("/big")).await.unwrap();
         assert_eq!(head.status(), 200);
@@ -84,7 +84,7 @@ fn a_large_file_streams_through_many_windows() {
 #[test]
 fn memory_and_file_pieces_arrive_in_order() {
     let (io, _served) = serve(patient());
-    async_std::task::block_on(async {
+    crate::rt::block_on(async {
         let mut c = client(io).await;
         let (head, _, body) = exchange(&mut c, get("/parts")).await.unwrap();
         assert_eq!(head.status(), 206);
@@ -101,7 +101,7 @@ fn memory_and_file_pieces_arrive_in_order() {
 #[test]
 fn head_and_304_end_the_stream_with_the_head() {
     let (io, _served) = serve(patient());
-    async_std::task::block_on(async {
+    crate::rt::block_on(async {
         let mut c = client(io).await;
         let head_req = Request::builder()
             .method(Method::HEAD)
@@ -121,7 +121,7 @@ fn head_and_304_end_the_stream_with_the_head() {
 #[test]
 fn twenty_streams_share_one_connection() {
     let (io, _served) = serve(patient());
-    async_std::task::block_on(async {
+    crate::rt::block_on(async {
         let c = client(io).await;
         let transfers = (0..20).map(|i| {
             let mut c = c.clone();
@@ -142,7 +142,7 @@ fn twenty_streams_share_one_connection() {
 #[test]
 fn repeated_fields_and_authority_reach_the_handler() {
     let (io, _served) = serve(patient());
-    async_std::task::block_on(async {
+    crate::rt::block_on(async {
         let mut c = client(io).await;
         let req = Request::get("https://example.test:8443/fields")
             .header("accept-encoding", "gzip")
@@ -157,7 +157,7 @@ fn repeated_fields_and_authority_reach_the_handler() {
 #[test]
 fn more_fields_than_http1_allows_get_431_as_over_http1() {
     let (io, _served) = serve(patient());
-    async_std::task::block_on(async {
+    crate::rt::block_on(async {
         let mut c = client(io).await;
         let mut req = Request::get("https://localhost/hello");
         for i in 0..=shared::wire::limits::MAX_HEADERS {
@@ -174,7 +174,7 @@ fn more_fields_than_http1_allows_get_431_as_over_http1() {
 #[test]
 fn a_panicking_handler_resets_its_stream_only() {
     let (io, _served) = serve(patient());
-    async_std::task::block_on(async {
+    crate::rt::block_on(async {
         let mut c = client(io).await;
         let e = exchange(&mut c, get("/panic")).await.unwrap_err();
         assert!(e.is_reset(), "{e}");
@@ -186,7 +186,7 @@ fn a_panicking_handler_resets_its_stream_only() {
 #[test]
 fn a_stream_that_never_opens_its_window_is_reset_after_the_send_timeout() {
     let (io, served) = serve(quick());
-    async_std::task::block_on(async {
+    crate::rt::block_on(async {
         // A stream window of 0: the server may send the head but not one DATA byte.
         let mut c = client_with(io, 0).await;
         let e = exchange(&mut c, get("/big")).await.unwrap_err();
@@ -203,7 +203,7 @@ fn a_stream_that_never_opens_its_window_is_reset_after_the_send_timeout() {
 #[test]
 fn an_idle_connection_gets_goaway_after_the_idle_timeout() {
     let (io, served) = serve(quick());
-    async_std::task::block_on(async {
+    crate::rt::block_on(async {
         let mut c = client(io).await;
         let (head, _, _) = exchange(&mut c, get("/hello")).await.unwrap();
         assert_eq!(head.status(), 200);
@@ -219,7 +219,7 @@ fn the_request_cap_ends_the_connection_after_its_last_answer() {
     let mut settings = patient();
     settings.max_requests = 3;
     let (io, served) = serve(settings);
-    async_std::task::block_on(async {
+    crate::rt::block_on(async {
         let mut c = client(io).await;
         for _ in 0..3 {
             let (head, _, body) = exchange(&mut c, get("/hello")).await.unwrap();
@@ -235,7 +235,7 @@ fn the_request_cap_ends_the_connection_after_its_last_answer() {
 #[test]
 fn graceful_shutdown_lets_an_open_stream_finish() {
     let (io, served) = serve(patient());
-    async_std::task::block_on(async {
+    crate::rt::block_on(async {
         let c = client(io).await;
         let mut ready = c.clone().ready().await.unwrap();
         let (response, _) = ready.send_request(get("/big"), true).unwrap();
@@ -260,7 +260,7 @@ fn graceful_shutdown_lets_an_open_stream_finish() {
 fn a_connection_opened_during_shutdown_is_closed_with_goaway() {
     let (io, served) = serve(patient());
     served.shutdown.fire();
-    async_std::task::block_on(async {
+    crate::rt::block_on(async {
         let _c = client(io).await;
         assert!(served.ended_within(Duration::from_secs(20)).await);
     });

@@ -289,7 +289,7 @@ fn a_client_that_stops_reading_is_dropped_after_the_send_timeout() {
         open.extend(request(1 + 2 * i, "/big", &[]));
     }
     raw.send(&open);
-    async_std::task::block_on(async {
+    crate::rt::block_on(async {
         assert!(served.ended_within(Duration::from_secs(20)).await);
     });
     drop(raw);
@@ -329,7 +329,7 @@ fn a_client_that_reads_under_the_rate_floor_is_dropped() {
             }
         }
     });
-    async_std::task::block_on(async {
+    crate::rt::block_on(async {
         assert!(served.ended_within(Duration::from_secs(20)).await);
     });
     trickle.join().unwrap();
@@ -338,7 +338,7 @@ fn a_client_that_reads_under_the_rate_floor_is_dropped() {
 #[test]
 fn a_client_that_never_sends_the_preface_is_closed() {
     let (io, served) = serve(quick());
-    async_std::task::block_on(async {
+    crate::rt::block_on(async {
         assert!(served.ended_within(Duration::from_secs(20)).await);
     });
     drop(io);
@@ -355,7 +355,7 @@ fn the_first_request_must_come_within_the_head_timeout() {
         .until(|f| f.kind == GOAWAY)
         .expect("closed without GOAWAY");
     assert_eq!(f.error_code(), 0);
-    async_std::task::block_on(async {
+    crate::rt::block_on(async {
         assert!(served.ended_within(Duration::from_secs(20)).await);
     });
 }

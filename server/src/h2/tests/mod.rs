@@ -9,8 +9,8 @@ use super::{Respond, Settings};
 use crate::context::Ctx;
 use crate::files::Handled;
 use crate::response::{Body, Part, Response};
+use crate::rt::Async;
 use crate::shutdown::Shutdown;
-use async_io::Async;
 use bytes::Bytes;
 use shared::StatusCode;
 use std::fs::File;
@@ -140,13 +140,13 @@ pub(super) fn patient() -> Settings {
 /// A server connection running in its own task.
 pub(super) struct Served {
     pub(super) shutdown: Shutdown,
-    done: async_std::task::JoinHandle<()>,
+    done: futures::channel::oneshot::Receiver<()>,
 }
 
 impl Served {
     /// Waits (at most `limit`) for the connection task to end; `true` if it did.
     pub(super) async fn ended_within(self, limit: Duration) -> bool {
-        let deadline = async_io::Timer::after(limit);
+        let deadline = crate::rt::Timer::after(limit);
         matches!(
             futures::future::select(self.done, deadline).await,
             futures::future::Either::Left(_)
@@ -159,11 +159,16 @@ pub(super) fn serve(settings: Settings) -> (UnixStream, Served) {
     let (ours, theirs) = UnixStream::pair().unwrap();
     let shutdown = Shutdown::new();
     let handle = shutdown.clone();
-    let done = async_std::task::spawn(async move {
-        let stub = Stub::new();
-        let io = Async::new(theirs).unwrap();
-        let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
-        super::serve(io, peer, &settings, &stub, &handle).await;
+    let (ended, done) = futures::channel::oneshot::channel();
+    // On its own thread, as a serving thread: the test's side may block.
+    std::thread::spawn(move || {
+        crate::rt::block_on(async move {
+            let stub = Stub::new();
+            let io = Async::new(theirs).unwrap();
+            let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+            super::serve(io, peer, &settings, &stub, &handle).await;
+        });
+        let _ = ended.send(());
     });
     (ours, Served { shutdown, done })
 }

@@ -1,25 +1,34 @@
 //! The async runtime behind one small seam: spawning tasks, blocking on the top-level
-//! future, timers and moving blocking work off the executor. Everything else in the
-//! server uses only `futures`' I/O traits, so moving to smol means changing this file
-//! (and the socket type in [`crate::listener`]).
+//! future, timers, the sockets' readiness and moving blocking work off the executor.
+//! Everything else in the server uses only `futures`' I/O traits and [`Async`], so
+//! moving to smol means changing this module.
 //!
-//! Thread per core, on async-std's own parts: each serving thread runs its own
-//! `async_executor::LocalExecutor` under `async_io::block_on`, which polls the reactor
-//! itself when its tasks are idle. A connection's task is spawned on the thread that
-//! accepted it and never moves, so a ready socket is handled by the thread that saw it
-//! become ready: no futex wake, no hop between threads, no idle worker stealing the
-//! reactor (async-std's global pool does all three; see docs/ARCHITECTURE.md).
+//! Thread per core: each serving thread runs its own `async_executor::LocalExecutor`
+//! (async-std's executor) under [`block_on`], which waits on the thread's own reactor
+//! ([`reactor`]: epoll, edge-triggered) whenever its tasks are idle, and polls it without
+//! waiting between runs of tasks when they are not. A connection's task is spawned on
+//! the thread that accepted it and never moves, so a ready socket is handled by the
+//! thread that saw it become ready: no futex wake, no hop between threads, no other
+//! thread taking the reactor (async-std's global pool and async-io's shared reactor do
+//! all three; see docs/ARCHITECTURE.md). Blocking work goes to async-std's `blocking`
+//! pool.
+
+mod io;
+mod reactor;
+mod timer;
+
+pub(crate) use io::Async;
+pub(crate) use timer::Timer;
 
 use async_executor::LocalExecutor;
 use std::fs::File;
 use std::future::Future;
 use std::os::unix::fs::FileExt;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
-
-/// A timer that can be re-armed (`set_at`) or never fire, for a task that keeps one
-/// deadline across many waits (the HTTP/2 connection driver).
-pub(crate) use async_io::Timer;
 
 thread_local! {
     /// This thread's executor: the tasks it accepted, run by [`block_on`].
@@ -34,9 +43,66 @@ pub(crate) fn spawn(task: impl Future<Output = ()> + 'static) {
 }
 
 /// Runs `fut` to completion on the current thread, running this thread's tasks and
-/// polling the reactor meanwhile.
+/// polling its reactor meanwhile.
+///
+/// # Panics
+/// If the kernel refuses the thread an epoll instance or an eventfd (out of
+/// descriptors or memory), which happens at start-up, before any connection.
 pub(crate) fn block_on<T>(fut: impl Future<Output = T>) -> T {
-    EXECUTOR.with(|ex| async_io::block_on(ex.run(fut)))
+    let reactor = match reactor::Reactor::current() {
+        Ok(reactor) => reactor,
+        Err(e) => panic!("cannot create this thread's epoll instance: {e}"),
+    };
+    let wake = Arc::new(Wake {
+        woken: AtomicBool::new(false),
+        sleeping: AtomicBool::new(false),
+        reactor: reactor.clone(),
+    });
+    let waker = Waker::from(wake.clone());
+    let cx = &mut Context::from_waker(&waker);
+    EXECUTOR.with(|ex| {
+        let mut fut = pin!(ex.run(fut));
+        loop {
+            wake.woken.store(false, Ordering::SeqCst);
+            if let Poll::Ready(t) = fut.as_mut().poll(cx) {
+                return t;
+            }
+            // Woken while running (the executor yields every so many tasks): look at the
+            // sockets without waiting, then run again. Otherwise wait for an event, a
+            // timer or a wake from another thread.
+            wake.sleeping.store(true, Ordering::SeqCst);
+            let block = !wake.woken.load(Ordering::SeqCst);
+            if let Err(e) = reactor.react(block) {
+                crate::log_queue::error(format_args!("waiting for sockets failed: {e}"));
+                std::thread::sleep(REACT_ERROR_PAUSE);
+            }
+            wake.sleeping.store(false, Ordering::SeqCst);
+        }
+    })
+}
+
+/// The pause after `epoll_wait` fails (it should not: only a bad descriptor or memory
+/// fault makes it), so a broken reactor logs a few lines a second, not a flood.
+const REACT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// The waker of [`block_on`]: marks the thread woken, and if it is waiting on its
+/// reactor (a wake from another thread: the blocking pool, the watchdog), wakes it.
+struct Wake {
+    woken: AtomicBool,
+    sleeping: AtomicBool,
+    reactor: Arc<reactor::Reactor>,
+}
+
+impl std::task::Wake for Wake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.woken.swap(true, Ordering::SeqCst) && self.sleeping.load(Ordering::SeqCst) {
+            self.reactor.notify();
+        }
+    }
 }
 
 /// Starts a serving thread named `name` that runs `make()`'s future to completion
@@ -58,7 +124,7 @@ where
 /// costs no timer per wait); it is for back-offs and the shutdown wait. A pending timer
 /// makes every reactor wait arm a timerfd, so nothing on the request path sleeps.
 pub(crate) async fn sleep(d: Duration) {
-    async_io::Timer::after(d).await;
+    Timer::after(d).await;
 }
 
 /// Runs blocking work (a disk read, a big folder's `readdir`) on the blocking thread

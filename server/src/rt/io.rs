@@ -1,0 +1,264 @@
+//! A non-blocking descriptor registered with this thread's reactor ([`super::reactor`]):
+//! the futures I/O traits for sockets and pipes, readiness waits, and the hooks a caller
+//! making its own system calls (`sendfile`, `accept4`, `send` with `MSG_MORE`) uses to
+//! say it found the socket drained or full.
+
+use super::reactor::{Reactor, Source};
+use futures::io::{AsyncRead, AsyncWrite};
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+
+/// `io` made non-blocking and watched by the reactor of the thread that first waits on
+/// it (so a listener bound on one thread and served on another is watched where it is
+/// served). It stays registered until dropped.
+#[derive(Debug)]
+pub(crate) struct Async<T: AsFd> {
+    registered: OnceLock<Registration>,
+    io: T,
+}
+
+#[derive(Debug)]
+struct Registration {
+    reactor: Arc<Reactor>,
+    source: Arc<Source>,
+}
+
+impl<T: AsFd> Async<T> {
+    /// Makes `io` non-blocking and wraps it.
+    pub(crate) fn new(io: T) -> io::Result<Async<T>> {
+        rustix::io::ioctl_fionbio(io.as_fd(), true)?;
+        Ok(Async::new_nonblocking(io))
+    }
+
+    /// Wraps `io`, which is already non-blocking (`accept4` with `SOCK_NONBLOCK`).
+    pub(crate) fn new_nonblocking(io: T) -> Async<T> {
+        Async {
+            registered: OnceLock::new(),
+            io,
+        }
+    }
+
+    pub(crate) fn get_ref(&self) -> &T {
+        &self.io
+    }
+
+    fn source(&self) -> io::Result<&Source> {
+        if let Some(r) = self.registered.get() {
+            return Ok(&r.source);
+        }
+        let reactor = Reactor::current()?;
+        let source = reactor.register(self.io.as_fd())?;
+        let registration = Registration { reactor, source };
+        if let Err(extra) = self.registered.set(registration) {
+            extra.reactor.deregister(&extra.source, self.io.as_fd());
+        }
+        self.registered
+            .get()
+            .map(|r| &*r.source)
+            .ok_or_else(|| io::Error::other("registration lost"))
+    }
+
+    /// Ready when the last event says bytes may be there (or the peer closed).
+    pub(crate) fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let source = self.source()?;
+        if source.is_readable() || source.wait_readable(cx.waker()) {
+            Poll::Ready(Ok(()))
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// Ready when the last event says the descriptor takes bytes.
+    pub(crate) fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let source = self.source()?;
+        if source.is_writable() || source.wait_writable(cx.waker()) {
+            Poll::Ready(Ok(()))
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// Waits for [`Async::poll_readable`].
+    pub(crate) async fn readable(&self) -> io::Result<()> {
+        std::future::poll_fn(|cx| self.poll_readable(cx)).await
+    }
+
+    /// Waits for [`Async::poll_writable`].
+    pub(crate) async fn writable(&self) -> io::Result<()> {
+        std::future::poll_fn(|cx| self.poll_writable(cx)).await
+    }
+
+    /// A read found nothing (`EAGAIN`): the next [`Async::readable`] waits for an event.
+    pub(crate) fn clear_readable(&self) {
+        if let Some(r) = self.registered.get() {
+            r.source.clear_readable();
+        }
+    }
+
+    /// A write was refused or taken in part: the next [`Async::writable`] waits.
+    pub(crate) fn clear_writable(&self) {
+        if let Some(r) = self.registered.get() {
+            r.source.clear_writable();
+        }
+    }
+
+    /// Runs the read-like `op` until it does not report `WouldBlock`, waiting for
+    /// readiness between tries.
+    pub(crate) async fn read_with<R>(
+        &self,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        loop {
+            self.readable().await?;
+            match op(&self.io) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readable(),
+                result => return result,
+            }
+        }
+    }
+
+    /// Runs the write-like `op` until it does not report `WouldBlock`, waiting for
+    /// readiness between tries.
+    pub(crate) async fn write_with<R>(
+        &self,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        loop {
+            self.writable().await?;
+            match op(&self.io) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_writable(),
+                result => return result,
+            }
+        }
+    }
+}
+
+impl<T: AsFd> Drop for Async<T> {
+    fn drop(&mut self) {
+        if let Some(r) = self.registered.take() {
+            r.reactor.deregister(&r.source, self.io.as_fd());
+        }
+    }
+}
+
+impl<T: AsFd> AsRawFd for Async<T> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.as_fd().as_raw_fd()
+    }
+}
+
+impl<T: AsFd> AsFd for Async<T> {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.io.as_fd()
+    }
+}
+
+impl Async<std::net::TcpStream> {
+    /// Peeks at the bytes waiting, without taking them.
+    pub(crate) async fn peek(&self, into: &mut [u8]) -> io::Result<usize> {
+        self.read_with(|s| s.peek(into)).await
+    }
+}
+
+/// One read-like call on `this`: a short read of a stream drained it, so the next one
+/// waits for an event instead of finding nothing (an end of stream, 0, is not short:
+/// it stays readable).
+fn poll_read_with<T: AsFd>(
+    this: &Async<T>,
+    cx: &mut Context<'_>,
+    wanted: usize,
+    mut op: impl FnMut(&T) -> io::Result<usize>,
+) -> Poll<io::Result<usize>> {
+    loop {
+        std::task::ready!(this.poll_readable(cx))?;
+        match op(&this.io) {
+            Ok(n) => {
+                if n > 0 && n < wanted {
+                    this.clear_readable();
+                }
+                return Poll::Ready(Ok(n));
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => this.clear_readable(),
+            Err(e) => return Poll::Ready(Err(e)),
+        }
+    }
+}
+
+/// One write-like call on `this`: a short write filled the socket's buffer, so the next
+/// one waits for an event.
+fn poll_write_with<T: AsFd>(
+    this: &Async<T>,
+    cx: &mut Context<'_>,
+    offered: usize,
+    mut op: impl FnMut(&T) -> io::Result<usize>,
+) -> Poll<io::Result<usize>> {
+    loop {
+        std::task::ready!(this.poll_writable(cx))?;
+        match op(&this.io) {
+            Ok(n) => {
+                if n < offered {
+                    this.clear_writable();
+                }
+                return Poll::Ready(Ok(n));
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => this.clear_writable(),
+            Err(e) => return Poll::Ready(Err(e)),
+        }
+    }
+}
+
+impl<T: AsFd> AsyncRead for Async<T>
+where
+    for<'a> &'a T: Read,
+{
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let wanted = buf.len();
+        poll_read_with(&self, cx, wanted, |mut io| io.read(buf))
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let wanted = bufs.iter().map(|b| b.len()).sum();
+        poll_read_with(&self, cx, wanted, |mut io| io.read_vectored(bufs))
+    }
+}
+
+impl<T: AsFd> AsyncWrite for Async<T>
+where
+    for<'a> &'a T: Write,
+{
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        poll_write_with(&self, cx, buf.len(), |mut io| io.write(buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let offered = bufs.iter().map(|b| b.len()).sum();
+        poll_write_with(&self, cx, offered, |mut io| io.write_vectored(bufs))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
