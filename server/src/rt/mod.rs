@@ -55,7 +55,6 @@ pub(crate) fn block_on<T>(fut: impl Future<Output = T>) -> T {
     };
     let wake = Arc::new(Wake {
         woken: AtomicBool::new(false),
-        sleeping: AtomicBool::new(false),
         reactor: reactor.clone(),
     });
     let waker = Waker::from(wake.clone());
@@ -70,13 +69,10 @@ pub(crate) fn block_on<T>(fut: impl Future<Output = T>) -> T {
             // Woken while running (the executor yields every so many tasks): look at the
             // sockets without waiting, then run again. Otherwise wait for an event, a
             // timer or a wake from another thread.
-            wake.sleeping.store(true, Ordering::SeqCst);
-            let block = !wake.woken.load(Ordering::SeqCst);
-            if let Err(e) = reactor.react(block) {
+            if let Err(e) = reactor.react(&wake.woken) {
                 crate::log_queue::error(format_args!("waiting for sockets failed: {e}"));
                 std::thread::sleep(REACT_ERROR_PAUSE);
             }
-            wake.sleeping.store(false, Ordering::SeqCst);
         }
     })
 }
@@ -89,7 +85,6 @@ const REACT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 /// reactor (a wake from another thread: the blocking pool, the watchdog), wakes it.
 struct Wake {
     woken: AtomicBool,
-    sleeping: AtomicBool,
     reactor: Arc<reactor::Reactor>,
 }
 
@@ -99,7 +94,7 @@ impl std::task::Wake for Wake {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if !self.woken.swap(true, Ordering::SeqCst) && self.sleeping.load(Ordering::SeqCst) {
+        if !self.woken.swap(true, Ordering::SeqCst) {
             self.reactor.notify();
         }
     }

@@ -83,6 +83,9 @@ impl Source {
 pub(crate) struct Reactor {
     epoll: OwnedFd,
     wake: OwnedFd,
+    /// Set while this reactor's thread is inside `epoll_wait`, the only time a wake
+    /// must go through the eventfd.
+    waiting: AtomicBool,
     /// Registrations and timers. Only this thread waits, but a source may be dropped (and
     /// a waker taken) on another thread, so it is behind an uncontended lock.
     inner: Mutex<Inner>,
@@ -117,6 +120,7 @@ impl Reactor {
         Ok(Reactor {
             epoll,
             wake,
+            waiting: AtomicBool::new(false),
             inner: Mutex::new(Inner::default()),
         })
     }
@@ -192,15 +196,21 @@ impl Reactor {
         self.lock().timers.remove(&(at, id));
     }
 
-    /// Wakes this reactor's thread from its wait (from any thread).
+    /// Wakes this reactor's thread if it is waiting (a wake from another thread, after
+    /// it set what the thread will find when it wakes).
     pub(crate) fn notify(&self) {
-        let _ = rustix::io::write(&self.wake, &1u64.to_ne_bytes());
+        if self.waiting.load(Ordering::SeqCst) {
+            let _ = rustix::io::write(&self.wake, &1u64.to_ne_bytes());
+        }
     }
 
-    /// Waits for events (without blocking when `block` is false, else until an event,
-    /// a timer's deadline or [`Reactor::notify`]), sets the sources' readiness, and
-    /// wakes their tasks and the timers due.
-    pub(crate) fn react(&self, block: bool) -> io::Result<()> {
+    /// Waits for events, sets the sources' readiness, and wakes their tasks and the
+    /// timers due. Does not block if `woken` is set (by the thread's waker, which then
+    /// calls [`Reactor::notify`]), else waits until an event, a timer's deadline or a
+    /// notification.
+    pub(crate) fn react(&self, woken: &AtomicBool) -> io::Result<()> {
+        self.waiting.store(true, Ordering::SeqCst);
+        let block = !woken.load(Ordering::SeqCst);
         let timeout = if block {
             self.lock()
                 .timers
@@ -223,6 +233,7 @@ impl Reactor {
                 rustix::buffer::spare_capacity(&mut events),
                 timeout.as_ref(),
             );
+            self.waiting.store(false, Ordering::SeqCst);
             let result = match waited {
                 Ok(_) | Err(rustix::io::Errno::INTR) => Ok(()),
                 Err(e) => Err(e.into()),
