@@ -388,6 +388,20 @@ def main():
         "connection is open. Kernel socket buffers are not in RSS and not counted.")
     add("")
 
+    # --- HTTP/2 (h2load.sh's table, when run.sh ran it)
+    h2 = os.path.join(a.dir, "h2load.md")
+    if os.path.exists(h2):
+        add("### HTTP/2 over TLS (h2load)")
+        add("")
+        with open(h2) as f:
+            for line in f.read().strip().splitlines():
+                add(line)
+        add("")
+        add("`tests/bench/h2load.sh`: our server and nginx (`listen ... ssl http2`, the same P-256 "
+            "certificate, TLS 1.3), each pinned to CPU 0, h2load on CPU 1. The page workload asks "
+            "each connection for 30 different small files (`/img1.svg` to `/img30.svg`) in turn.")
+        add("")
+
     # --- raw runs and errors
     add("### Every run")
     add("")

@@ -12,6 +12,7 @@
 #      BENCH_SERVERS    subset/order of: ours nginx lighttpd ceiling
 #      BENCH_WORKLOADS  subset of: small_ka small_close big small_ka_2core idle
 #                       tls_small_ka tls_small_close tls_big (HTTPS: ours and nginx only)
+#                       h2 (HTTP/2 over TLS with h2load, ours and nginx: tests/bench/h2load.sh)
 #                       (with a subset, write to another BENCH_OUT: the report is partial)
 #      BENCH_SERVER_BIN use this server binary instead of building target/release/server
 # Raw results stay in target/bench-last/; to redo only the report:
@@ -36,7 +37,7 @@ OUT=${BENCH_OUT:-$REPO/docs}
 BASE_PORT=${BENCH_PORT:-18400}
 IDLE_COUNT=10000
 read -ra SERVERS <<<"${BENCH_SERVERS:-ours nginx lighttpd ceiling}"
-read -ra WORKLOADS <<<"${BENCH_WORKLOADS:-small_ka small_close big small_ka_2core tls_small_ka tls_small_close tls_big idle}"
+read -ra WORKLOADS <<<"${BENCH_WORKLOADS:-small_ka small_close big small_ka_2core tls_small_ka tls_small_close tls_big idle h2}"
 has() { [[ " ${WORKLOADS[*]} " == *" $1 "* ]]; }
 export PATH=$PATH:/usr/sbin:/sbin
 T0=$(date +%s)
@@ -418,6 +419,18 @@ if has idle; then
     echo "idle - taskset -c 1 python3 $BENCH/idle.py --port PORT --pid SERVER_PID --count $IDLE_COUNT" >>"$TMP/commands"
 fi
 
+if has h2; then
+    log "phase 4: HTTP/2 over TLS, ours and nginx, with h2load (tests/bench/h2load.sh)"
+    quick=()
+    [[ $RUNS == 1 ]] && quick=(--quick)
+    if BENCH_SERVER_BIN=$OURS_BIN BENCH_PORT=$((BASE_PORT + 30)) "$BENCH/h2load.sh" "${quick[@]}" >"$TMP/h2load.md"; then
+        log "h2load: $(grep -c '^| [a-z1]' "$TMP/h2load.md") rows"
+    else
+        log "h2load.sh failed; the report has no HTTP/2 section"
+        rm -f "$TMP/h2load.md"
+    fi
+fi
+
 printf 'load_end\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$TMP/meta"
 printf 'elapsed\t%s\n' "$(($(date +%s) - T0))" >>"$TMP/meta"
 # Server logs (stderr): anything our server printed during the runs is worth reading.
@@ -431,7 +444,7 @@ done
 # Keep the raw results (target/ is not in git) so report.py can be rerun on them.
 LAST=$REPO/target/bench-last
 rm -rf "$LAST" && mkdir -p "$LAST"
-cp "$TMP"/meta "$TMP"/results "$TMP"/commands "$TMP"/*.conf "$TMP"/wrk-*.txt "$TMP"/idle-*.txt "$TMP"/syscalls-*.txt "$LAST"/ 2>/dev/null || true
+cp "$TMP"/meta "$TMP"/results "$TMP"/commands "$TMP"/*.conf "$TMP"/wrk-*.txt "$TMP"/idle-*.txt "$TMP"/syscalls-*.txt "$TMP"/h2load.md "$LAST"/ 2>/dev/null || true
 [[ -f $TMP/server-logs ]] && cp "$TMP/server-logs" "$LAST"/
 mkdir -p "$OUT"
 python3 "$BENCH/report.py" --dir "$LAST" --repo "$REPO" --md "$OUT/BENCHMARKS.md" --svg "$OUT/benchmarks.svg" \
