@@ -44,7 +44,7 @@ pub(crate) async fn accept(
                 let peer = addr
                     .and_then(|a| SocketAddr::try_from(a).ok())
                     .ok_or_else(|| io::Error::other("accepted a connection with no IP address"))?;
-                return Ok((Async::new_nonblocking(TcpStream::from(fd)), peer));
+                return Ok((Async::accepted(TcpStream::from(fd)), peer));
             }
             Err(rustix::io::Errno::AGAIN) => {
                 socket.clear_readable();

@@ -23,7 +23,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::{pin, Pin};
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio_util::compat::FuturesAsyncReadCompatExt;
 
@@ -118,17 +118,31 @@ async fn drive<S, R>(
         conn.graceful_shutdown();
         closing = true;
     }
+    // Set after a stream is accepted: the next poll takes the other requests already
+    // read before it runs the streams, so their responses leave in one write.
+    let mut accepting = false;
     loop {
         let event = std::future::poll_fn(|cx| {
             // Streams first: what they send is written by the connection below.
-            let busy = !streams.is_empty();
-            while let Poll::Ready(Some(())) = streams.poll_next_unpin(cx) {}
-            let now = Instant::now();
-            if busy && streams.is_empty() {
-                idle_since = now;
+            let mut run_streams = |cx: &mut Context<'_>| {
+                let busy = !streams.is_empty();
+                while let Poll::Ready(Some(())) = streams.poll_next_unpin(cx) {}
+                let now = Instant::now();
+                if busy && streams.is_empty() {
+                    idle_since = now;
+                }
+                pace.set_busy(!streams.is_empty(), now);
+            };
+            let ran = !std::mem::take(&mut accepting);
+            if ran {
+                run_streams(cx);
             }
-            pace.set_busy(!streams.is_empty(), now);
-            let accepted = conn.poll_accept(cx);
+            let mut accepted = conn.poll_accept(cx);
+            if accepted.is_pending() && !ran {
+                run_streams(cx);
+                accepted = conn.poll_accept(cx);
+            }
+            let now = Instant::now();
             if let (None, Some(flood)) = (flooded, signals.flood()) {
                 return Poll::Ready(Event::Flood(flood));
             }
@@ -172,6 +186,7 @@ async fn drive<S, R>(
         .await;
         match event {
             Event::Stream(req, respond) => {
+                accepting = true;
                 served += 1;
                 // (A client may open streams until our final GOAWAY names the last one.)
                 close_by = None;

@@ -171,11 +171,14 @@ impl Reactor {
         Ok(source)
     }
 
-    /// Removes `fd`'s registration, before it is closed (a duplicate of it would keep the
-    /// registration alive, and its events would name a key given to someone else).
-    pub(crate) fn deregister(&self, source: &Source, fd: BorrowedFd<'_>) {
+    /// Frees `source`'s key, and removes `fd`'s registration before it is closed (a
+    /// duplicate of it would keep the registration alive, and its events would name a
+    /// key given to someone else). `None`: the caller knows its close removes it.
+    pub(crate) fn deregister(&self, source: &Source, fd: Option<BorrowedFd<'_>>) {
         let mut inner = self.lock();
-        let _ = epoll::delete(&self.epoll, fd);
+        if let Some(fd) = fd {
+            let _ = epoll::delete(&self.epoll, fd);
+        }
         if let Some(slot) = inner.sources.get_mut(source.key) {
             *slot = None;
             inner.free.push(source.key);
