@@ -369,9 +369,16 @@ fn spawn_connection(
     rt::spawn(async move {
         // Both guards are released when this task ends, however it ends.
         let (_slot, _live) = (slot, live);
+        // Plain HTTP inline; the others boxed, so the common task stays small (an idle
+        // connection's task is most of what it costs).
+        let served = async {
+            match kind {
+                Kind::Http => conn::serve(stream, peer, &state, &shutdown).await,
+                _ => Box::pin(connection(kind, stream, peer, &state, &shutdown)).await,
+            }
+        };
         // A bug that panics takes down its own connection, never the server.
-        let served = AssertUnwindSafe(connection(kind, stream, peer, &state, &shutdown));
-        match served.catch_unwind().await {
+        match AssertUnwindSafe(served).catch_unwind().await {
             Ok(Ok(())) => {}
             Ok(Err(e)) if is_peer_gone(&e) => {}
             Ok(Err(e)) => error(format_args!("{peer}: {e}")),

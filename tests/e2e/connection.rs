@@ -246,6 +246,43 @@ fn a_body_that_never_arrives_gets_408_and_a_log_line() {
     assert!(line.contains("\" 408 "), "{line}");
 }
 
+/// A request sent with the client's FIN right behind it (`printf ... | nc -N`): both
+/// arrive before the server reads, in one readiness report. The server answers and
+/// closes at once, not at the keep-alive or head timeout (the read of the request was
+/// short, which must not hide the end of the stream that came with it).
+fn a_request_followed_by_fin_is_answered_and_closed_at_once() {
+    let server = TestServer::start_with(&["--threads", "1", "--keep-alive-timeout", "60"]);
+    for sent in [
+        &b"GET /HelloWorld.html HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+        // A head cut short by the FIN: nothing to answer, closed at once all the same.
+        &b"GET /HelloWorld.html HTTP/1.1\r\nHo"[..],
+    ] {
+        let mut stream = TcpStream::connect(server.addr).unwrap();
+        stream.write_all(sent).unwrap();
+        stream.shutdown(std::net::Shutdown::Write).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let start = Instant::now();
+        let mut got = Vec::new();
+        let read = stream.read_to_end(&mut got);
+        let waited = start.elapsed();
+        assert!(
+            read.is_ok(),
+            "no end of stream within 10 s after {:?}: {read:?}",
+            String::from_utf8_lossy(sent)
+        );
+        assert!(waited < Duration::from_secs(5), "closed after {waited:?}");
+        if sent.ends_with(b"\r\n\r\n") {
+            assert!(
+                got.starts_with(b"HTTP/1.1 200 "),
+                "{}",
+                String::from_utf8_lossy(&got)
+            );
+        }
+    }
+}
+
 tests::register! {
     http11_keeps_the_connection_alive,
     connection_close_is_honoured,
@@ -259,4 +296,5 @@ tests::register! {
     quiet_turns_the_access_log_off,
     a_stalled_stdout_never_blocks_the_server,
     a_body_that_never_arrives_gets_408_and_a_log_line,
+    a_request_followed_by_fin_is_answered_and_closed_at_once,
 }

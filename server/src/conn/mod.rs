@@ -148,73 +148,102 @@ pub(crate) async fn serve<S: Transport>(
             watch.set_phase(Phase::Head);
             watch.arm(state.head_timeout());
         }
-        let turn = poll_fn(|cx| {
-            turn(
-                cx,
-                &mut stream,
-                &mut input,
-                &watch,
-                state,
-                served,
-                shutdown,
-                peer,
-            )
-        })
-        .await?;
-        let answered = match turn {
-            Turn::Answered(a) => a,
-            Turn::Later(x) => {
-                let later = Box::pin(later(&mut stream, &mut input, &watch, state, x));
-                match later.await? {
-                    Some(a) => a,
-                    None => return Ok(()),
+        // Only what this wait holds stays in an idle connection's task: the turn it
+        // returns is handled in the same poll, and anything that must wait again is
+        // one boxed future (see `rest`).
+        let rest = {
+            let turn = poll_fn(|cx| {
+                turn(
+                    cx,
+                    &mut stream,
+                    &mut input,
+                    &watch,
+                    state,
+                    served,
+                    shutdown,
+                    &peer,
+                )
+            })
+            .await?;
+            match turn {
+                // The common case is finished already: the whole response went out at once.
+                Turn::Answered(a) if a.started.is_done() && a.after == After::KeepGoing => {
+                    watch.disarm();
+                    served += 1;
+                    let body_bytes = a.started.sent - a.started.head_len;
+                    log_line(state, peer, &a.request_line, a.status, body_bytes as u64);
+                    None
                 }
-            }
-            // Only a head begun and not finished in time gets a 408; an idle
-            // connection, or one whose response is already out, closes quietly.
-            Turn::Closed if watch.fired_in() == Some(Phase::Head) && !input.is_empty() => {
-                Box::pin(request_timeout(&mut stream, state, peer, &watch)).await;
-                return Ok(());
-            }
-            Turn::Closed => return Ok(()),
-            // One short line, not a 400 with the ClientHello's bytes escaped in the log.
-            Turn::TlsHandshake => {
-                crate::log_queue::error(format_args!(
-                    "{peer}: {}",
-                    crate::tls::sniff::TLS_ON_PLAIN_PORT
-                ));
-                return Ok(());
+                turn => Some(Box::pin(rest(
+                    &mut stream,
+                    &mut input,
+                    &watch,
+                    state,
+                    peer,
+                    &mut served,
+                    turn,
+                ))),
             }
         };
-        watch.disarm();
-        served += 1;
-        // The common case is finished already: the whole response went out at once.
-        if answered.started.is_done() && answered.after == After::KeepGoing {
-            let body_bytes = answered.started.sent - answered.started.head_len;
-            log_line(
-                state,
-                peer,
-                &answered.request_line,
-                answered.status,
-                body_bytes as u64,
-            );
-            continue;
+        if let Some(rest) = rest {
+            if !rest.await? {
+                return Ok(());
+            }
         }
-        // Anything else is boxed, so an idle connection's task stays small.
-        let next = Box::pin(finish(
-            &mut stream,
-            &watch,
+    }
+}
+
+/// The rest of a turn that did not finish in its poll: a request answered later, a
+/// response still going out, a 408, or the end. Returns whether to read the next head.
+async fn rest<S: Transport>(
+    stream: &mut S,
+    input: &mut Input,
+    watch: &Watch,
+    state: &Arc<State>,
+    peer: SocketAddr,
+    served: &mut u32,
+    turn: Turn,
+) -> io::Result<bool> {
+    let answered = match turn {
+        Turn::Answered(a) => a,
+        Turn::Later(x) => match later(stream, input, watch, state, x).await? {
+            Some(a) => a,
+            None => return Ok(false),
+        },
+        // Only a head begun and not finished in time gets a 408; an idle
+        // connection, or one whose response is already out, closes quietly.
+        Turn::Closed if watch.fired_in() == Some(Phase::Head) && !input.is_empty() => {
+            request_timeout(stream, state, peer, watch).await;
+            return Ok(false);
+        }
+        Turn::Closed => return Ok(false),
+        // One short line, not a 400 with the ClientHello's bytes escaped in the log.
+        Turn::TlsHandshake => {
+            crate::log_queue::error(format_args!(
+                "{peer}: {}",
+                crate::tls::sniff::TLS_ON_PLAIN_PORT
+            ));
+            return Ok(false);
+        }
+    };
+    watch.disarm();
+    *served += 1;
+    if answered.started.is_done() && answered.after == After::KeepGoing {
+        let body_bytes = answered.started.sent - answered.started.head_len;
+        log_line(
             state,
             peer,
-            answered,
-            &mut input,
-        ))
-        .await?;
-        if !next {
-            return Ok(());
-        }
+            &answered.request_line,
+            answered.status,
+            body_bytes as u64,
+        );
+        return Ok(true);
+    }
+    let next = finish(stream, watch, state, peer, answered, input).await?;
+    if next {
         input.shrink_if_empty();
     }
+    Ok(next)
 }
 
 /// One poll of the read loop: read, parse and handle a head, and start writing its
@@ -228,8 +257,9 @@ fn turn<S: Transport>(
     state: &Arc<State>,
     served: u32,
     shutdown: &Shutdown,
-    peer: SocketAddr,
+    peer: &SocketAddr,
 ) -> Poll<io::Result<Turn>> {
+    let peer = *peer;
     // The head's absolute deadline starts at its first byte.
     let mut first_byte = || {
         watch.set_phase(Phase::Head);

@@ -27,6 +27,10 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio_util::compat::FuturesAsyncReadCompatExt;
 
+/// Streams accepted in a row before the open ones run again: enough for a page's worth
+/// of requests to be answered in one write, few enough that a client opening streams
+/// without pause cannot hold the others back (h2 also caps the open ones).
+const ACCEPT_BATCH: usize = 32;
 /// After the connection ends, read and discard what the client still sends for at most
 /// this long (and [`LINGER_MAX_BYTES`]), so closing with unread input does not reset the
 /// connection and destroy our GOAWAY before the client reads it (as for HTTP/1).
@@ -118,9 +122,9 @@ async fn drive<S, R>(
         conn.graceful_shutdown();
         closing = true;
     }
-    // Set after a stream is accepted: the next poll takes the other requests already
-    // read before it runs the streams, so their responses leave in one write.
-    let mut accepting = false;
+    // Streams accepted since the streams last ran: the next poll takes the other
+    // requests already read before it runs them, so their responses leave in one write.
+    let mut accepting: usize = 0;
     loop {
         let event = std::future::poll_fn(|cx| {
             // Streams first: what they send is written by the connection below.
@@ -133,7 +137,10 @@ async fn drive<S, R>(
                 }
                 pace.set_busy(!streams.is_empty(), now);
             };
-            let ran = !std::mem::take(&mut accepting);
+            let ran = accepting == 0 || accepting >= ACCEPT_BATCH;
+            if ran {
+                accepting = 0;
+            }
             if ran {
                 run_streams(cx);
             }
@@ -186,7 +193,7 @@ async fn drive<S, R>(
         .await;
         match event {
             Event::Stream(req, respond) => {
-                accepting = true;
+                accepting += 1;
                 served += 1;
                 // (A client may open streams until our final GOAWAY names the last one.)
                 close_by = None;

@@ -13,7 +13,9 @@
 //! Readiness is kept per source as two flags, set by an event and cleared by the reader
 //! or writer that found the socket drained (`EAGAIN`, or a short read or write of a
 //! stream). Edge-triggered epoll reports every new arrival after that, so no readiness
-//! is lost; a stale flag costs one read that finds nothing, never a hang.
+//! is lost; a stale flag costs one read that finds nothing, never a hang. The end of the
+//! peer's stream is kept apart and never cleared: it can come in the same edge as the
+//! last bytes, and the short read of those bytes must not hide it.
 
 use futures::task::AtomicWaker;
 use rustix::event::{epoll, eventfd, EventfdFlags};
@@ -39,6 +41,12 @@ pub(crate) struct Source {
     key: usize,
     readable: AtomicBool,
     writable: AtomicBool,
+    /// The peer has shut down its side (or the socket failed): reads end (in 0 or an
+    /// error) without waiting, however short the read before was. Never cleared: the
+    /// edge that said so may have come with the last bytes, and will not come again.
+    read_closed: AtomicBool,
+    /// The socket hung up or failed: writes fail without waiting. Never cleared.
+    write_closed: AtomicBool,
     reader: AtomicWaker,
     writer: AtomicWaker,
 }
@@ -46,12 +54,12 @@ pub(crate) struct Source {
 impl Source {
     /// Whether the last event (or the initial state) says a read may find bytes.
     pub(crate) fn is_readable(&self) -> bool {
-        self.readable.load(Ordering::Acquire)
+        self.readable.load(Ordering::Acquire) || self.read_closed.load(Ordering::Acquire)
     }
 
     /// Whether the last event (or the initial state) says a write may be taken.
     pub(crate) fn is_writable(&self) -> bool {
-        self.writable.load(Ordering::Acquire)
+        self.writable.load(Ordering::Acquire) || self.write_closed.load(Ordering::Acquire)
     }
 
     /// The reader found nothing: wait for the next event.
@@ -153,16 +161,24 @@ impl Reactor {
             key,
             readable: AtomicBool::new(false),
             writable: AtomicBool::new(true),
+            read_closed: AtomicBool::new(false),
+            write_closed: AtomicBool::new(false),
             reader: AtomicWaker::new(),
             writer: AtomicWaker::new(),
         });
         use epoll::EventFlags as F;
-        epoll::add(
+        let added = epoll::add(
             &self.epoll,
             fd,
             epoll::EventData::new_u64(key as u64),
             F::IN | F::OUT | F::RDHUP | F::ET,
-        )?;
+        );
+        if let Err(e) = added {
+            if key < inner.sources.len() {
+                inner.free.push(key);
+            }
+            return Err(e.into());
+        }
         if key == inner.sources.len() {
             inner.sources.push(Some(source.clone()));
         } else {
@@ -196,7 +212,9 @@ impl Reactor {
 
     /// Removes a timer that has not fired (a fired one is already gone).
     pub(crate) fn remove_timer(&self, at: Instant, id: u64) {
-        self.lock().timers.remove(&(at, id));
+        // Dropped after the lock is released: it may be a task's last reference.
+        let waker = self.lock().timers.remove(&(at, id));
+        drop(waker);
     }
 
     /// Wakes this reactor's thread if it is waiting (a wake from another thread, after
@@ -267,6 +285,12 @@ impl Reactor {
             let Some(Some(source)) = inner.sources.get(key as usize) else {
                 continue;
             };
+            if flags.intersects(F::RDHUP | F::HUP | F::ERR) {
+                source.read_closed.store(true, Ordering::Release);
+            }
+            if flags.intersects(F::HUP | F::ERR) {
+                source.write_closed.store(true, Ordering::Release);
+            }
             if flags.intersects(F::IN | F::RDHUP | F::HUP | F::ERR | F::PRI) {
                 source.readable.store(true, Ordering::Release);
                 to_wake.extend(source.reader.take());
