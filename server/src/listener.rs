@@ -23,6 +23,7 @@ use crate::tls;
 use crate::watchdog;
 use async_lock::{Semaphore, SemaphoreGuardArc};
 use async_std::channel::{bounded, Receiver, Sender};
+use futures::future::Either;
 use futures::FutureExt;
 use std::fmt;
 use std::io;
@@ -364,21 +365,22 @@ fn spawn_connection(
     shutdown: &Shutdown,
 ) {
     let _ = stream.get_ref().set_nodelay(true);
+    let guards = (slot, shutdown.track());
     let (state, shutdown) = (state.clone(), shutdown.clone());
-    let live = shutdown.track();
-    rt::spawn(async move {
+    // Plain HTTP straight into the connection loop, owning what it uses; the others
+    // boxed. No async wrapper around it: each layer would keep its own copy of the
+    // arguments, and an idle connection's task is most of what it costs.
+    let served = match kind {
+        Kind::Http => Either::Left(conn::serve(stream, peer, state, shutdown)),
+        _ => Either::Right(Box::pin(async move {
+            connection(kind, stream, peer, &state, &shutdown).await
+        })),
+    };
+    // A bug that panics takes down its own connection, never the server.
+    rt::spawn(AssertUnwindSafe(served).catch_unwind().map(move |served| {
         // Both guards are released when this task ends, however it ends.
-        let (_slot, _live) = (slot, live);
-        // Plain HTTP inline; the others boxed, so the common task stays small (an idle
-        // connection's task is most of what it costs).
-        let served = async {
-            match kind {
-                Kind::Http => conn::serve(stream, peer, &state, &shutdown).await,
-                _ => Box::pin(connection(kind, stream, peer, &state, &shutdown)).await,
-            }
-        };
-        // A bug that panics takes down its own connection, never the server.
-        match AssertUnwindSafe(served).catch_unwind().await {
+        drop(guards);
+        match served {
             Ok(Ok(())) => {}
             Ok(Err(e)) if is_peer_gone(&e) => {}
             Ok(Err(e)) => error(format_args!("{peer}: {e}")),
@@ -386,7 +388,7 @@ fn spawn_connection(
                 "{peer}: internal error (a bug: please report it); connection closed"
             )),
         }
-    });
+    }));
 }
 
 /// Closes the listeners at shutdown: at once those another process also holds (it

@@ -29,6 +29,7 @@ use futures::io::{AsyncRead, AsyncWrite};
 use input::{Input, Read};
 use pacer::Pacer;
 use shared::StatusCode;
+use std::borrow::Borrow;
 use std::future::poll_fn;
 use std::io;
 use std::net::{SocketAddr, TcpStream};
@@ -114,13 +115,20 @@ enum Turn {
 }
 
 /// Serves one connection until it closes. Errors are the peer's doing or I/O failures;
-/// the caller logs them.
-pub(crate) async fn serve<S: Transport>(
+/// the caller logs them. `state` and `shutdown` are borrowed or owned (a plain
+/// connection's task passes them owned, so it holds no second copy of its arguments).
+pub(crate) async fn serve<S, St, Sh>(
     mut stream: S,
     peer: SocketAddr,
-    state: &Arc<State>,
-    shutdown: &Shutdown,
-) -> io::Result<()> {
+    state: St,
+    shutdown: Sh,
+) -> io::Result<()>
+where
+    S: Transport,
+    St: Borrow<Arc<State>>,
+    Sh: Borrow<Shutdown>,
+{
+    let (state, shutdown): (&Arc<State>, &Shutdown) = (state.borrow(), shutdown.borrow());
     // Declared after `stream`, so it deregisters before the socket closes.
     let watch = state
         .watchdog
