@@ -373,20 +373,24 @@ fn spawn_connection(
     let served = match kind {
         Kind::Http => Either::Left(conn::serve(stream, peer, state, shutdown)),
         _ => Either::Right(Box::pin(async move {
-            connection(kind, stream, peer, &state, &shutdown).await
+            if let Err(e) = connection(kind, stream, peer, &state, &shutdown).await {
+                if !conn::is_peer_gone(&e) {
+                    error(format_args!("{peer}: {e}"));
+                }
+            }
         })),
     };
     // A bug that panics takes down its own connection, never the server.
     rt::spawn(AssertUnwindSafe(served).catch_unwind().map(move |served| {
         // Both guards are released when this task ends, however it ends.
         drop(guards);
-        match served {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) if is_peer_gone(&e) => {}
-            Ok(Err(e)) => error(format_args!("{peer}: {e}")),
-            Err(_) => error(format_args!(
-                "{peer}: internal error (a bug: please report it); connection closed"
-            )),
+        // Errors are logged where they happen, with the peer's address; the task keeps
+        // no copy of it (an idle connection's task is most of what it costs). The
+        // panic's own message, printed before this line, says where it was.
+        if served.is_err() {
+            error(format_args!(
+                "internal error (a bug: please report it); a connection closed"
+            ));
         }
     }));
 }
@@ -447,7 +451,10 @@ async fn connection(
             }
             Ok(())
         }
-        _ => conn::serve(stream, peer, state, shutdown).await,
+        _ => {
+            conn::serve(stream, peer, state, shutdown).await;
+            Ok(())
+        }
     }
 }
 
@@ -473,7 +480,8 @@ async fn serve_tls(
         Box::pin(h2::serve(&mut stream, peer, &settings, state, shutdown)).await;
         Ok(())
     } else {
-        conn::serve(&mut stream, peer, state, shutdown).await
+        conn::serve(&mut stream, peer, state, shutdown).await;
+        Ok(())
     };
     Box::pin(tls::accept::close(
         &mut stream,
@@ -521,16 +529,5 @@ pub(crate) fn is_resource_exhaustion(e: &io::Error) -> bool {
             | Some(rustix::io::Errno::NFILE)
             | Some(rustix::io::Errno::NOBUFS)
             | Some(rustix::io::Errno::NOMEM)
-    )
-}
-
-/// Errors that only mean the peer went away; not worth a log line.
-fn is_peer_gone(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::BrokenPipe
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::UnexpectedEof
     )
 }

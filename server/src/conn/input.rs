@@ -58,9 +58,49 @@ pub(crate) enum Read<T> {
 /// Bytes received and not yet consumed.
 #[derive(Debug, Default)]
 pub(crate) struct Input {
-    pending: Vec<u8>,
+    pending: Pending,
     /// Whether `pending` was parsed since bytes last arrived (and held no whole head).
     parsed: bool,
+}
+
+/// The bytes themselves: one pointer while nothing is buffered (almost always, between
+/// requests), where a `Vec` would take three words of every idle connection's task.
+#[derive(Debug, Default)]
+#[allow(clippy::box_collection)] // the point: one word while empty, not three
+struct Pending(Option<Box<Vec<u8>>>);
+
+impl Pending {
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        if !bytes.is_empty() {
+            self.0
+                .get_or_insert_with(Default::default)
+                .extend_from_slice(bytes);
+        }
+    }
+
+    /// Drops the first `n` bytes.
+    fn consume(&mut self, n: usize) {
+        if let Some(v) = &mut self.0 {
+            v.drain(..n.min(v.len()));
+        }
+    }
+}
+
+impl std::ops::Deref for Pending {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.0.as_deref().map_or(&[], |v| v.as_slice())
+    }
+}
+
+impl std::ops::DerefMut for Pending {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        match &mut self.0 {
+            Some(v) => v.as_mut_slice(),
+            None => &mut [],
+        }
+    }
 }
 
 impl Input {
@@ -72,7 +112,7 @@ impl Input {
     /// Gives back the memory a slow or pipelining client made the buffer grow to.
     pub(crate) fn shrink_if_empty(&mut self) {
         if self.pending.is_empty() {
-            self.pending = Vec::new();
+            self.pending = Pending::default();
         }
     }
 
@@ -83,7 +123,7 @@ impl Input {
 
     /// Drops the first `n` buffered bytes.
     pub(crate) fn consume(&mut self, n: usize) {
-        self.pending.drain(..n.min(self.pending.len()));
+        self.pending.consume(n);
     }
 
     /// Reads whatever arrives next onto the buffer; 0 means end of input.

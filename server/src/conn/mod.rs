@@ -114,91 +114,128 @@ enum Turn {
     TlsHandshake,
 }
 
-/// Serves one connection until it closes. Errors are the peer's doing or I/O failures;
-/// the caller logs them. `state` and `shutdown` are borrowed or owned (a plain
+/// Serves one connection until it closes, and logs how it failed if it did (errors that
+/// only say the peer went away are not logged). `state` and `shutdown` are borrowed or owned (a plain
 /// connection's task passes them owned, so it holds no second copy of its arguments).
-pub(crate) async fn serve<S, St, Sh>(
+#[allow(clippy::manual_async_fn)] // on purpose: see the async block below
+pub(crate) fn serve<S, St, Sh>(
     mut stream: S,
     peer: SocketAddr,
     state: St,
     shutdown: Sh,
-) -> io::Result<()>
+) -> impl std::future::Future<Output = ()>
 where
     S: Transport,
     St: Borrow<Arc<State>>,
     Sh: Borrow<Shutdown>,
 {
-    let (state, shutdown): (&Arc<State>, &Shutdown) = (state.borrow(), shutdown.borrow());
-    // Declared after `stream`, so it deregisters before the socket closes.
-    let watch = state
-        .watchdog
-        .register(stream.socket(), state.head_timeout());
-    watch.set_phase(Phase::Fresh);
-    if !stream.is_tls() {
-        watch.close_idle_with_fin();
-    }
-    let mut input = Input::default();
-    let mut served: u32 = 0;
-    loop {
-        if input.is_empty() {
-            // Wait for the first byte of the next head, holding no buffers. The
-            // watchdog ends this wait (as end of input) on the idle timeout, and at
-            // shutdown once the connection has been quiet for a moment; a request that
-            // comes first is answered with `Connection: close` (see watchdog::Phase::Idle).
-            // A connection accepted while draining gets its first request answered too.
-            if served > 0 {
-                watch.set_phase(Phase::Idle);
-                watch.mark_reusable();
-                watch.arm(state.keep_alive_timeout());
-            }
-        } else {
-            // A pipelined head: its deadline runs from now.
-            watch.set_phase(Phase::Head);
-            watch.arm(state.head_timeout());
+    // An async block, not an async fn: an async fn keeps its arguments twice in its
+    // future (as captured and as bound), and this future is most of what an idle
+    // connection costs.
+    async move {
+        // `state.borrow()` at each use, not a reference bound once: one held across the
+        // waits would be 8 more bytes in every idle connection's task. The watch is
+        // declared after `stream`, so it deregisters before the socket closes.
+        let watch = Borrow::<Arc<State>>::borrow(&state)
+            .watchdog
+            .register(stream.socket(), state.borrow().head_timeout());
+        watch.set_phase(Phase::Fresh);
+        if !stream.is_tls() {
+            watch.close_idle_with_fin();
         }
-        // Only what this wait holds stays in an idle connection's task: the turn it
-        // returns is handled in the same poll, and anything that must wait again is
-        // one boxed future (see `rest`).
-        let rest = {
-            let turn = poll_fn(|cx| {
-                turn(
-                    cx,
-                    &mut stream,
-                    &mut input,
-                    &watch,
-                    state,
-                    served,
-                    shutdown,
-                    &peer,
-                )
-            })
-            .await?;
-            match turn {
-                // The common case is finished already: the whole response went out at once.
-                Turn::Answered(a) if a.started.is_done() && a.after == After::KeepGoing => {
-                    watch.disarm();
-                    served += 1;
-                    let body_bytes = a.started.sent - a.started.head_len;
-                    log_line(state, peer, &a.request_line, a.status, body_bytes as u64);
-                    None
+        let mut input = Input::default();
+        let mut served: u32 = 0;
+        let ended: io::Result<()> = loop {
+            if input.is_empty() {
+                // Wait for the first byte of the next head, holding no buffers. The
+                // watchdog ends this wait (as end of input) on the idle timeout, and at
+                // shutdown once the connection has been quiet for a moment; a request that
+                // comes first is answered with `Connection: close` (see watchdog::Phase::Idle).
+                // A connection accepted while draining gets its first request answered too.
+                if served > 0 {
+                    watch.set_phase(Phase::Idle);
+                    watch.mark_reusable();
+                    watch.arm(state.borrow().keep_alive_timeout());
                 }
-                turn => Some(Box::pin(rest(
-                    &mut stream,
-                    &mut input,
-                    &watch,
-                    state,
-                    peer,
-                    &mut served,
-                    turn,
-                ))),
+            } else {
+                // A pipelined head: its deadline runs from now.
+                watch.set_phase(Phase::Head);
+                watch.arm(state.borrow().head_timeout());
+            }
+            // Only what this wait holds stays in an idle connection's task: the turn it
+            // returns is handled in the same poll, and anything that must wait again is
+            // one boxed future (see `rest`).
+            let rest = {
+                let turn = poll_fn(|cx| {
+                    turn(
+                        cx,
+                        &mut stream,
+                        &mut input,
+                        &watch,
+                        state.borrow(),
+                        served,
+                        shutdown.borrow(),
+                        &peer,
+                    )
+                })
+                .await;
+                let turn = match turn {
+                    Ok(turn) => turn,
+                    Err(e) => break Err(e),
+                };
+                match turn {
+                    // The common case is finished already: the whole response went out at once.
+                    Turn::Answered(a) if a.started.is_done() && a.after == After::KeepGoing => {
+                        watch.disarm();
+                        served += 1;
+                        let body_bytes = a.started.sent - a.started.head_len;
+                        log_line(
+                            state.borrow(),
+                            peer,
+                            &a.request_line,
+                            a.status,
+                            body_bytes as u64,
+                        );
+                        None
+                    }
+                    turn => Some(Box::pin(rest(
+                        &mut stream,
+                        &mut input,
+                        &watch,
+                        state.borrow(),
+                        peer,
+                        &mut served,
+                        turn,
+                    ))),
+                }
+            };
+            if let Some(rest) = rest {
+                match rest.await {
+                    Ok(true) => {}
+                    Ok(false) => break Ok(()),
+                    Err(e) => break Err(e),
+                }
             }
         };
-        if let Some(rest) = rest {
-            if !rest.await? {
-                return Ok(());
+        // Logged here, where the peer's address already is, so the task need not keep
+        // a second copy of it.
+        if let Err(e) = ended {
+            if !is_peer_gone(&e) {
+                crate::log_queue::error(format_args!("{peer}: {e}"));
             }
         }
     }
+}
+
+/// Whether `e` only says the peer went away (not worth a log line).
+pub(crate) fn is_peer_gone(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::UnexpectedEof
+    )
 }
 
 /// The rest of a turn that did not finish in its poll: a request answered later, a

@@ -22,8 +22,10 @@ fn connection_future_stays_small() {
     drop(client);
     // What an idle connection's task holds: 520 bytes here while a turn's result and
     // the slow paths' state lived across the wait for the next head; 280 once they
-    // became one boxed future (`rest`). Debug builds (this test) keep more than release.
-    assert!(size <= 320, "connection future is {size} bytes");
+    // became one boxed future (`rest`); 216 as an async block, which keeps its
+    // arguments once (an async fn keeps them twice). Debug builds (this test) keep
+    // more than release.
+    assert!(size <= 240, "connection future is {size} bytes");
 }
 
 /// What a scripted read does before it returns its piece.
@@ -116,7 +118,7 @@ fn no_408_once_the_response_is_out_even_if_the_head_deadline_fired_as_it_complet
     };
     let written = stream.written.clone();
     let peer = "127.0.0.1:1".parse().unwrap();
-    crate::rt::block_on(serve(stream, peer, &state, &shutdown)).unwrap();
+    crate::rt::block_on(serve(stream, peer, &state, &shutdown));
     let text = String::from_utf8_lossy(&written.lock().unwrap()).into_owned();
     assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
     assert_eq!(text.matches("HTTP/1.1 ").count(), 1, "{text}");
