@@ -101,6 +101,25 @@ struct Answered {
     request_line: Vec<u8>,
 }
 
+impl Answered {
+    /// The common case: the whole response went out at once, and the connection stays.
+    fn is_finished(&self) -> bool {
+        self.started.is_done() && self.after == After::KeepGoing
+    }
+
+    /// The access log line of a finished response.
+    fn log(&self, state: &State, peer: SocketAddr) {
+        let body_bytes = self.started.sent - self.started.head_len;
+        log_line(
+            state,
+            peer,
+            &self.request_line,
+            self.status,
+            body_bytes as u64,
+        );
+    }
+}
+
 /// What one turn of the read loop found.
 #[derive(Debug)]
 enum Turn {
@@ -185,17 +204,10 @@ where
                 };
                 match turn {
                     // The common case is finished already: the whole response went out at once.
-                    Turn::Answered(a) if a.started.is_done() && a.after == After::KeepGoing => {
+                    Turn::Answered(a) if a.is_finished() => {
                         watch.disarm();
                         served += 1;
-                        let body_bytes = a.started.sent - a.started.head_len;
-                        log_line(
-                            state.borrow(),
-                            peer,
-                            &a.request_line,
-                            a.status,
-                            body_bytes as u64,
-                        );
+                        a.log(state.borrow(), peer);
                         None
                     }
                     turn => Some(Box::pin(rest(
@@ -273,15 +285,8 @@ async fn rest<S: Transport>(
     };
     watch.disarm();
     *served += 1;
-    if answered.started.is_done() && answered.after == After::KeepGoing {
-        let body_bytes = answered.started.sent - answered.started.head_len;
-        log_line(
-            state,
-            peer,
-            &answered.request_line,
-            answered.status,
-            body_bytes as u64,
-        );
+    if answered.is_finished() {
+        answered.log(state, peer);
         return Ok(true);
     }
     let next = finish(stream, watch, state, peer, answered, input).await?;

@@ -9,7 +9,7 @@ use crate::watchdog::{Phase, Watch, Watchdog};
 use futures::io::AsyncWriteExt;
 use futures_rustls::server::TlsStream;
 use futures_rustls::TlsAcceptor;
-use std::io::{self, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::fd::AsFd;
 use std::time::{Duration, SystemTime};
@@ -73,7 +73,8 @@ pub(crate) async fn handshake(
             ));
             None
         }
-        Err((e, _tcp)) if is_peer_gone(&e) => None,
+        // The peer hung up mid-handshake: not worth a log line.
+        Err((e, _tcp)) if crate::conn::is_peer_gone(&e) => None,
         Err((e, _tcp)) => {
             crate::log_queue::error(format_args!("{peer}: TLS handshake failed: {e}"));
             None
@@ -130,17 +131,6 @@ pub(crate) async fn close(stream: &mut TlsTcp, watchdog: &Watchdog, send: Durati
     watch.set_phase(Phase::Send);
     let _ = stream.close().await;
     drop(watch);
-}
-
-/// The peer hung up mid-handshake: not worth a log line.
-fn is_peer_gone(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::UnexpectedEof
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::BrokenPipe
-    )
 }
 
 #[cfg(test)]
