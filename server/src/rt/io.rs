@@ -33,16 +33,11 @@ impl<T: AsFd> Async<T> {
     /// Makes `io` non-blocking and wraps it.
     pub(crate) fn new(io: T) -> io::Result<Async<T>> {
         rustix::io::ioctl_fionbio(io.as_fd(), true)?;
-        Ok(Async::new_nonblocking(io))
-    }
-
-    /// Wraps `io`, which is already non-blocking (`accept4` with `SOCK_NONBLOCK`).
-    pub(crate) fn new_nonblocking(io: T) -> Async<T> {
-        Async {
+        Ok(Async {
             registered: OnceLock::new(),
             sole: false,
             io,
-        }
+        })
     }
 
     /// Wraps a socket just accepted with `SOCK_NONBLOCK | SOCK_CLOEXEC`: its descriptor
