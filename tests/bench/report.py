@@ -333,7 +333,7 @@ def main():
             "`tests/e2e/syscalls.rs` holds ours to its counts in `cargo test`.")
         add("")
         names = ["recvfrom", "read", "sendto", "writev", "sendfile", "epoll_ctl", "epoll_wait",
-                 "epoll_pwait", "timerfd_settime", "futex", "newfstatat", "statx", "openat",
+                 "epoll_pwait", "timerfd_settime", "futex", "newfstatat", "statx", "ioctl", "openat",
                  "openat2", "close", "setsockopt", "accept4"]
         for w in ("small_ka", "big"):
             rows = [(sv, SYSCALLS[(w, sv)]) for sv in SERVERS if (w, sv) in SYSCALLS]

@@ -322,7 +322,7 @@ fi
 # else strace -c -f (which slows every call, so a server may wait less and read more per
 # wait than it would). A response is counted as its head's write: the most of sendto,
 # writev, write and sendmsg. These runs give no throughput.
-SYSCALL_NAMES="recvfrom read readv sendto write writev sendmsg sendfile64 epoll_wait epoll_pwait epoll_ctl timerfd_settime futex newfstatat statx openat openat2 close setsockopt accept4"
+SYSCALL_NAMES="recvfrom read readv sendto write writev sendmsg sendfile64 epoll_wait epoll_pwait epoll_ctl timerfd_settime futex newfstatat statx ioctl openat openat2 close setsockopt accept4"
 TRACEPOINTS=/sys/kernel/tracing/events/syscalls
 [[ -d $TRACEPOINTS ]] || TRACEPOINTS=/sys/kernel/debug/tracing/events/syscalls
 if command -v perf >/dev/null && [[ -d $TRACEPOINTS/sys_enter_sendto ]]; then

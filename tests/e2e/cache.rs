@@ -104,7 +104,54 @@ fn cached_files_still_honour_conditionals_and_ranges() {
     }
 }
 
+/// A proven entry is served without a stat while inotify reports nothing
+/// (server/src/files/watch.rs), so each route an edit can take must reach a watch and
+/// show on the very next request.
+fn edits_by_any_route_show_on_the_next_request() {
+    let outer = tempfile::tempdir().unwrap();
+    let root = outer.path().join("root");
+    write(&root, "linked.txt", b"link-1");
+    std::fs::hard_link(root.join("linked.txt"), outer.path().join("outside.txt")).unwrap();
+    write(&root, "a/b/deep.txt", b"deep-1");
+    // The same file under a second folder, to be swapped in for the first one.
+    std::fs::create_dir_all(root.join("a2/b")).unwrap();
+    std::fs::hard_link(root.join("a/b/deep.txt"), root.join("a2/b/deep.txt")).unwrap();
+    write(&root, "real/via.txt", b"via-1");
+    symlink("real", root.join("alias")).unwrap();
+    write(&root, "big.bin", &[b'1'; 100_000]);
+    settle();
+    let server = TestServer::start_in(&root, &["--quiet"]);
+    let text = |path: &str| get(server.addr, path).text();
+    for _ in 0..3 {
+        assert_eq!(text("/linked.txt"), "link-1");
+        assert_eq!(text("/a/b/deep.txt"), "deep-1");
+        assert_eq!(text("/alias/via.txt"), "via-1");
+        assert_eq!(&text("/big.bin")[..3], "111");
+    }
+    // Through a hard link outside the root, where no folder watch can see it.
+    std::fs::write(outer.path().join("outside.txt"), b"link-2").unwrap();
+    assert_eq!(text("/linked.txt"), "link-2");
+    // The folder swapped for another holding the same file: still served, and the new
+    // folders are what is watched now, so replacing the file there shows at once.
+    std::fs::rename(root.join("a"), root.join("a-old")).unwrap();
+    std::fs::rename(root.join("a2"), root.join("a")).unwrap();
+    assert_eq!(text("/a/b/deep.txt"), "deep-1");
+    assert_eq!(text("/a/b/deep.txt"), "deep-1");
+    // (Its inner folder swapped, so the file's own watch sees nothing.)
+    write(&root, "a/b-next/deep.txt", b"deep-2");
+    std::fs::rename(root.join("a/b"), root.join("a/b-old")).unwrap();
+    std::fs::rename(root.join("a/b-next"), root.join("a/b")).unwrap();
+    assert_eq!(text("/a/b/deep.txt"), "deep-2");
+    // Through the real path of a symlinked folder.
+    std::fs::write(root.join("real/via.txt"), b"via-2").unwrap();
+    assert_eq!(text("/alias/via.txt"), "via-2");
+    // A large (open-file) entry rewritten in place, same size.
+    std::fs::write(root.join("big.bin"), [b'2'; 100_000]).unwrap();
+    assert_eq!(&text("/big.bin")[..3], "222");
+}
+
 tests::register! {
     edits_replacements_and_deletions_are_never_served_stale,
+    edits_by_any_route_show_on_the_next_request,
     cached_files_still_honour_conditionals_and_ranges,
 }

@@ -6,9 +6,11 @@
 //! `open_file_cache`), sent from by `sendfile`. Both are checked against the file's
 //! current identity on every use, so an edit is never served stale.
 //!
-//! A hit costs one `fstatat` instead of two opens, two stats and a close. Each lookup compares
-//! device, inode, size, modification and change times (nanoseconds) with what was
-//! cached; any difference is a miss. Files modified within [`SETTLE_TIME`] are not
+//! A hit usually costs one `ioctl`: the [`Watcher`] says whether anything the entry's path
+//! depends on has changed since the entry was last proven (see `files/watch.rs` for why
+//! that cannot miss an edit). Otherwise it costs one `fstatat` instead of two opens, two
+//! stats and a close: the proof compares device, inode, size, modification and change
+//! times (nanoseconds) with what was cached, and any difference is a miss. Files modified within [`SETTLE_TIME`] are not
 //! cached at all, because a write in the same clock tick as our read could leave every
 //! stamp unchanged (the "racy git" problem).
 //!
@@ -17,10 +19,13 @@
 //! a file already proven to lie beneath the root, so a path redirected outside the root
 //! simply misses and takes the guarded path.
 
+use super::watch::{Trust, Watcher};
 use bytes::Bytes;
+use rustix::fs::AtFlags;
 use shared::site::validators::FileVersion;
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::os::fd::BorrowedFd;
 use std::os::unix::fs::MetadataExt;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -85,6 +90,8 @@ pub(crate) struct Cached {
     pub body: Held,
     /// Its strong entity tag.
     pub etag: Arc<str>,
+    /// When it was last proven to be the file at its path.
+    trust: Trust,
 }
 
 /// What a cache entry holds of its file.
@@ -169,6 +176,8 @@ pub(crate) struct FileCache {
     entries: Budgeted<String, Arc<Cached>>,
     /// Larger files' descriptors, the same way; the budget counts descriptors.
     open: Budgeted<String, Arc<Cached>>,
+    /// Changes beneath the root since entries were proven.
+    watcher: Watcher,
 }
 
 impl Default for FileCache {
@@ -176,26 +185,56 @@ impl Default for FileCache {
         FileCache {
             entries: Budgeted::new(MAX_CACHED_BYTES),
             open: Budgeted::new(MAX_CACHED_DESCRIPTORS),
+            watcher: Watcher::default(),
         }
     }
 }
 
 impl FileCache {
-    /// The cached file at `relative` (beneath `root`), if it is still the same file.
-    pub(crate) fn get(&self, root: &impl std::os::fd::AsFd, relative: &str) -> Option<Arc<Cached>> {
+    /// The cached file at `relative` (beneath `root`), if it is still the same file;
+    /// `now` bounds how long a proof is trusted.
+    pub(crate) fn get(
+        &self,
+        root: BorrowedFd<'_>,
+        relative: &str,
+        now: SystemTime,
+    ) -> Option<Arc<Cached>> {
         let (entry, map) = match self.entries.get(relative) {
             Some(entry) => (entry, &self.entries),
             None => (self.open.get(relative)?, &self.open),
         };
-        let current = rustix::fs::statat(root, relative, rustix::fs::AtFlags::empty())
-            .ok()
-            .map(|st| version_of_stat(&st));
-        if current == Some(entry.version) {
+        // Read before any proof below, so a change during it leaves the proof stale.
+        let quiet = self.watcher.quiet();
+        let second = now
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        if quiet.is_some_and(|generation| entry.trust.holds(generation, second)) {
             return Some(entry);
         }
-        // Edited, replaced or gone: forget it (closing a cached descriptor now).
-        map.remove(relative);
-        None
+        let current = rustix::fs::statat(root, relative, AtFlags::empty())
+            .ok()
+            .map(|st| version_of_stat(&st));
+        if current != Some(entry.version) {
+            // Edited, replaced or gone: forget it (closing a cached descriptor now).
+            map.remove(relative);
+            return None;
+        }
+        // Unchanged. Trust it until the next change, once its path is watched: watches
+        // placed at this generation still stand; otherwise place them, then prove the
+        // path again with no symlink followed (a symlinked path is never trusted).
+        if let Some(generation) = quiet {
+            let watched = entry.trust.watched_at(generation)
+                || (!entry.trust.refused_at(generation)
+                    && self.watcher.watch(root, relative)
+                    && rustix::fs::statat(root, relative, AtFlags::SYMLINK_NOFOLLOW)
+                        .is_ok_and(|st| version_of_stat(&st) == entry.version));
+            if watched {
+                entry.trust.prove(generation, second);
+            } else {
+                entry.trust.refuse(generation);
+            }
+        }
+        Some(entry)
     }
 
     /// Whether a file with `meta` may be cached now (its content when small, else its
@@ -230,6 +269,7 @@ impl FileCache {
             version: version(meta),
             body,
             etag,
+            trust: Trust::default(),
         };
         map.insert(relative.to_string(), Arc::new(entry), size);
     }
@@ -277,6 +317,7 @@ pub(crate) struct Caches {
 mod tests {
     use super::*;
     use std::fs::File;
+    use std::os::fd::AsFd;
 
     /// A fresh folder for one test.
     fn folder(name: &str) -> std::path::PathBuf {
@@ -296,10 +337,12 @@ mod tests {
         let one = Held::Bytes(Bytes::from_static(b"one"));
         cache.insert("a.txt", &meta, one, "\"t\"".into());
         assert!(
-            matches!(&cache.get(&root, "a.txt").unwrap().body, Held::Bytes(b) if b == &b"one"[..])
+            matches!(&cache.get(root.as_fd(), "a.txt", SystemTime::now()).unwrap().body, Held::Bytes(b) if b == &b"one"[..])
         );
         assert!(
-            cache.get(&root, "b.txt").is_none(),
+            cache
+                .get(root.as_fd(), "b.txt", SystemTime::now())
+                .is_none(),
             "another path is a miss"
         );
         // Same size, and the old modification time put back: still a miss.
@@ -310,7 +353,9 @@ mod tests {
             .unwrap()
             .set_modified(meta.modified().unwrap())
             .unwrap();
-        assert!(cache.get(&root, "a.txt").is_none());
+        assert!(cache
+            .get(root.as_fd(), "a.txt", SystemTime::now())
+            .is_none());
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -325,7 +370,10 @@ mod tests {
         let open = Arc::new(File::open(dir.join("big")).unwrap());
         cache.insert("big", &meta, Held::Open(open.clone()), "\"b\"".into());
         assert!(matches!(
-            cache.get(&root, "big").unwrap().body,
+            cache
+                .get(root.as_fd(), "big", SystemTime::now())
+                .unwrap()
+                .body,
             Held::Open(_)
         ));
         assert_eq!(
@@ -335,7 +383,10 @@ mod tests {
         );
         std::fs::write(dir.join("new"), vec![2u8; 100_000]).unwrap();
         std::fs::rename(dir.join("new"), dir.join("big")).unwrap();
-        assert!(cache.get(&root, "big").is_none(), "another inode is a miss");
+        assert!(
+            cache.get(root.as_fd(), "big", SystemTime::now()).is_none(),
+            "another inode is a miss"
+        );
         assert_eq!(
             Arc::strong_count(&open),
             1,

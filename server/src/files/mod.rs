@@ -16,6 +16,7 @@ mod ranges;
 mod representation;
 pub(crate) mod root;
 mod site_rules;
+mod watch;
 
 use crate::context::{Ctx, OwnedRequest};
 use crate::response::{Response, HTML};

@@ -67,7 +67,10 @@ impl Representation {
         if compressible && ctx.field("accept-encoding").is_some() {
             return None;
         }
-        let hit = state.caches.files.get(&state.root.dir(), &relative)?;
+        let hit = state
+            .caches
+            .files
+            .get(state.root.dir(), &relative, ctx.now)?;
         let content = match &hit.body {
             Held::Bytes(bytes) => Content::Memory(bytes.clone()),
             Held::Open(file) => Content::File(file.clone()),
