@@ -8,18 +8,26 @@ use futures::io::{AsyncRead, AsyncWrite};
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 /// `io` made non-blocking and watched by the reactor of the thread that first waits on
 /// it (so a listener bound on one thread and served on another is watched where it is
 /// served). It stays registered until dropped.
+///
+/// Until a read or write first finds nothing (or takes less than offered), `io` is not
+/// registered at all and counts as ready: a connection answered in one read and one
+/// write, then closed, makes no `epoll_ctl` call.
 #[derive(Debug)]
 pub(crate) struct Async<T: AsFd> {
     registered: OnceLock<Registration>,
     /// No other descriptor refers to the socket, so closing it ends its registration
     /// and dropping it makes no `EPOLL_CTL_DEL` call.
     sole: bool,
+    /// Something found `io` drained or full, so readiness comes from the reactor now
+    /// (set before registering, so a failed registration is reported, never spun on).
+    waits: AtomicBool,
     io: T,
 }
 
@@ -36,6 +44,7 @@ impl<T: AsFd> Async<T> {
         Ok(Async {
             registered: OnceLock::new(),
             sole: false,
+            waits: AtomicBool::new(false),
             io,
         })
     }
@@ -49,6 +58,7 @@ impl<T: AsFd> Async<T> {
         Async {
             registered: OnceLock::new(),
             sole: true,
+            waits: AtomicBool::new(false),
             io,
         }
     }
@@ -75,9 +85,24 @@ impl<T: AsFd> Async<T> {
             .ok_or_else(|| io::Error::other("registration lost"))
     }
 
-    /// Ready when the last event says bytes may be there (or the peer closed).
+    /// The reactor's record of `io`, or `None` while nothing has found it drained or
+    /// full (then it counts as ready).
+    fn watched(&self) -> io::Result<Option<&Source>> {
+        if let Some(r) = self.registered.get() {
+            return Ok(Some(&r.source));
+        }
+        if self.waits.load(Ordering::Relaxed) {
+            return self.source().map(Some);
+        }
+        Ok(None)
+    }
+
+    /// Ready when the last event says bytes may be there (or the peer closed), or while
+    /// no read has found it drained.
     pub(crate) fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let source = self.source()?;
+        let Some(source) = self.watched()? else {
+            return Poll::Ready(Ok(()));
+        };
         if source.is_readable() || source.wait_readable(cx.waker()) {
             Poll::Ready(Ok(()))
         } else {
@@ -85,14 +110,23 @@ impl<T: AsFd> Async<T> {
         }
     }
 
-    /// Ready when the last event says the descriptor takes bytes.
+    /// Ready when the last event says the descriptor takes bytes, or while no write has
+    /// found it full.
     pub(crate) fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let source = self.source()?;
+        let Some(source) = self.watched()? else {
+            return Poll::Ready(Ok(()));
+        };
         if source.is_writable() || source.wait_writable(cx.waker()) {
             Poll::Ready(Ok(()))
         } else {
             Poll::Pending
         }
+    }
+
+    /// From now on readiness comes from the reactor: registers `io` if it is not yet.
+    fn start_waiting(&self) -> Option<&Source> {
+        self.waits.store(true, Ordering::Relaxed);
+        self.source().ok()
     }
 
     /// Waits for [`Async::poll_readable`].
@@ -107,6 +141,15 @@ impl<T: AsFd> Async<T> {
 
     /// A read found nothing (`EAGAIN`): the next [`Async::readable`] waits for an event.
     pub(crate) fn clear_readable(&self) {
+        if let Some(source) = self.start_waiting() {
+            source.clear_readable();
+        }
+    }
+
+    /// A read took less than asked for, so the socket is drained: the next
+    /// [`Async::readable`] waits for an event. Not yet registered, it stays so: the next
+    /// read finding nothing registers it (a connection that closes now never needs to).
+    fn drained(&self) {
         if let Some(r) = self.registered.get() {
             r.source.clear_readable();
         }
@@ -114,8 +157,8 @@ impl<T: AsFd> Async<T> {
 
     /// A write was refused or taken in part: the next [`Async::writable`] waits.
     pub(crate) fn clear_writable(&self) {
-        if let Some(r) = self.registered.get() {
-            r.source.clear_writable();
+        if let Some(source) = self.start_waiting() {
+            source.clear_writable();
         }
     }
 
@@ -192,7 +235,7 @@ fn poll_read_with<T: AsFd>(
         match op(&this.io) {
             Ok(n) => {
                 if n > 0 && n < wanted {
-                    this.clear_readable();
+                    this.drained();
                 }
                 return Poll::Ready(Ok(n));
             }
