@@ -283,7 +283,54 @@ fn a_request_followed_by_fin_is_answered_and_closed_at_once() {
     }
 }
 
+/// Counts, for each of several `Connection: close` requests, the TCP segments the
+/// client received (Linux's `tcpi_segs_in`, from `TCP_INFO`), once the server closed.
+const SEGMENTS_SCRIPT: &str = r#"
+import socket, struct, sys
+port = int(sys.argv[1])
+for _ in range(20):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET /HelloWorld.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    got = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+    assert got.startswith(b"HTTP/1.1 200 "), got[:40]
+    info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 232)
+    print(struct.unpack_from("I", info, 140)[0])
+    s.close()
+"#;
+
+/// A response the server closes after leaves with its FIN in the same segment, not as a
+/// response and then a FIN: one packet and one wake-up of the client fewer per
+/// connection, which the new-connection benchmark row measures.
+fn a_response_before_a_close_leaves_with_its_fin_in_one_segment() {
+    let server = TestServer::start();
+    let out = std::process::Command::new(tests::tools::program("python3"))
+        .args(["-I", "-c", SEGMENTS_SCRIPT])
+        .arg(server.addr.port().to_string())
+        .output()
+        .expect("run python3");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let counts: Vec<u32> = stdout.lines().filter_map(|l| l.parse().ok()).collect();
+    assert_eq!(counts.len(), 20, "{stdout}");
+    // The SYN-ACK, the ACK Linux sends at once for a connection's first bytes (quick
+    // ack), and the response with its FIN: three. A FIN of its own would be a fourth.
+    // Retransmissions on a busy machine may add some: most, not all.
+    let three = counts.iter().filter(|&&n| n <= 3).count();
+    assert!(three >= 12, "segments received per connection: {counts:?}");
+}
+
 tests::register! {
+    #[needs("python3")]
+    a_response_before_a_close_leaves_with_its_fin_in_one_segment,
     http11_keeps_the_connection_alive,
     connection_close_is_honoured,
     http10_closes_unless_keep_alive_is_asked,

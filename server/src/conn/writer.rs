@@ -91,8 +91,13 @@ pub(crate) fn start<S: Transport>(
         // it leaves in one segment with the file's first bytes (no cork, no uncork).
         // Parts between ranges are writes of their own: those are corked together.
         let corked = matches!(rest, Body::Multipart { .. }) && body::cork(stream, true);
+        // A whole response before a close goes with MSG_MORE too: the close that follows
+        // at once puts the FIN in the same segment, so the client gets one packet, not
+        // two (what nginx's tcp_nopush gets from its cork).
+        let last = framing.close && matches!(rest, Body::Empty);
         let (mut sent, mut more) = (0, false);
-        if let (Body::File { .. }, Some(tcp)) = (&rest, stream.zero_copy()) {
+        let file = matches!(rest, Body::File { .. });
+        if let (true, Some(tcp)) = (file || last, stream.zero_copy()) {
             sent = body::send_more(tcp, &out)?;
             more = true;
         }
