@@ -28,9 +28,9 @@ const BIG: usize = 1 << 20;
 /// with a margin): the test waits so the requests measure the cached path.
 const SETTLE: Duration = Duration::from_millis(2300);
 
-/// Runs the server under `strace -f -c` serving `root`, calls `work` with its address,
-/// stops it, and returns the calls made per system call name.
-fn counted(root: &Path, work: impl FnOnce(SocketAddr)) -> HashMap<String, u64> {
+/// Runs the server under `strace -f -c` serving `root` (with `extra` flags), calls
+/// `work` with its address, stops it, and returns the calls made per system call name.
+fn counted(root: &Path, extra: &[&str], work: impl FnOnce(SocketAddr)) -> HashMap<String, u64> {
     let summary = root.join("strace.txt");
     let mut command = Command::new(program("strace"));
     command
@@ -46,6 +46,7 @@ fn counted(root: &Path, work: impl FnOnce(SocketAddr)) -> HashMap<String, u64> {
             "--threads",
             "1",
         ])
+        .args(extra)
         .arg("--root")
         .arg(root);
     let mut server = TestServer::spawn(command, root);
@@ -152,7 +153,7 @@ fn a_cached_small_file_costs_one_read_one_write_and_one_check_per_request() {
         .len() as usize;
     std::thread::sleep(SETTLE);
     let requests = CONNECTIONS * REQUESTS_EACH;
-    let counts = counted(site.path(), |addr| {
+    let counts = counted(site.path(), &[], |addr| {
         in_parallel(CONNECTIONS, || {
             keep_alive_gets(addr, "/HelloWorld.html", REQUESTS_EACH, len)
         })
@@ -198,7 +199,7 @@ fn a_1_mib_file_goes_in_large_sendfile_calls_with_no_open_or_cork_per_response()
     std::thread::sleep(SETTLE);
     let (connections, each) = (4, 16);
     let responses = connections * each;
-    let counts = counted(site.path(), |addr| {
+    let counts = counted(site.path(), &[], |addr| {
         in_parallel(connections, || keep_alive_gets(addr, "/big.bin", each, BIG))
     });
     let shown = format!("{counts:?}");
@@ -216,7 +217,53 @@ fn a_1_mib_file_goes_in_large_sendfile_calls_with_no_open_or_cork_per_response()
     calls_per(&counts, "sendto", responses, 0.0..=1.05);
 }
 
+/// Requests that reach an HTTP/2 connection together are answered together: h2load
+/// keeps 100 streams open on one connection, and their responses leave in a few
+/// writes, not one write (and one TLS record) each.
+fn http2_requests_that_arrive_together_are_answered_in_a_few_writes() {
+    let site = site();
+    std::thread::sleep(SETTLE);
+    let certs = tests::certs::TestCerts::new();
+    let (cert, key) = (certs.cert_pem(), certs.key_pem());
+    let tls = [
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ];
+    let (streams, total) = (100, 1000);
+    let counts = counted(site.path(), &tls, |addr| {
+        let out = Command::new(program("h2load"))
+            .args([
+                "-n",
+                &total.to_string(),
+                "-c",
+                "1",
+                "-m",
+                &streams.to_string(),
+            ])
+            .arg(format!("https://127.0.0.1:{}/HelloWorld.html", addr.port()))
+            .output()
+            .expect("run h2load");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(&format!("{total} succeeded")), "{text}");
+    });
+    let writes: u64 = ["sendto", "write", "writev", "sendmsg"]
+        .iter()
+        .filter_map(|name| counts.get(*name))
+        .sum();
+    // One each would be 1.0; the handshake, settings and the log add a few in all.
+    let per = writes as f64 / total as f64;
+    eprintln!("{total} HTTP/2 responses in {writes} writes: {counts:?}");
+    assert!(
+        per <= 0.25,
+        "{writes} writes for {total} responses; {counts:?}"
+    );
+}
+
 tests::register! {
+    #[needs("strace", "h2load")]
+    http2_requests_that_arrive_together_are_answered_in_a_few_writes,
     #[needs("strace")]
     a_cached_small_file_costs_one_read_one_write_and_one_check_per_request,
     #[needs("strace")]

@@ -194,8 +194,11 @@ impl Default for Trust {
 impl Trust {
     /// Whether the entry was proven at `generation` within the current trust period.
     pub(crate) fn holds(&self, generation: u64, second: u64) -> bool {
+        // A clock stepped back counts as expired too.
+        let proven = self.second.load(Ordering::Relaxed);
         self.generation.load(Ordering::Acquire) == generation
-            && second.saturating_sub(self.second.load(Ordering::Relaxed)) < TRUST_SECONDS
+            && second >= proven
+            && second - proven < TRUST_SECONDS
     }
 
     /// Whether the entry's watches were placed at `generation` (so proving it again needs
