@@ -328,7 +328,35 @@ fn a_response_before_a_close_leaves_with_its_fin_in_one_segment() {
     assert!(three >= 12, "segments received per connection: {counts:?}");
 }
 
+/// The response before a close is never lost to the reset that closing with unread
+/// input sends: a `Connection: close` head that fills the server's read exactly, with a
+/// pipelined request behind it still in the kernel's queue, gets its whole response.
+fn a_close_with_a_request_still_queued_delivers_the_response() {
+    let server = TestServer::start();
+    let base = "GET /HelloWorld.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pad: ";
+    let pad = shared::wire::limits::MAX_REQUEST_HEAD - base.len() - 4;
+    let mut bytes = format!("{base}{}\r\n\r\n", "a".repeat(pad)).into_bytes();
+    bytes.extend_from_slice(b"GET /HelloWorld.html HTTP/1.1\r\nHost: x\r\n\r\n");
+    for _ in 0..5 {
+        let mut s = TcpStream::connect(server.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(&bytes).unwrap();
+        // Let the server answer and close before anything is read.
+        std::thread::sleep(Duration::from_millis(100));
+        let mut got = Vec::new();
+        // What came before a reset is kept in `got`.
+        let _ = s.read_to_end(&mut got);
+        assert!(
+            got.starts_with(b"HTTP/1.1 200 ") && got.ends_with(b"</html>\n"),
+            "got {} bytes: {:?}",
+            got.len(),
+            String::from_utf8_lossy(&got[..got.len().min(80)])
+        );
+    }
+}
+
 tests::register! {
+    a_close_with_a_request_still_queued_delivers_the_response,
     #[needs("python3")]
     a_response_before_a_close_leaves_with_its_fin_in_one_segment,
     http11_keeps_the_connection_alive,

@@ -74,17 +74,9 @@ fn counted(root: &Path, extra: &[&str], work: impl FnOnce(SocketAddr)) -> HashMa
 }
 
 /// Whether the server trusts inotify for files under `path`: its file system is one of
-/// `LOCAL_FILE_SYSTEMS` in server/src/files/watch.rs (ext2/3/4, XFS, Btrfs, tmpfs, F2FS,
-/// ZFS).
+/// `LOCAL_FILE_SYSTEMS` in server/src/files/watch.rs (ext2/3/4, XFS, Btrfs, tmpfs, F2FS).
 fn inotify_follows(path: &Path) -> bool {
-    const LOCAL: [i64; 6] = [
-        0xEF53,
-        0x5846_5342,
-        0x9123_683E,
-        0x0102_1994,
-        0xF2F5_2010,
-        0x2FC1_2FC1,
-    ];
+    const LOCAL: [i64; 5] = [0xEF53, 0x5846_5342, 0x9123_683E, 0x0102_1994, 0xF2F5_2010];
     #[allow(clippy::unnecessary_cast)] // `f_type`'s width differs between platforms.
     rustix::fs::statfs(path).is_ok_and(|fs| LOCAL.contains(&(fs.f_type as i64)))
 }

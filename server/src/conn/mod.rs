@@ -444,12 +444,20 @@ async fn finish<S: Transport>(
     result?;
     match after {
         After::KeepGoing => Ok(true),
-        After::Close if input.is_empty() => Ok(false),
+        // Unread bytes, ours or still in the kernel, would make the close a reset, which
+        // discards what the socket has not sent yet (a response held by MSG_MORE, or
+        // bytes still in flight): those close lingering, their FIN sent first.
+        After::Close if input.is_empty() && !unread_in_kernel(stream) => Ok(false),
         After::Close | After::DrainThenClose => {
             drain::linger_close(stream, watch, drain::LINGER_TIME).await;
             Ok(false)
         }
     }
+}
+
+/// Whether bytes the peer sent wait in the socket's receive queue.
+fn unread_in_kernel<S: Transport>(stream: &S) -> bool {
+    rustix::io::ioctl_fionread(stream.socket()).is_ok_and(|n| n > 0)
 }
 
 /// Answers a head that did not complete in time with 408, then closes.

@@ -3,8 +3,8 @@
 //! as a single "changes pending" count instead of a `stat` per request.
 //!
 //! Why this cannot serve an edit stale: the kernel queues an inotify event inside the
-//! system call that makes the change (write, truncate, rename, unlink, chmod), before that
-//! call returns. A request sent after the edit therefore reaches us after its event is
+//! system call that makes the change (write and its vectored, spliced and copying forms,
+//! truncate, fallocate, rename, unlink, chmod), before that call returns. A request sent after the edit therefore reaches us after its event is
 //! queued, and every cache hit first asks the queue (`FIONREAD`) whether it is empty. Any
 //! event at all, whatever it names, moves the [`Watcher`]'s generation on, and an entry is
 //! trusted without a `stat` only while the generation is the one it was last proven at
@@ -13,13 +13,15 @@
 //! What it watches: the file itself (its inode, so an edit through another hard link is
 //! seen too) and each folder on its path (so a rename, a deletion or a new file put in its
 //! place is seen). A path with a symlink on it is never trusted: the folders it leads
-//! through are not the ones watched. Changes inotify does not report (writes through a
-//! shared memory mapping, a file system mounted over a folder, network and FUSE file
-//! systems, which are never trusted) are caught by the `stat` that still runs once per
-//! entry every [`TRUST_SECONDS`].
+//! through are not the ones watched. Changes inotify does not report are caught by the
+//! `stat` that still runs once per entry every [`TRUST_SECONDS`]: writes through a shared
+//! memory mapping, Linux AIO (`io_submit`) writes from a writer that keeps the file open
+//! (its close is reported), and a file system mounted over a folder. Network, FUSE and
+//! overlay file systems, which can change underneath us, are never trusted.
 
 use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
 use std::collections::HashSet;
+use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -35,15 +37,15 @@ pub(crate) const MAX_WATCHES: usize = 4096;
 pub(crate) const TRUST_SECONDS: u64 = 1;
 
 /// File systems whose changes inotify reports in full: those where every change goes
-/// through this kernel (ext2/3/4, XFS, Btrfs, tmpfs, F2FS, ZFS). Others (NFS, SMB, FUSE,
-/// overlay, 9p) can change underneath us, so their files are never trusted.
-const LOCAL_FILE_SYSTEMS: [i64; 6] = [
+/// through this kernel (ext2/3/4, XFS, Btrfs, tmpfs, F2FS). Others (NFS, SMB, FUSE,
+/// overlay, 9p; ZFS, whose rollback and receive change files with no event) can change
+/// underneath us, so their files are never trusted.
+const LOCAL_FILE_SYSTEMS: [i64; 5] = [
     0xEF53,      // ext2, ext3, ext4
     0x5846_5342, // XFS
     0x9123_683E, // Btrfs
     0x0102_1994, // tmpfs
     0xF2F5_2010, // F2FS
-    0x2FC1_2FC1, // ZFS
 ];
 
 /// What a folder's watch reports: its entries changing (created, deleted, renamed in or
@@ -87,26 +89,40 @@ impl Watcher {
         if let Some(Some(fd)) = self.fd.get() {
             match rustix::io::ioctl_fionread(fd) {
                 Ok(0) => {}
-                Ok(_) => self.drain(fd.as_fd()),
+                // Events queued that this thread did not drain (another is draining, and
+                // may already have read its last event): nothing is proven current.
+                Ok(_) if !self.drain(fd.as_fd()) => return None,
+                Ok(_) => {}
                 Err(_) => return None,
             }
         }
-        // The load comes after the queue was seen empty: a drainer bumps the generation
-        // before it reads any event, so an emptied queue means an odd or newer generation.
+        // The load comes after the queue was seen empty (or drained here): a drainer bumps
+        // the generation before it reads any event, so an emptied queue means an odd or
+        // newer generation.
         let generation = self.generation.load(Ordering::SeqCst);
         generation.is_multiple_of(2).then_some(generation)
     }
 
-    /// Reads every pending event, moving the generation on before and after. Another
-    /// thread already draining leaves the generation odd, which trusts nothing.
-    fn drain(&self, fd: BorrowedFd<'_>) {
+    /// Reads every pending event, moving the generation on before and after. False when
+    /// another thread holds the drain: its generation may be even again before it lets
+    /// go, while an event that came after its last read is still queued.
+    fn drain(&self, fd: BorrowedFd<'_>) -> bool {
         let Ok(_held) = self.draining.try_lock() else {
-            return;
+            return false;
         };
         self.generation.fetch_add(1, Ordering::SeqCst);
-        let mut events = [0u8; 4096];
-        while matches!(rustix::io::read(fd, &mut events), Ok(n) if n > 0) {}
+        let mut buffer = [MaybeUninit::<u8>::uninit(); 4096];
+        let mut events = inotify::Reader::new(fd, &mut buffer);
+        // Until the queue is empty (`EAGAIN`). A watch the kernel removed (its file
+        // deleted, or replaced and freed) no longer counts against the limit.
+        while let Ok(event) = events.next() {
+            if event.events().contains(inotify::ReadFlags::IGNORED) {
+                let mut watches = self.watches.lock().unwrap_or_else(|e| e.into_inner());
+                watches.remove(&event.wd());
+            }
+        }
         self.generation.fetch_add(1, Ordering::SeqCst);
+        true
     }
 
     /// Watches `relative` (a file beneath `root`) and every folder from the root down to
@@ -260,6 +276,26 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
+    /// A thread that has drained and moved the generation on, but not yet let go of the
+    /// drain, must not make an event queued since look like no change.
+    #[test]
+    fn a_change_queued_while_another_thread_drains_trusts_nothing() {
+        let dir = folder("race");
+        let root = File::open(&dir).unwrap();
+        let watcher = Watcher::default();
+        if !watcher.watch(root.as_fd(), "sub/f.txt") {
+            assert!(!on_local_file_system(dir.to_str().unwrap()));
+            return;
+        }
+        let before = watcher.quiet().unwrap();
+        let draining = watcher.draining.lock().unwrap();
+        std::fs::write(dir.join("sub/f.txt"), "changed").unwrap();
+        assert_eq!(watcher.quiet(), None);
+        drop(draining);
+        assert!(watcher.quiet().unwrap() > before);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     #[test]
     fn a_path_through_a_symlink_or_dot_segments_is_never_watched() {
         let dir = folder("links");
@@ -273,6 +309,22 @@ mod tests {
         // A plain path is watched where inotify can follow its file system.
         let local = on_local_file_system(dir.to_str().unwrap());
         assert_eq!(watcher.watch(root.as_fd(), "sub/f.txt"), local);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_watch_the_kernel_drops_with_its_file_no_longer_counts() {
+        let dir = folder("ignored");
+        let root = File::open(&dir).unwrap();
+        let watcher = Watcher::default();
+        if !watcher.watch(root.as_fd(), "sub/f.txt") {
+            return; // (not a file system inotify follows: nothing is watched)
+        }
+        let count = || watcher.watches.lock().unwrap().len();
+        assert_eq!(count(), 3, "the root, the folder and the file");
+        std::fs::remove_file(dir.join("sub/f.txt")).unwrap();
+        watcher.quiet();
+        assert_eq!(count(), 2);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
