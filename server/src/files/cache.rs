@@ -3,14 +3,15 @@
 //!
 //! The small-file cache holds contents and validators of small, settled files; the
 //! open-file cache holds the open descriptors of larger ones (nginx's
-//! `open_file_cache`), sent from by `sendfile`. Both are checked against the file's
-//! current identity on every use, so an edit is never served stale.
+//! `open_file_cache`), sent from by `sendfile`. Both are checked on every use, so an
+//! edit is never served stale.
 //!
-//! A hit usually costs one `ioctl`: the [`Watcher`] says whether anything the entry's path
-//! depends on has changed since the entry was last proven (see `files/watch.rs` for why
-//! that cannot miss an edit). Otherwise it costs one `fstatat` instead of two opens, two
-//! stats and a close: the proof compares device, inode, size, modification and change
-//! times (nanoseconds) with what was cached, and any difference is a miss. Files modified within [`SETTLE_TIME`] are not
+//! A hit usually costs one `ioctl`: the [`Watcher`] says whether anything the entry's
+//! path depends on has changed since the entry was last proven (`files/watch.rs` says
+//! why that cannot miss an edit, and what it leaves to a stat once a second). Otherwise
+//! it costs one `fstatat` instead of two opens, two stats and a close: the proof compares
+//! device, inode, size, modification and change times (nanoseconds) with what was
+//! cached, and any difference is a miss. Files modified within [`SETTLE_TIME`] are not
 //! cached at all, because a write in the same clock tick as our read could leave every
 //! stamp unchanged (the "racy git" problem).
 //!
