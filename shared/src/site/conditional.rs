@@ -29,25 +29,29 @@ pub struct Preconditions<'a> {
 impl<'a> Preconditions<'a> {
     /// Collects the four conditional fields from a request's headers.
     pub fn from_headers(headers: &[Header<'a>]) -> Self {
-        let all = |name: &str| -> Vec<&'a [u8]> {
-            headers
-                .iter()
-                .filter(|h| h.name.eq_ignore_ascii_case(name))
-                .map(|h| h.value)
-                .collect()
-        };
-        let single = |name: &str| -> Option<&'a [u8]> {
-            match all(name).as_slice() {
-                [one] => Some(*one),
-                _ => None,
+        let mut pre = Preconditions::default();
+        // Date fields: the value, and how many lines carried one.
+        let (mut unmodified, mut modified) = ((None, 0), (None, 0));
+        // One pass; most requests have none of these, and every name starts `If-`.
+        for h in headers {
+            let name = h.name.as_bytes();
+            if name.len() < 8 || !name[..3].eq_ignore_ascii_case(b"if-") {
+                continue;
             }
-        };
-        Preconditions {
-            if_match: all("if-match"),
-            if_unmodified_since: single("if-unmodified-since"),
-            if_none_match: all("if-none-match"),
-            if_modified_since: single("if-modified-since"),
+            let rest = &name[3..];
+            if rest.eq_ignore_ascii_case(b"match") {
+                pre.if_match.push(h.value);
+            } else if rest.eq_ignore_ascii_case(b"none-match") {
+                pre.if_none_match.push(h.value);
+            } else if rest.eq_ignore_ascii_case(b"unmodified-since") {
+                unmodified = (Some(h.value), unmodified.1 + 1);
+            } else if rest.eq_ignore_ascii_case(b"modified-since") {
+                modified = (Some(h.value), modified.1 + 1);
+            }
         }
+        pre.if_unmodified_since = unmodified.0.filter(|_| unmodified.1 == 1);
+        pre.if_modified_since = modified.0.filter(|_| modified.1 == 1);
+        pre
     }
 }
 
@@ -80,6 +84,10 @@ pub fn evaluate(
     etag: &str,
     last_modified: SystemTime,
 ) -> Precondition {
+    if *pre == Preconditions::default() {
+        // The common case: no precondition, nothing to parse.
+        return Precondition::Proceed;
+    }
     let get_or_head = method == "GET" || method == "HEAD";
     let current = EntityTag::parse(etag.as_bytes());
     let matches = |fields: &[&[u8]], how| match &current {

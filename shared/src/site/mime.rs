@@ -11,25 +11,26 @@ pub fn content_type(name: &str) -> Cow<'static, str> {
         Some((stem, ext)) if !stem.is_empty() || name.starts_with('.') => ext,
         _ => return Cow::Borrowed(DEFAULT_TYPE),
     };
-    // The common cases, without allocating.
-    let common = match ext.to_ascii_lowercase().as_str() {
-        "html" | "htm" => Some("text/html; charset=utf-8"),
-        "css" => Some("text/css; charset=utf-8"),
-        "js" | "mjs" => Some("text/javascript; charset=utf-8"),
-        "json" => Some("application/json"),
-        "txt" => Some("text/plain; charset=utf-8"),
-        "md" => Some("text/markdown; charset=utf-8"),
-        "xml" => Some("text/xml; charset=utf-8"),
-        "svg" => Some("image/svg+xml"),
-        "png" => Some("image/png"),
-        "jpg" | "jpeg" => Some("image/jpeg"),
-        "gif" => Some("image/gif"),
-        "webp" => Some("image/webp"),
-        "ico" => Some("image/x-icon"),
-        "wasm" => Some("application/wasm"),
-        "woff2" => Some("font/woff2"),
-        "mp4" => Some("video/mp4"),
-        "pdf" => Some("application/pdf"),
+    // The common cases, without allocating (none of their extensions is longer).
+    let mut lower = [0u8; COMMON_EXT_MAX];
+    let common = match lowercase(ext, &mut lower) {
+        b"html" | b"htm" => Some("text/html; charset=utf-8"),
+        b"css" => Some("text/css; charset=utf-8"),
+        b"js" | b"mjs" => Some("text/javascript; charset=utf-8"),
+        b"json" => Some("application/json"),
+        b"txt" => Some("text/plain; charset=utf-8"),
+        b"md" => Some("text/markdown; charset=utf-8"),
+        b"xml" => Some("text/xml; charset=utf-8"),
+        b"svg" => Some("image/svg+xml"),
+        b"png" => Some("image/png"),
+        b"jpg" | b"jpeg" => Some("image/jpeg"),
+        b"gif" => Some("image/gif"),
+        b"webp" => Some("image/webp"),
+        b"ico" => Some("image/x-icon"),
+        b"wasm" => Some("application/wasm"),
+        b"woff2" => Some("font/woff2"),
+        b"mp4" => Some("video/mp4"),
+        b"pdf" => Some("application/pdf"),
         _ => None,
     };
     if let Some(t) = common {
@@ -40,6 +41,19 @@ pub fn content_type(name: &str) -> Cow<'static, str> {
         Some(t) => Cow::Borrowed(t),
         None => Cow::Borrowed(DEFAULT_TYPE),
     }
+}
+
+/// The longest extension among the common cases.
+const COMMON_EXT_MAX: usize = 5;
+
+/// `ext` in ASCII lowercase, in `buf`; empty (no common case) when it does not fit.
+fn lowercase<'b>(ext: &str, buf: &'b mut [u8; COMMON_EXT_MAX]) -> &'b [u8] {
+    let Some(dest) = buf.get_mut(..ext.len()) else {
+        return b"";
+    };
+    dest.copy_from_slice(ext.as_bytes());
+    dest.make_ascii_lowercase();
+    dest
 }
 
 /// Whether a type is text-like and worth compressing on the fly.
@@ -61,6 +75,8 @@ mod tests {
         for (name, want) in [
             ("HelloWorld.html", "text/html; charset=utf-8"),
             ("a.HTML", "text/html; charset=utf-8"),
+            ("f.WOFF2", "font/woff2"),
+            ("page.xhtml", "application/xhtml+xml"),
             ("style.css", "text/css; charset=utf-8"),
             ("logo.png", "image/png"),
             ("data.csv", "text/csv; charset=utf-8"),

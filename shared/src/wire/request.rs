@@ -127,7 +127,12 @@ impl<'b> Request<'b, '_> {
 /// The path of a request target: `/a/b?q` gives `/a/b`; `http://h/a?q` gives `/a`;
 /// `http://h` gives `/`. Returns `None` for `*` and authority-form.
 pub fn target_path(target: &str) -> Option<&str> {
-    let without_query = |s: &'_ str| -> usize { s.find(['?', '#']).unwrap_or(s.len()) };
+    // Bytes, not chars: both are ASCII, so the index is a char boundary.
+    let without_query = |s: &'_ str| -> usize {
+        s.bytes()
+            .position(|b| b == b'?' || b == b'#')
+            .unwrap_or(s.len())
+    };
     if target.starts_with('/') {
         return Some(&target[..without_query(target)]);
     }
@@ -164,7 +169,30 @@ pub fn parse_request<'b, 'h>(
     headers: &'h mut [Header<'b>],
 ) -> Result<Status<Request<'b, 'h>>, RequestError> {
     let mut req = httparse::Request::new(headers);
-    let head_len = match req.parse(buf) {
+    let parsed = req.parse(buf);
+    checked(buf, req, parsed)
+}
+
+/// [`parse_request`] into room for headers that need not be initialised first (a
+/// server parses every request into a fresh array of [`MAX_HEADERS`]).
+///
+/// [`MAX_HEADERS`]: crate::wire::limits::MAX_HEADERS
+pub fn parse_request_uninit<'b, 'h>(
+    buf: &'b [u8],
+    headers: &'h mut [std::mem::MaybeUninit<Header<'b>>],
+) -> Result<Status<Request<'b, 'h>>, RequestError> {
+    let mut req = httparse::Request::new(&mut []);
+    let parsed = req.parse_with_uninit_headers(buf, headers);
+    checked(buf, req, parsed)
+}
+
+/// What httparse made of `buf`, checked and classified.
+fn checked<'b, 'h>(
+    buf: &'b [u8],
+    req: httparse::Request<'h, 'b>,
+    parsed: httparse::Result<usize>,
+) -> Result<Status<Request<'b, 'h>>, RequestError> {
+    let head_len = match parsed {
         Ok(Status::Complete(n)) => n,
         Ok(Status::Partial) => return partial_verdict(buf).map(|()| Status::Partial),
         Err(httparse::Error::TooManyHeaders) => return Err(RequestError::HeadTooLarge),
@@ -356,11 +384,40 @@ fn valid_host(v: &[u8]) -> bool {
         Some(i) => (&v[..i], &v[i..]),
         None => (v, &b""[..]),
     };
-    let name_ok = name
-        .iter()
-        .all(|&b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(&b));
+    let name_ok = name.iter().all(|&b| REG_NAME[usize::from(b)]);
     name_ok && valid_port_suffix(port)
 }
+
+/// The bytes a reg-name may hold (RFC 3986 section 3.2.2: unreserved, sub-delims, and
+/// the `%` of an escape), as a table: every request's `Host` goes through it.
+const REG_NAME: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b'%'
+            );
+        i += 1;
+    }
+    table
+};
 
 fn valid_port_suffix(s: &[u8]) -> bool {
     match s {
