@@ -124,6 +124,22 @@ impl From<Cow<'static, str>> for Value {
 pub(crate) struct Fields(Vec<(Cow<'static, str>, Value)>);
 
 impl Fields {
+    /// No fields yet, with room for `n` without growing.
+    pub(crate) fn with_capacity(n: usize) -> Fields {
+        Fields(Vec::with_capacity(n))
+    }
+
+    /// Puts a field line at `index` (0: first), keeping any of the same name.
+    pub(crate) fn insert(
+        &mut self,
+        index: usize,
+        name: impl Into<Cow<'static, str>>,
+        value: impl Into<Value>,
+    ) {
+        self.0
+            .insert(index.min(self.0.len()), (name.into(), value.into()));
+    }
+
     /// Adds a field line, keeping any of the same name.
     pub(crate) fn append(&mut self, name: impl Into<Cow<'static, str>>, value: impl Into<Value>) {
         self.0.push((name.into(), value.into()));

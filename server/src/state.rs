@@ -8,7 +8,6 @@ use crate::listener::StartError;
 use crate::rules::{RuleError, Rules};
 use crate::swap::Swap;
 use crate::watchdog::Watchdog;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Shared server state.
@@ -32,8 +31,6 @@ pub(crate) struct State {
 /// a sibling [`Swap`]) so that [`State::reload`] can replace them together.
 #[derive(Debug)]
 pub(crate) struct Site {
-    /// The `Cache-Control` sent with files.
-    pub cache_control: Arc<str>,
     /// The site rules (`--config` file tables, fallback, security headers).
     pub rules: Rules,
 }
@@ -42,7 +39,6 @@ impl Site {
     /// The settings `config` asks for; `previous` hands over what must survive a reload.
     pub(crate) fn from_config(config: &Config, previous: Option<&Site>) -> Result<Site, RuleError> {
         Ok(Site {
-            cache_control: config.cache_control.as_str().into(),
             rules: Rules::build(config, previous.map(|p| &p.rules))?,
         })
     }

@@ -8,10 +8,11 @@
 use futures::io::{AsyncRead, AsyncReadExt};
 use shared::wire::limits::{MAX_HEADERS, MAX_REQUEST_HEAD};
 use shared::wire::request::{
-    downgrade_minor_version, parse_request, Request, RequestError, Status, EMPTY_HEADER,
+    downgrade_minor_version, parse_request_uninit, Request, RequestError, Status,
 };
 use std::cell::RefCell;
 use std::io;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -220,19 +221,46 @@ fn parse_with<F, T>(buf: &mut [u8], handle: &mut Option<F>) -> Option<(Read<T>, 
 where
     F: FnOnce(Head<'_, '_>) -> T,
 {
-    // An HTTP/1.2+ request line is read as HTTP/1.1 (RFC 9110 section 2.5).
-    downgrade_minor_version(buf);
-    let buf: &[u8] = buf;
-    let mut headers = [EMPTY_HEADER; MAX_HEADERS];
-    let (head, used) = match parse_request(buf, &mut headers) {
-        Ok(Status::Partial) => return None,
+    match parse_once(buf, handle, true) {
+        Parsed::Done(read) => read,
+        Parsed::NewerMinorVersion => {
+            // An HTTP/1.2+ request line is read as HTTP/1.1 (RFC 9110 section 2.5).
+            // httparse refuses such a line, so it is rewritten only then, not scanned
+            // for in every head.
+            downgrade_minor_version(buf);
+            match parse_once(buf, handle, false) {
+                Parsed::Done(read) => read,
+                Parsed::NewerMinorVersion => None,
+            }
+        }
+    }
+}
+
+/// What one parse of the buffer came to.
+enum Parsed<T> {
+    /// [`parse_with`]'s answer.
+    Done(Option<(Read<T>, usize)>),
+    /// The version was refused: it may be an HTTP/1.x newer than 1.1, to read as 1.1.
+    NewerMinorVersion,
+}
+
+/// [`parse_with`] without the downgrade; with `may_retry`, a refused version is handed
+/// back instead of answered.
+fn parse_once<F, T>(buf: &[u8], handle: &mut Option<F>, may_retry: bool) -> Parsed<T>
+where
+    F: FnOnce(Head<'_, '_>) -> T,
+{
+    let mut headers = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+    let (head, used) = match parse_request_uninit(buf, &mut headers) {
+        Ok(Status::Partial) => return Parsed::Done(None),
         Ok(Status::Complete(req)) => {
             let used = req.head_len;
             (Head::Request(req), used)
         }
+        Err(RequestError::VersionNotSupported) if may_retry => return Parsed::NewerMinorVersion,
         // Checked only once parsing failed, so valid requests pay nothing for it.
         Err(_) if crate::tls::sniff::is_tls_handshake(buf) => {
-            return Some((Read::TlsHandshake, buf.len()))
+            return Parsed::Done(Some((Read::TlsHandshake, buf.len())))
         }
         Err(error) => (
             Head::Invalid {
@@ -242,8 +270,10 @@ where
             buf.len(),
         ),
     };
-    let handle = handle.take()?;
-    Some((Read::Head(handle(head)), used))
+    let Some(handle) = handle.take() else {
+        return Parsed::Done(None);
+    };
+    Parsed::Done(Some((Read::Head(handle(head)), used)))
 }
 
 /// The first line of an unparseable head, raw, cut for the log.

@@ -91,6 +91,8 @@ pub(crate) struct Cached {
     pub body: Held,
     /// Its strong entity tag.
     pub etag: Arc<str>,
+    /// Its modification time as an HTTP date, formatted once (`Last-Modified`).
+    pub last_modified: Arc<str>,
     /// When it was last proven to be the file at its path.
     trust: Trust,
 }
@@ -266,8 +268,10 @@ impl FileCache {
             Held::Bytes(bytes) => (&self.entries, bytes.len()),
             Held::Open(_) => (&self.open, 1),
         };
+        let version = version(meta);
         let entry = Cached {
-            version: version(meta),
+            last_modified: shared::wire::date::format_http_date(version.modified).into(),
+            version,
             body,
             etag,
             trust: Trust::default(),

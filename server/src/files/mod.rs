@@ -149,7 +149,7 @@ fn respond(
     }
     // 5. A cached small file that is provably unchanged skips open/stat/read/close.
     if let Some(rep) = Representation::cached(ctx, state, safe) {
-        return Ok(send(ctx, state, rep));
+        return Ok(send(ctx, rep));
     }
     // 6. Find it strictly beneath the root: a folder, or a regular file opened for
     //    reading; anything else (FIFOs, sockets, devices) is never opened.
@@ -245,14 +245,14 @@ fn serve_file(
     meta: &Metadata,
 ) -> Response {
     match Representation::choose(ctx, state, relative, file, meta) {
-        Ok(rep) => send(ctx, state, rep),
+        Ok(rep) => send(ctx, rep),
         Err(_) => Response::error(StatusCode::INTERNAL_SERVER_ERROR),
     }
 }
 
 /// 304/412 per the preconditions, else the representation whole or in part.
-fn send(ctx: &Ctx<'_>, state: &State, rep: Representation) -> Response {
-    let fields = rep.fields(state, ctx.now);
+fn send(ctx: &Ctx<'_>, rep: Representation) -> Response {
+    let fields = rep.fields(ctx.now);
     if let Some(answer) = conditional::check(ctx, &rep.etag, rep.modified, &fields) {
         return answer;
     }

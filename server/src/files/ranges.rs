@@ -43,14 +43,18 @@ fn head(
     status: StatusCode,
     content_type: Value,
     content_range: Option<String>,
-    fields: Fields,
+    mut fields: Fields,
 ) -> Response {
-    let mut r = Response::new(status).with("Content-Type", content_type);
+    // In front of the validators, in the room they were made with.
+    let mut at = 0;
+    fields.insert(at, "Content-Type", content_type);
     if let Some(cr) = content_range {
-        r.fields.append("Content-Range", cr);
+        at += 1;
+        fields.insert(at, "Content-Range", cr);
     }
-    r.fields.append("Accept-Ranges", "bytes");
-    r.fields.extend(fields);
+    fields.insert(at + 1, "Accept-Ranges", "bytes");
+    let mut r = Response::new(status);
+    r.fields = fields;
     r
 }
 

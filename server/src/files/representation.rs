@@ -36,6 +36,8 @@ pub(crate) struct Representation {
     pub len: u64,
     /// Modification time, for `Last-Modified`.
     pub modified: SystemTime,
+    /// `modified` formatted as an HTTP date, when the small-file cache has it already.
+    pub last_modified: Option<Arc<str>>,
     /// Strong entity tag, quoted.
     pub etag: Arc<str>,
     /// Media type of the resource.
@@ -79,6 +81,7 @@ impl Representation {
             content,
             len: hit.version.size,
             modified: hit.version.modified,
+            last_modified: Some(hit.last_modified.clone()),
             etag: hit.etag.clone(),
             content_type,
             coding: None,
@@ -124,15 +127,18 @@ impl Representation {
         ))
     }
 
-    /// `ETag`, `Last-Modified`, `Cache-Control`, `Vary` and `Content-Encoding`: the fields
-    /// a 200, a 206 and a 304 about this representation share.
-    pub(crate) fn fields(&self, state: &State, now: SystemTime) -> Fields {
-        let mut f = Fields::default();
+    /// `ETag`, `Last-Modified`, `Vary` and `Content-Encoding`: the fields a 200, a 206
+    /// and a 304 about this representation share (`Cache-Control` is the site rules',
+    /// added last for all three alike). Sized for everything a 200 adds to them.
+    pub(crate) fn fields(&self, now: SystemTime) -> Fields {
+        let mut f = Fields::with_capacity(FIELDS_OF_A_FILE);
         f.append("ETag", Value::Shared(self.etag.clone()));
         // RFC 9110 section 8.8.2.1: a modification time in the future is sent as now.
-        let last_modified = shared::wire::date::format_http_date(self.modified.min(now));
+        let last_modified = match &self.last_modified {
+            Some(formatted) if self.modified <= now => Value::Shared(formatted.clone()),
+            _ => shared::wire::date::format_http_date(self.modified.min(now)).into(),
+        };
         f.append("Last-Modified", last_modified);
-        f.append("Cache-Control", state.site.load().cache_control.clone());
         if self.vary {
             f.append("Vary", "Accept-Encoding");
         }
@@ -142,6 +148,11 @@ impl Representation {
         f
     }
 }
+
+/// Fields a file's 200 or 206 usually carries: its type, `Content-Range`,
+/// `Accept-Ranges`, the validators, `Vary`, `Content-Encoding`, `Cache-Control`, and
+/// room for a rule's few. A guess that only saves reallocations.
+const FIELDS_OF_A_FILE: usize = 10;
 
 /// A compressed representation the client accepts: a precompressed twin, else (behind
 /// `--compress`) gzip made on the fly. `None`: send the file as it is.
@@ -162,6 +173,7 @@ fn compressed(
             content: Content::File(Arc::new(twin)),
             len: twin_meta.len(),
             modified: version.modified,
+            last_modified: None,
             content_type,
             coding: Some(coding),
             vary: true,
@@ -188,6 +200,7 @@ fn compressed(
             len: gz.len() as u64,
             content: Content::Memory(gz),
             modified: version.modified,
+            last_modified: None,
             content_type,
             coding: Some(Coding::Gzip),
             vary: true,
@@ -229,6 +242,7 @@ fn identity(
         content,
         len: meta.len(),
         modified,
+        last_modified: None,
         etag,
         content_type,
         coding: None,

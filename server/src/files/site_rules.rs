@@ -39,7 +39,7 @@ pub(crate) fn lookup<'s>(ctx: &Ctx<'_>, rules: &'s Rules) -> Option<Covered<'s>>
 /// preflight (which never carries credentials, so it comes before auth), then auth.
 pub(crate) fn before(ctx: &Ctx<'_>, covered: &Covered<'_>) -> Option<Response> {
     // 1. Redirects, for every method (a 307/308 keeps it).
-    if let Some((status, location)) = covered.rules.redirect(&covered.path, ctx.query()) {
+    if let Some((status, location)) = covered.rules.redirect(&covered.path, || ctx.query()) {
         let detail = format!("This page has moved to {location}");
         return Some(Response::error_detail(status, &detail).with("Location", location));
     }
@@ -131,7 +131,7 @@ pub(crate) fn decorate(ctx: &Ctx<'_>, covered: Option<&Covered<'_>>, response: &
     }
     if matches!(response.status.0, 200 | 206 | 304) {
         match edits.cache_control {
-            Some(value) => response.fields.set("Cache-Control", value.to_string()),
+            Some(value) => response.fields.set("Cache-Control", value.clone()),
             None => response.fields.remove("Cache-Control"),
         }
     }

@@ -19,7 +19,7 @@ pub struct Headers {
     /// Fields other than `Cache-Control`, sent with every response for the path.
     pub fields: Vec<(String, String)>,
     /// `Cache-Control` for the path's successful responses (200, 206, 304).
-    pub cache_control: Option<String>,
+    pub cache_control: Option<std::sync::Arc<str>>,
 }
 
 impl Headers {
@@ -33,7 +33,7 @@ impl Headers {
                 return Err(format!("field {name:?} is given twice"));
             }
             if name.eq_ignore_ascii_case("cache-control") {
-                cache_control = Some(value.clone());
+                cache_control = Some(value.as_str().into());
             } else {
                 fields.push((name.clone(), value.clone()));
             }
@@ -45,7 +45,7 @@ impl Headers {
                 );
             }
             field::check_value(value).map_err(|e| format!("cache_control {value:?}: {e}"))?;
-            cache_control = Some(value.clone());
+            cache_control = Some(value.as_str().into());
         }
         if fields.is_empty() && cache_control.is_none() {
             return Err(

@@ -39,7 +39,8 @@ pub struct Rules {
     cors: Kind<Cors>,
     auth: Kind<Auth>,
     security_headers: bool,
-    cache_control: String,
+    /// Shared, so each response carries it without a copy.
+    cache_control: Arc<str>,
     fallback: Option<String>,
     limiter: Arc<Limiter>,
 }
@@ -135,7 +136,7 @@ impl Rules {
             cors: Kind::new("cors", &site.cors, |r| &r.source, Cors::new)?,
             auth: Kind::new("auth", &site.auth, |r| &r.source, Auth::new)?,
             security_headers: config.security_headers,
-            cache_control: config.cache_control.clone(),
+            cache_control: config.cache_control.as_str().into(),
             fallback: config.fallback.clone(),
             limiter: previous.map_or_else(Default::default, |p| p.limiter.clone()),
         })
@@ -152,7 +153,16 @@ impl Rules {
     }
 
     /// The first redirect whose source matches `path`: its status and `Location`.
-    pub fn redirect(&self, path: &str, query: Option<&str>) -> Option<(StatusCode, String)> {
+    /// `query` gives the request's query, looked for only when there are redirects.
+    pub fn redirect<'q>(
+        &self,
+        path: &str,
+        query: impl FnOnce() -> Option<&'q str>,
+    ) -> Option<(StatusCode, String)> {
+        if self.redirects.is_empty() {
+            return None;
+        }
+        let query = query();
         self.redirects.iter().find_map(|r| r.location(path, query))
     }
 
@@ -192,7 +202,7 @@ pub struct Edits<'r> {
     /// A name to join to `Vary` (`Origin`).
     pub vary: Option<&'static str>,
     /// `Cache-Control` for a successful response (empty: send none).
-    pub cache_control: Option<&'r str>,
+    pub cache_control: Option<&'r Arc<str>>,
 }
 
 impl<'r> Matched<'r> {
@@ -246,7 +256,7 @@ impl<'r> Matched<'r> {
         if success {
             let value = self
                 .headers
-                .and_then(|h| h.cache_control.as_deref())
+                .and_then(|h| h.cache_control.as_ref())
                 .unwrap_or(&self.rules.cache_control);
             edits.cache_control = (!value.is_empty()).then_some(value);
         }
