@@ -163,6 +163,20 @@ fn a_higher_http_1_minor_version_is_served_as_http_1_1() {
     assert!(r.text().contains("Hello, World!"));
 }
 
+/// Found by review: a head whose first piece ended right after `HTTP/1.2`, before the
+/// line's end, got a 505 instead of waiting for the rest of the line.
+fn a_higher_minor_version_sent_in_two_pieces_is_served_as_http_1_1() {
+    let server = TestServer::start();
+    let mut c = Conn::open(server.addr);
+    c.send(b"GET /HelloWorld.html HTTP/1.2");
+    // Long enough for the server to read the first piece alone.
+    std::thread::sleep(Duration::from_millis(100));
+    c.send(b"\r\nHost: x\r\n\r\n");
+    let r = c.read_response("GET").expect("response");
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("Hello, World!"));
+}
+
 /// Issue 9 item 10: a client that sends a whole GET with a body (up to the 1 MiB the
 /// server skips) before reading deadlocked on a large file: the server was blocked
 /// sending the file, the client blocked sending the body nobody read.
@@ -247,4 +261,5 @@ tests::register! {
     #[needs("python3")] a_get_whose_body_is_sent_before_reading_gets_its_large_file,
     a_chunked_get_body_over_the_limit_gets_413,
     a_higher_http_1_minor_version_is_served_as_http_1_1,
+    a_higher_minor_version_sent_in_two_pieces_is_served_as_http_1_1,
 }

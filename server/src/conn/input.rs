@@ -331,6 +331,14 @@ mod tests {
     }
 
     #[test]
+    fn a_newer_minor_version_in_pieces_is_read_as_1_1() {
+        let mut input = Input::default();
+        assert_eq!(head_of(&mut input, b"GET /a HTTP/1.2"), None);
+        let got = head_of(&mut input, b"\r\nHost: x\r\n\r\n");
+        assert_eq!(got.as_deref(), Some("/a"));
+    }
+
+    #[test]
     fn a_bad_head_is_handed_over_with_its_first_line() {
         let mut input = Input::default();
         let got = head_of(

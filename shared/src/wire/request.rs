@@ -196,6 +196,11 @@ fn checked<'b, 'h>(
         Ok(Status::Complete(n)) => n,
         Ok(Status::Partial) => return partial_verdict(buf).map(|()| Status::Partial),
         Err(httparse::Error::TooManyHeaders) => return Err(RequestError::HeadTooLarge),
+        // httparse refuses `HTTP/1.2` as soon as it has the version's 8 bytes, before the
+        // line ends; such a line is read as 1.1 once it is whole.
+        Err(httparse::Error::Version) if newer_minor_pending(buf) => {
+            return partial_verdict(buf).map(|()| Status::Partial)
+        }
         Err(httparse::Error::Version) => return Err(version_error(buf)),
         Err(httparse::Error::HeaderValue) => return Err(RequestError::InvalidFieldValue),
         Err(_) => return Err(request_line_error(buf)),
@@ -254,6 +259,36 @@ pub fn downgrade_minor_version(buf: &mut [u8]) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether the first line so far ends in ` HTTP/1.x` (x from 2 to 9, perhaps a CR
+/// after it) and its line feed is still to come: [`downgrade_minor_version`] makes it
+/// 1.1 once it has come.
+fn newer_minor_pending(buf: &[u8]) -> bool {
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len());
+    let line = &buf[start..];
+    if line.contains(&b'\n') {
+        return false;
+    }
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    matches!(
+        line,
+        [
+            ..,
+            b' ',
+            b'H',
+            b'T',
+            b'T',
+            b'P',
+            b'/',
+            b'1',
+            b'.',
+            b'2'..=b'9'
+        ]
+    )
 }
 
 /// Decides whether an incomplete head may keep waiting.
@@ -555,6 +590,31 @@ mod tests {
             let mut b = unchanged.to_vec();
             assert!(!downgrade_minor_version(&mut b));
             assert_eq!(b, unchanged);
+        }
+    }
+
+    /// Found by review: a first piece that ended right after `HTTP/1.2` got a 505.
+    #[test]
+    fn a_newer_minor_version_cut_before_its_line_end_waits_for_the_rest() {
+        for piece in [
+            &b"GET /a HTTP/1.2"[..],
+            b"GET /a HTTP/1.9\r",
+            b"\r\nGET /a HTTP/1.3",
+        ] {
+            assert_eq!(
+                parse(piece),
+                Ok(None),
+                "{:?}",
+                String::from_utf8_lossy(piece)
+            );
+        }
+        // Other versions are refused at once, whole line or not.
+        for refused in [
+            &b"GET /a HTTP/2.0"[..],
+            b"GET /a HTTP/1.2\r\n",
+            b"GET /a HTTP/3.1\r",
+        ] {
+            assert_eq!(parse(refused), Err(RequestError::VersionNotSupported));
         }
     }
 
