@@ -311,6 +311,10 @@ fn custom_not_found(state: &State) -> Option<Response> {
 }
 
 #[cfg(test)]
+#[path = "alloc_tests.rs"]
+mod alloc_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
