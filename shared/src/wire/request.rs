@@ -232,14 +232,19 @@ fn checked<'b, 'h>(
     }))
 }
 
+/// Where the request line starts: after the empty lines a client may send before it
+/// (RFC 9112 section 2.2).
+fn request_line_start(buf: &[u8]) -> usize {
+    buf.iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len())
+}
+
 /// Rewrites the request line's `HTTP/1.x` (x from 2 to 9) to `HTTP/1.1`, in place, once
 /// the line is complete. RFC 9110 section 2.5: a recipient processes a higher minor
 /// version as the highest minor version it implements. Returns whether it rewrote.
 pub fn downgrade_minor_version(buf: &mut [u8]) -> bool {
-    let start = buf
-        .iter()
-        .position(|&b| b != b'\r' && b != b'\n')
-        .unwrap_or(buf.len());
+    let start = request_line_start(buf);
     let Some(len) = buf[start..].iter().position(|&b| b == b'\n') else {
         return false;
     };
@@ -265,10 +270,7 @@ pub fn downgrade_minor_version(buf: &mut [u8]) -> bool {
 /// after it) and its line feed is still to come: [`downgrade_minor_version`] makes it
 /// 1.1 once it has come.
 fn newer_minor_pending(buf: &[u8]) -> bool {
-    let start = buf
-        .iter()
-        .position(|&b| b != b'\r' && b != b'\n')
-        .unwrap_or(buf.len());
+    let start = request_line_start(buf);
     let line = &buf[start..];
     if line.contains(&b'\n') {
         return false;
@@ -293,10 +295,7 @@ fn newer_minor_pending(buf: &[u8]) -> bool {
 
 /// Decides whether an incomplete head may keep waiting.
 fn partial_verdict(buf: &[u8]) -> Result<(), RequestError> {
-    let start = buf
-        .iter()
-        .position(|&b| b != b'\r' && b != b'\n')
-        .unwrap_or(buf.len());
+    let start = request_line_start(buf);
     let line = &buf[start..];
     // Method, two spaces and "HTTP/1.1\r\n" fit easily in 64 bytes beyond the target.
     if !line.contains(&b'\n') && line.len() > MAX_URI_LEN + 64 {
@@ -312,10 +311,7 @@ fn partial_verdict(buf: &[u8]) -> Result<(), RequestError> {
 /// HTTP/x.y`; anything else, such as a raw space inside the target
 /// (`GET /a b HTTP/1.1`), is a malformed request line: 400.
 fn version_error(buf: &[u8]) -> RequestError {
-    let start = buf
-        .iter()
-        .position(|&b| b != b'\r' && b != b'\n')
-        .unwrap_or(buf.len());
+    let start = request_line_start(buf);
     let line = &buf[start..];
     let line = &line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
