@@ -237,16 +237,7 @@ fn chromium_loads_hello_world_over_https() {
     let bin = tests::tools::program("chromium");
     let certs = tests::certs::TestCerts::new();
     let site = www_copy();
-    let (cert, key) = (certs.cert_pem(), certs.key_pem());
-    let server = TestServer::start_in(
-        site.path(),
-        &[
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-        ],
-    );
+    let server = TestServer::start_in(site.path(), &certs.server_flags(&[]));
     let url = format!("https://localhost:{}/HelloWorld.html", server.addr.port());
     let trust = |leaf: &tests::certs::Leaf| {
         format!(

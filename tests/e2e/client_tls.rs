@@ -324,13 +324,7 @@ fn nginx_over_tls() {
 
 fn our_server_over_https() {
     let certs = TestCerts::new();
-    let (cert, key) = (certs.cert_pem(), certs.key_pem());
-    let server = tests::server::TestServer::start_with(&[
-        "--tls-cert",
-        cert.to_str().unwrap(),
-        "--tls-key",
-        key.to_str().unwrap(),
-    ]);
+    let server = tests::server::TestServer::start_with(&certs.server_flags(&[]));
     let ca = certs.ca_pem();
     let port = server.addr.port();
     let url = format!("https://localhost:{port}/HelloWorld.html");

@@ -36,15 +36,7 @@ impl Https {
     /// Starts the server over TLS serving `root`, with extra flags.
     pub(crate) fn start_in(root: &Path, args: &[&str]) -> Https {
         let certs = TestCerts::new();
-        let (cert, key) = (certs.cert_pem(), certs.key_pem());
-        let mut all = vec![
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-        ];
-        all.extend_from_slice(args);
-        let server = TestServer::start_in(root, &all);
+        let server = TestServer::start_in(root, &certs.server_flags(args));
         Https {
             server,
             certs,

@@ -131,22 +131,12 @@ fn handed_over_https_socket_speaks_tls_and_the_http_one_redirects_to_it() {
     let certs = tests::certs::TestCerts::new();
     let (tls, plain) = (loopback_listener(), loopback_listener());
     let (tls_addr, plain_addr) = (tls.local_addr().unwrap(), plain.local_addr().unwrap());
-    let (cert, key) = (certs.cert_pem(), certs.key_pem());
     let root = site.path().to_str().unwrap();
     let command = activated(
         &[(&tls, "https"), (&plain, "http")],
         ListenPid::Server,
-        &[
-            "--root",
-            root,
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-            // The port is systemd's; the flag only says "redirect the cleartext ones".
-            "--redirect-http",
-            "1",
-        ],
+        // The port is systemd's; --redirect-http only says "redirect the cleartext ones".
+        &certs.server_flags(&["--root", root, "--redirect-http", "1"]),
     );
     let server = TestServer::spawn(command, site.path());
     drop((tls, plain));

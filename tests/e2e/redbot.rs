@@ -86,14 +86,7 @@ fn redbot_over_https_reports_nothing_bad() {
     let site = tests::server::site();
     let big: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
     write(site.path(), "big.bin", &big);
-    let (cert, key) = (certs.cert_pem(), certs.key_pem());
-    let tls = [
-        "--tls-cert",
-        cert.to_str().unwrap(),
-        "--tls-key",
-        key.to_str().unwrap(),
-    ];
-    let server = TestServer::start_in(site.path(), &[&["--quiet", "--listing"][..], &tls].concat());
+    let server = TestServer::start_in(site.path(), &certs.server_flags(&["--quiet", "--listing"]));
     let mut bad = Vec::new();
     for path in ["/HelloWorld.html", "/big.bin", "/noindex/"] {
         let url = format!("https://{}{path}", server.addr);

@@ -216,13 +216,7 @@ fn http2_requests_that_arrive_together_are_answered_in_a_few_writes() {
     let site = site();
     std::thread::sleep(SETTLE);
     let certs = tests::certs::TestCerts::new();
-    let (cert, key) = (certs.cert_pem(), certs.key_pem());
-    let tls = [
-        "--tls-cert",
-        cert.to_str().unwrap(),
-        "--tls-key",
-        key.to_str().unwrap(),
-    ];
+    let tls = certs.server_flags(&[]);
     let (streams, total) = (100, 1000);
     let counts = counted(site.path(), &tls, |addr| {
         let out = Command::new(program("h2load"))

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
-use tests::certs::{serial_bytes, TestCerts, LEAF_SERIAL, LOOPBACK_NAMES};
+use tests::certs::{serial_bytes, tls_flags, TestCerts, LEAF_SERIAL, LOOPBACK_NAMES};
 use tests::raw::Conn;
 use tests::server::{site, write, TestServer};
 use tests::tls::{connect, exchange, peer_serial, read_to_end, Ending};
@@ -20,15 +20,7 @@ const START_UP_LIMIT: Duration = Duration::from_secs(20);
 
 /// Starts the server over HTTPS with the good leaf, plus `extra` flags, on a fresh site.
 fn https(certs: &TestCerts, extra: &[&str]) -> TestServer {
-    let (cert, key) = (certs.cert_pem(), certs.key_pem());
-    let mut args = vec![
-        "--tls-cert",
-        cert.to_str().expect("utf-8 path"),
-        "--tls-key",
-        key.to_str().expect("utf-8 path"),
-    ];
-    args.extend_from_slice(extra);
-    TestServer::start_with(&args)
+    TestServer::start_with(&certs.server_flags(extra))
 }
 
 fn wait_for_stderr(server: &TestServer, needle: &str) -> String {
@@ -138,17 +130,7 @@ fn a_large_file_and_a_range_arrive_intact_over_tls() {
         .map(|i| (i * 31 % 251) as u8)
         .collect();
     write(dir.path(), "big.bin", &blob);
-    let cert = certs.cert_pem();
-    let key = certs.key_pem();
-    let server = TestServer::start_in(
-        dir.path(),
-        &[
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-        ],
-    );
+    let server = TestServer::start_in(dir.path(), &certs.server_flags(&[]));
     let request = b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
     let (reply, ending) = exchange(server.addr, certs.client_config(&[]), request).expect("get");
     let (head, body, _) = split_response(&reply);
@@ -218,16 +200,7 @@ fn sighup_serves_the_new_certificate_to_new_connections_while_an_old_download_fi
     let dir = site();
     let size = 32 * 1024 * 1024;
     write(dir.path(), "big.bin", &vec![9u8; size]);
-    let server = TestServer::start_in(
-        dir.path(),
-        &[
-            "--quiet",
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-        ],
-    );
+    let server = TestServer::start_in(dir.path(), &tls_flags(&cert, &key, &["--quiet"]));
     let config = certs.client_config(&[]);
 
     // An old download, started and stalled (we stop reading) before the reload.
@@ -478,13 +451,7 @@ fn each_bad_certificate_input_stops_start_up_with_the_file_and_the_fix() {
 
 fn an_expired_certificate_warns_at_start_up_and_still_serves() {
     let certs = TestCerts::new();
-    let (cert, key) = (certs.expired.cert.clone(), certs.expired.key.clone());
-    let server = TestServer::start_with(&[
-        "--tls-cert",
-        cert.to_str().unwrap(),
-        "--tls-key",
-        key.to_str().unwrap(),
-    ]);
+    let server = TestServer::start_with(&certs.expired.server_flags(&[]));
     let line = wait_for_stderr(&server, "warning");
     assert!(line.contains("expired on 2001-01-01"), "{line}");
     // rustls refuses it as a client would; the server is up and handshaking.
@@ -494,13 +461,8 @@ fn an_expired_certificate_warns_at_start_up_and_still_serves() {
 
 fn a_sec1_key_and_a_fullchain_load() {
     let certs = TestCerts::new();
-    let (cert, key) = (certs.leaf.fullchain.clone(), certs.leaf.key_sec1.clone());
-    let server = TestServer::start_with(&[
-        "--tls-cert",
-        cert.to_str().unwrap(),
-        "--tls-key",
-        key.to_str().unwrap(),
-    ]);
+    let leaf = &certs.leaf;
+    let server = TestServer::start_with(&tls_flags(&leaf.fullchain, &leaf.key_sec1, &[]));
     let stream = connect(server.addr, certs.client_config(&[])).expect("handshake");
     assert_eq!(stream.conn.peer_certificates().map(<[_]>::len), Some(2));
 }

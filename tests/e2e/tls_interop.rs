@@ -14,14 +14,7 @@ const CLIENT_MAX_TIME_SECS: &str = "30";
 
 /// Starts the server over HTTPS with `leaf`'s files and `extra` flags.
 fn https_with(cert: &Path, key: &Path, extra: &[&str]) -> TestServer {
-    let mut args = vec![
-        "--tls-cert",
-        cert.to_str().expect("utf-8 path"),
-        "--tls-key",
-        key.to_str().expect("utf-8 path"),
-    ];
-    args.extend_from_slice(extra);
-    TestServer::start_with(&args)
+    TestServer::start_with(&tests::certs::tls_flags(cert, key, extra))
 }
 
 /// curl trusting only the test CA, with `localhost` pinned to the server's loopback

@@ -43,6 +43,26 @@ pub struct Leaf {
     pub spki: Vec<u8>,
 }
 
+/// The server's flags for a certificate and its key, `--tls-cert CERT --tls-key KEY`,
+/// followed by `extra`.
+pub fn tls_flags<'a>(cert: &'a Path, key: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut flags = vec![
+        "--tls-cert",
+        cert.to_str().expect("a UTF-8 temporary path"),
+        "--tls-key",
+        key.to_str().expect("a UTF-8 temporary path"),
+    ];
+    flags.extend_from_slice(extra);
+    flags
+}
+
+impl Leaf {
+    /// The server's flags for this leaf ([`tls_flags`]), followed by `extra`.
+    pub fn server_flags<'a>(&'a self, extra: &[&'a str]) -> Vec<&'a str> {
+        tls_flags(&self.cert, &self.key, extra)
+    }
+}
+
 /// A CA and the leaves it signed, in a temporary folder removed on drop.
 #[derive(Debug)]
 pub struct TestCerts {
@@ -115,6 +135,11 @@ impl TestCerts {
     /// `ca.pem`: the CA certificate a client trusts (`curl --cacert`).
     pub fn ca_pem(&self) -> PathBuf {
         self.dir.path().join("ca.pem")
+    }
+
+    /// The server's flags for the good leaf ([`tls_flags`]), followed by `extra`.
+    pub fn server_flags<'a>(&'a self, extra: &[&'a str]) -> Vec<&'a str> {
+        self.leaf.server_flags(extra)
     }
 
     /// `cert.pem`: the good leaf.
