@@ -308,17 +308,7 @@ for _ in range(20):
 /// connection, which the new-connection benchmark row measures.
 fn a_response_before_a_close_leaves_with_its_fin_in_one_segment() {
     let server = TestServer::start();
-    let out = std::process::Command::new(tests::tools::program("python3"))
-        .args(["-I", "-c", SEGMENTS_SCRIPT])
-        .arg(server.addr.port().to_string())
-        .output()
-        .expect("run python3");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = tests::tools::run_python(SEGMENTS_SCRIPT, &[&server.addr.port().to_string()]);
     let counts: Vec<u32> = stdout.lines().filter_map(|l| l.parse().ok()).collect();
     assert_eq!(counts.len(), 20, "{stdout}");
     // The SYN-ACK, the ACK Linux sends at once for a connection's first bytes (quick

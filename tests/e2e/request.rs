@@ -213,18 +213,8 @@ while len(rest) < want:
     rest += chunk
 print(head.split(b"\r\n")[0].decode(), len(rest))
 "#;
-    let out = std::process::Command::new(tests::tools::program("python3"))
-        .args(["-c", script])
-        .arg(server.addr.port().to_string())
-        .arg(size.to_string())
-        .output()
-        .expect("run python3");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (port, size_arg) = (server.addr.port().to_string(), size.to_string());
+    let stdout = tests::tools::run_python(script, &[&port, &size_arg]);
     assert_eq!(stdout.trim(), format!("HTTP/1.1 200 OK {size}"));
 }
 

@@ -292,18 +292,8 @@ print("\n".join(out))
 fn python_ssl_keeps_one_verified_connection_and_negotiates_http11() {
     let certs = TestCerts::new();
     let server = https_with(&certs.cert_pem(), &certs.key_pem(), &[]);
-    let out = Command::new(program("python3"))
-        .args(["-c", PYTHON_SCRIPT])
-        .arg(server.addr.port().to_string())
-        .arg(certs.ca_pem())
-        .output()
-        .expect("run python3");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "python failed: {}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (port, ca) = (server.addr.port().to_string(), certs.ca_pem());
+    let stdout = tests::tools::run_python(PYTHON_SCRIPT, &[&port, ca.to_str().unwrap()]);
     let lines: Vec<&str> = stdout.lines().collect();
     let page = std::fs::metadata(server.root.join("HelloWorld.html"))
         .unwrap()

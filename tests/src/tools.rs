@@ -58,6 +58,23 @@ pub fn program(program: &'static str) -> PathBuf {
     }
 }
 
+/// Runs `python3 -I -c script args...` (a need the test declared) and returns what it
+/// printed; panics with its output and errors when it fails.
+pub fn run_python(script: &str, args: &[&str]) -> String {
+    let out = Command::new(program("python3"))
+        .args(["-I", "-c", script])
+        .args(args)
+        .output()
+        .expect("run python3");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "python3 failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 fn check(need: &'static str) -> Result<PathBuf, String> {
     let mut found = FOUND.lock().unwrap_or_else(|e| e.into_inner());
     let found = found.get_or_insert_with(HashMap::new);
