@@ -213,21 +213,20 @@ fn start_serving_thread(
 ) -> io::Result<()> {
     let sockets = listeners
         .iter()
-        .map(|l| Ok((l.socket.get_ref().try_clone()?, l.kind)))
+        .map(|l| Ok((l.socket.get_ref().try_clone()?, l.kind, l.nodelay)))
         .collect::<io::Result<Vec<_>>>()?;
     let (state, shutdown, slots) = (state.clone(), shutdown.clone(), slots.clone());
     rt::start_thread(format!("serve-{n}"), move || async move {
         let mut mine = Vec::new();
-        for (socket, kind) in sockets {
+        for (socket, kind, nodelay) in sockets {
             match Async::new(socket) {
-                Ok(socket) => mine.push((socket, kind)),
+                Ok(socket) => mine.push((socket, kind, nodelay)),
                 Err(e) => error(format_args!("serving thread {n}: {e}")),
             }
         }
-        let accepting = futures::future::join_all(
-            mine.iter()
-                .map(|(socket, kind)| accept_on(socket, *kind, &state, &shutdown, &slots)),
-        );
+        let accepting = futures::future::join_all(mine.iter().map(|(socket, kind, nodelay)| {
+            accept_on(socket, *kind, *nodelay, &state, &shutdown, &slots)
+        }));
         futures_lite::future::or(accepting.map(drop), shutdown.wait()).await;
         drop(mine);
         let end = Instant::now() + Duration::from_secs(state.config.shutdown_grace);
@@ -251,14 +250,16 @@ async fn accept_loop(
     shutdown: &Shutdown,
     slots: &Arc<Semaphore>,
 ) {
-    accept_on(&listener.socket, listener.kind, state, shutdown, slots).await
+    let (socket, kind, nodelay) = (&listener.socket, listener.kind, listener.nodelay);
+    accept_on(socket, kind, nodelay, state, shutdown, slots).await
 }
 
-/// Accepts on `socket`, whose connections speak `kind`, until dropped; each connection
-/// runs on this thread.
+/// Accepts on `socket`, whose connections speak `kind` (and have `TCP_NODELAY` from it
+/// if `nodelay`), until dropped; each connection runs on this thread.
 async fn accept_on(
     socket: &Async<TcpListener>,
     kind: Kind,
+    nodelay: bool,
     state: &Arc<State>,
     shutdown: &Shutdown,
     slots: &Arc<Semaphore>,
@@ -279,7 +280,7 @@ async fn accept_on(
             }
         };
         drop(reclaim);
-        spawn_connection(kind, slot, stream, peer, state, shutdown);
+        spawn_connection((kind, nodelay), slot, stream, peer, state, shutdown);
     }
 }
 
@@ -356,15 +357,18 @@ fn is_waiting(socket: &Async<TcpListener>) -> bool {
 }
 
 /// Starts the task serving one accepted connection; `slot` is returned when it ends.
+/// `nodelay`: the socket already has `TCP_NODELAY` from its listener.
 fn spawn_connection(
-    kind: Kind,
+    (kind, nodelay): (Kind, bool),
     slot: SemaphoreGuardArc,
     stream: Async<TcpStream>,
     peer: SocketAddr,
     state: &Arc<State>,
     shutdown: &Shutdown,
 ) {
-    let _ = stream.get_ref().set_nodelay(true);
+    if !nodelay {
+        let _ = stream.get_ref().set_nodelay(true);
+    }
     let guards = (slot, shutdown.track());
     let (state, shutdown) = (state.clone(), shutdown.clone());
     // Plain HTTP straight into the connection loop, owning what it uses; the others
@@ -422,7 +426,7 @@ async fn close_listeners(
     }
     futures::future::join_all(ours.iter().map(|l| {
         drain::accept_queued(&l.socket, slots, settle, end, |slot, stream, peer| {
-            spawn_connection(l.kind, slot, stream, peer, state, shutdown);
+            spawn_connection((l.kind, l.nodelay), slot, stream, peer, state, shutdown);
         })
     }))
     .await;

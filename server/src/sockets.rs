@@ -65,6 +65,11 @@ pub(crate) struct Listener {
     pub(crate) name: String,
     /// Whether another process also holds it, which decides how it is closed.
     pub(crate) origin: Origin,
+    /// Whether the sockets it accepts come with `TCP_NODELAY` on: Linux copies it from
+    /// the listener to each connection, so it is set once here instead of by one
+    /// `setsockopt` per connection. `false` if the listener refused it; then each
+    /// connection sets its own.
+    pub(crate) nodelay: bool,
 }
 
 /// Takes the sockets systemd (or a binary upgrade) handed over, or binds `--bind:--port`
@@ -108,11 +113,13 @@ pub(crate) fn open(config: &Config, tls: bool) -> Result<Vec<Listener>, StartErr
                 socket.name
             ))
         })?;
+        let nodelay = pass_on_nodelay(&socket.listener);
         listeners.push(Listener {
             socket: watch(socket.listener)?,
             kind,
             name: socket.name,
             origin,
+            nodelay,
         });
     }
     Ok(listeners)
@@ -130,11 +137,13 @@ fn bind(config: &Config, tls: bool) -> Result<Vec<Listener>, StartError> {
     let bound = |port: u16, kind: Kind, name: &str| -> Result<Listener, StartError> {
         let addr = SocketAddr::new(config.bind, port);
         let socket = listen(addr, config.reuse_port).map_err(|e| bind_error(addr, &e))?;
+        let nodelay = pass_on_nodelay(&socket);
         Ok(Listener {
             socket: watch(socket)?,
             kind,
             name: name.to_owned(),
             origin: Origin::Owned,
+            nodelay,
         })
     };
     let main = if tls {
@@ -153,6 +162,13 @@ fn bind(config: &Config, tls: bool) -> Result<Vec<Listener>, StartError> {
         listeners.push(bound(port, Kind::Redirect { tls_port }, "redirect")?);
     }
     Ok(listeners)
+}
+
+/// Turns `TCP_NODELAY` on for `socket`, so every connection it accepts has it from the
+/// start (responses go out as written; a head and a small body never wait for an ACK).
+/// Returns whether it took.
+fn pass_on_nodelay(socket: &TcpListener) -> bool {
+    sockopt::set_tcp_nodelay(socket, true).is_ok()
 }
 
 /// Registers a listening socket with the reactor.
@@ -204,6 +220,19 @@ fn bind_error(addr: SocketAddr, e: &io::Error) -> StartError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connections_take_tcp_nodelay_from_their_listener() {
+        for addr in ["127.0.0.1:0", "[::1]:0"] {
+            let Ok(listener) = listen(addr.parse().unwrap(), false) else {
+                continue; // No IPv6 on this machine.
+            };
+            assert!(pass_on_nodelay(&listener));
+            let _client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let (accepted, _) = listener.accept().unwrap();
+            assert!(accepted.nodelay().unwrap(), "{addr}");
+        }
+    }
 
     #[test]
     fn port_80_hint_mentions_socket_activation() {

@@ -201,12 +201,50 @@ fn a_1_mib_file_goes_in_large_sendfile_calls_with_no_open_or_cork_per_response()
     calls_per(&counts, "sendfile", responses, 3.9..=12.0);
     // The open-file cache: no open per response (the first one opens it).
     calls_per(&counts, "openat2", responses, 0.0..=0.1);
-    // The head goes with MSG_MORE: no cork and uncork per response (only TCP_NODELAY
-    // once per connection).
+    // The head goes with MSG_MORE: no cork and uncork per response (and TCP_NODELAY
+    // comes from the listener, not one call per connection).
     let setsockopts = counts.get("setsockopt").copied().unwrap_or(0);
-    assert!(setsockopts <= connections as u64 + 4, "{shown}");
+    assert!(setsockopts <= 4, "{shown}");
     // The head in one write.
     calls_per(&counts, "sendto", responses, 0.0..=1.05);
+}
+
+/// Sends one `GET` with `Connection: close` and reads the response to the server's close.
+fn get_and_close(addr: SocketAddr, body_len: usize) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(b"GET /HelloWorld.html HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut got = Vec::new();
+    s.read_to_end(&mut got).expect("read to the close");
+    assert!(got.starts_with(b"HTTP/1.1 200 "), "not a 200");
+    let head = got
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a head");
+    assert_eq!(got.len(), head + 4 + body_len, "not one whole response");
+}
+
+fn a_connection_per_request_costs_no_socket_option_call() {
+    let site = site();
+    let len = std::fs::metadata(site.path().join("HelloWorld.html"))
+        .unwrap()
+        .len() as usize;
+    std::thread::sleep(SETTLE);
+    let connections = 400;
+    let counts = counted(site.path(), &[], |addr| {
+        for _ in 0..connections {
+            get_and_close(addr, len);
+        }
+    });
+    let shown = format!("{counts:?}");
+    eprintln!("{connections} connections of one request each: {shown}");
+    // TCP_NODELAY is set once on the listener and inherited by every connection.
+    let setsockopts = counts.get("setsockopt").copied().unwrap_or(0);
+    assert!(setsockopts <= 4, "{shown}");
+    calls_per(&counts, "close", connections, 0.95..=1.1);
+    // One write per response, head and body together.
+    calls_per(&counts, "sendto", connections, 0.95..=1.02);
 }
 
 /// Requests that reach an HTTP/2 connection together are answered together: h2load
@@ -252,6 +290,8 @@ tests::register! {
     http2_requests_that_arrive_together_are_answered_in_a_few_writes,
     #[needs("strace")]
     a_cached_small_file_costs_one_read_one_write_and_one_check_per_request,
+    #[needs("strace")]
+    a_connection_per_request_costs_no_socket_option_call,
     #[needs("strace")]
     a_1_mib_file_goes_in_large_sendfile_calls_with_no_open_or_cork_per_response,
 }
