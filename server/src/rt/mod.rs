@@ -66,6 +66,14 @@ pub(crate) fn block_on<T>(fut: impl Future<Output = T>) -> T {
             if let Poll::Ready(t) = fut.as_mut().poll(cx) {
                 return t;
             }
+            // A wake that came while the tasks ran is often served already (a spawned
+            // task wakes the executor, then runs in the same poll): poll once more,
+            // which costs no system call, before asking the kernel for events.
+            if wake.woken.swap(false, Ordering::SeqCst) {
+                if let Poll::Ready(t) = fut.as_mut().poll(cx) {
+                    return t;
+                }
+            }
             // Woken while running (the executor yields every so many tasks): look at the
             // sockets without waiting, then run again. Otherwise wait for an event, a
             // timer or a wake from another thread.
