@@ -83,10 +83,12 @@ fn a_cached_small_file_costs_the_handler_three_allocations() {
     let meta = std::fs::metadata(&file).unwrap();
     let etag = shared::site::validators::strong_etag(&cache::version(&meta), None);
     let held = cache::Held::Bytes(body.as_bytes().to_vec().into());
-    state
-        .caches
-        .files
-        .insert("HelloWorld.html", &meta, held, etag.into());
+    state.caches.files.insert(
+        "HelloWorld.html",
+        &meta,
+        held,
+        (etag.into(), "text/html".into()),
+    );
     let fields = [Header {
         name: "Host",
         value: b"localhost",

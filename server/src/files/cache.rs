@@ -24,6 +24,7 @@ use super::watch::{Trust, Watcher};
 use bytes::Bytes;
 use rustix::fs::AtFlags;
 use shared::site::validators::FileVersion;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::os::fd::BorrowedFd;
@@ -93,6 +94,8 @@ pub(crate) struct Cached {
     pub etag: Arc<str>,
     /// Its modification time as an HTTP date, formatted once (`Last-Modified`).
     pub last_modified: Arc<str>,
+    /// Its media type, from its name (so a hit does not look it up again).
+    pub content_type: Cow<'static, str>,
     /// When it was last proven to be the file at its path.
     trust: Trust,
 }
@@ -256,13 +259,13 @@ impl FileCache {
     }
 
     /// Stores `body` for `relative`, the content (or open descriptor) of the file `meta`
-    /// describes.
+    /// describes, with its entity tag and media type.
     pub(crate) fn insert(
         &self,
         relative: &str,
         meta: &std::fs::Metadata,
         body: Held,
-        etag: Arc<str>,
+        (etag, content_type): (Arc<str>, Cow<'static, str>),
     ) {
         let (map, size) = match &body {
             Held::Bytes(bytes) => (&self.entries, bytes.len()),
@@ -274,6 +277,7 @@ impl FileCache {
             version,
             body,
             etag,
+            content_type,
             trust: Trust::default(),
         };
         map.insert(relative.to_string(), Arc::new(entry), size);
@@ -340,7 +344,7 @@ mod tests {
         let cache = FileCache::default();
         let meta = std::fs::metadata(dir.join("a.txt")).unwrap();
         let one = Held::Bytes(Bytes::from_static(b"one"));
-        cache.insert("a.txt", &meta, one, "\"t\"".into());
+        cache.insert("a.txt", &meta, one, ("\"t\"".into(), "text/plain".into()));
         assert!(
             matches!(&cache.get(root.as_fd(), "a.txt", SystemTime::now()).unwrap().body, Held::Bytes(b) if b == &b"one"[..])
         );
@@ -373,7 +377,8 @@ mod tests {
         let meta = std::fs::metadata(dir.join("big")).unwrap();
         assert!(!FileCache::by_content(meta.len()));
         let open = Arc::new(File::open(dir.join("big")).unwrap());
-        cache.insert("big", &meta, Held::Open(open.clone()), "\"b\"".into());
+        let shared = ("\"b\"".into(), "application/octet-stream".into());
+        cache.insert("big", &meta, Held::Open(open.clone()), shared);
         assert!(matches!(
             cache
                 .get(root.as_fd(), "big", SystemTime::now())

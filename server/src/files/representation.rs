@@ -54,25 +54,22 @@ impl Representation {
     /// responses come from the cache: a text file asked for with `Accept-Encoding` may
     /// have a compressed twin, so it takes the full path.
     pub(crate) fn cached(ctx: &Ctx<'_>, state: &State, safe: &SafePath) -> Option<Representation> {
-        let (relative, name): (Cow<'_, str>, &str) = if safe.trailing_slash {
+        let relative: Cow<'_, str> = if safe.trailing_slash {
             // Only the first index name: a later one must not shadow an uncached earlier one.
             let index = state.config.index.first()?;
-            (Cow::Owned(safe.join(index)), index.as_str())
+            Cow::Owned(safe.join(index))
         } else {
-            (
-                Cow::Borrowed(safe.relative.as_str()),
-                file_name(&safe.relative),
-            )
+            Cow::Borrowed(safe.relative.as_str())
         };
-        let content_type = shared::site::mime::content_type(name);
-        let compressible = shared::site::mime::is_compressible(&content_type);
-        if compressible && ctx.field("accept-encoding").is_some() {
-            return None;
-        }
         let hit = state
             .caches
             .files
             .get(state.root.dir(), &relative, ctx.now)?;
+        let content_type = hit.content_type.clone();
+        let compressible = shared::site::mime::is_compressible(&content_type);
+        if compressible && ctx.field("accept-encoding").is_some() {
+            return None;
+        }
         let content = match &hit.body {
             Held::Bytes(bytes) => Content::Memory(bytes.clone()),
             Held::Open(file) => Content::File(file.clone()),
@@ -232,9 +229,11 @@ fn identity(
     if FileCache::wants(meta, ctx.now) {
         let files = &state.caches.files;
         if !FileCache::by_content(meta.len()) {
-            files.insert(relative, meta, Held::Open(file), etag.clone());
+            let shared = (etag.clone(), content_type.clone());
+            files.insert(relative, meta, Held::Open(file), shared);
         } else if let Some(body) = read_whole(&file, meta.len()) {
-            files.insert(relative, meta, Held::Bytes(body.clone()), etag.clone());
+            let shared = (etag.clone(), content_type.clone());
+            files.insert(relative, meta, Held::Bytes(body.clone()), shared);
             content = Content::Memory(body);
         }
     }
