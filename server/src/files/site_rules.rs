@@ -16,7 +16,8 @@ use std::time::Instant;
 /// The rules covering a request's path, looked up once.
 #[derive(Debug)]
 pub(crate) struct Covered<'s> {
-    /// The rule path (`/private/a.txt`, `/docs/`).
+    /// The rule path (`/private/a.txt`, `/docs/`); empty when no rule looks at paths
+    /// ([`Rules::look_at_paths`]), which then match none, so nothing reads it.
     pub path: String,
     /// The first rule of each kind covering it.
     pub matched: Matched<'s>,
@@ -27,7 +28,12 @@ pub(crate) struct Covered<'s> {
 /// Looks the request's path up; `None` when the target names no path (a 400 follows).
 pub(crate) fn lookup<'s>(ctx: &Ctx<'_>, rules: &'s Rules) -> Option<Covered<'s>> {
     let safe = ctx.path.as_ref().ok()?;
-    let path = rule_path(safe);
+    // Built only for rules to match: it is an allocation per request.
+    let path = if rules.look_at_paths() {
+        rule_path(safe)
+    } else {
+        String::new()
+    };
     Some(Covered {
         matched: rules.matched(&path),
         path,
@@ -64,16 +70,19 @@ pub(crate) fn file_auth(
     covered: Option<&Covered<'_>>,
     relative: &str,
 ) -> Option<Response> {
-    let covered = covered?;
-    let matched = covered.rules.matched(&format!("/{relative}"));
+    let rules = covered?.rules;
+    if !rules.look_at_paths() {
+        return None;
+    }
+    auth(ctx, &rules.matched(&format!("/{relative}")))
+}
+
+/// 401 or 429 unless the request's credentials pass the rule in `matched` (none when
+/// no rule protects it: then the clock is not even read).
+fn auth(ctx: &Ctx<'_>, matched: &Matched<'_>) -> Option<Response> {
     if !matched.is_protected() {
         return None;
     }
-    auth(ctx, &matched)
-}
-
-/// 401 or 429 unless the request's credentials pass the rule in `matched`.
-fn auth(ctx: &Ctx<'_>, matched: &Matched<'_>) -> Option<Response> {
     let peer = ctx.peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     match matched.auth(ctx.field("authorization"), peer, Instant::now()) {
         Outcome::Allowed => None,

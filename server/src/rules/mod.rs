@@ -72,6 +72,10 @@ impl<R> Kind<R> {
     fn first(&self, path: &str) -> Option<&R> {
         self.matcher.first(path).map(|i| &self.rules[i])
     }
+
+    fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
 }
 
 /// A rule the server cannot use, with where it is.
@@ -140,6 +144,17 @@ impl Rules {
             fallback: config.fallback.clone(),
             limiter: previous.map_or_else(Default::default, |p| p.limiter.clone()),
         })
+    }
+
+    /// Whether any rule depends on the request's path: a glob of any kind, or the
+    /// fallback. Without one, every path is covered alike (by nothing but the site-wide
+    /// settings), and the handler need not build a rule path at all.
+    pub fn look_at_paths(&self) -> bool {
+        !(self.headers.is_empty()
+            && self.redirects.is_empty()
+            && self.cors.is_empty()
+            && self.auth.is_empty()
+            && self.fallback.is_none())
     }
 
     /// The rules covering `path` (a [`glob::rule_path`]), looked up once per request.
