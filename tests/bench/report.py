@@ -224,7 +224,7 @@ def main():
         add("")
     if quick:
         add(f"> **Quick run** ({meta['runs']} run of {meta['duration']} s per server and workload): "
-            "indicative only. The full run takes 3 runs of 10 s and reports medians.")
+            "indicative only. The full run takes 5 runs of 10 s and reports medians.")
         add("")
     add(f"Our server, nginx, lighttpd and a minimal in-memory epoll responder (`tests/bench/ceiling.c`, "
         f"the transport's ceiling on this machine) serve the same fixture on 127.0.0.1. "
@@ -329,13 +329,14 @@ def main():
                "read more per wait than under the timed runs)")
         add(f"Counted with {how}, attached for 3 s in the middle of a 6 s `wrk` run of the "
             "same workload (phase 1b; those runs give no throughput). A response is counted as "
-            "its head's write: the most of `sendto`, `writev`, `write` and `sendmsg`. "
+            "its head's write: the most of `sendto`, `writev`, `write` and `sendmsg` (with a new "
+            "connection per request, that is one per connection). "
             "`tests/e2e/syscalls.rs` holds ours to its counts in `cargo test`.")
         add("")
         names = ["recvfrom", "read", "sendto", "writev", "sendfile", "epoll_ctl", "epoll_wait",
                  "epoll_pwait", "timerfd_settime", "futex", "newfstatat", "statx", "ioctl", "openat",
-                 "openat2", "close", "setsockopt", "accept4"]
-        for w in ("small_ka", "big"):
+                 "openat2", "close", "shutdown", "setsockopt", "accept4"]
+        for w in ("small_ka", "small_close", "big"):
             rows = [(sv, SYSCALLS[(w, sv)]) for sv in SERVERS if (w, sv) in SYSCALLS]
             if not rows:
                 continue

@@ -5,8 +5,10 @@
 #
 # usage: tests/bench/run.sh [--quick]
 #   --quick        1 run of 3 s per workload (a smoke test; numbers are rough)
-#   (default)      3 runs of 10 s per workload; the median is reported. About 10 minutes.
-# env: BENCH_PORT   first of the ports used (default 18400; 24 ports from it)
+#   (default)      5 runs of 10 s per workload; the median is reported. About 25 minutes.
+# env: BENCH_RUNS   runs per server and workload in a full run (default 5: on a shared VM
+#                   one run in five may be disturbed, and the median of five rides it out)
+#      BENCH_PORT   first of the ports used (default 18400; 24 ports from it)
 #      BENCH_OUT    folder for BENCHMARKS.md and benchmarks.svg (default docs/)
 #      BENCH_NOTE   a sentence printed at the top of the report (e.g. "Preliminary: ...")
 #      BENCH_SERVERS    subset/order of: ours nginx lighttpd ceiling
@@ -22,8 +24,8 @@
 # both use CPUs 0-1. Every process the script starts is stopped on exit.
 set -euo pipefail
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
-RUNS=3 DURATION=10 MODE=full
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
+RUNS=${BENCH_RUNS:-5} DURATION=10 MODE=full
 case "${1:-}" in
     --quick) RUNS=1 DURATION=3 MODE=quick ;;
     "") ;;
@@ -322,7 +324,7 @@ fi
 # else strace -c -f (which slows every call, so a server may wait less and read more per
 # wait than it would). A response is counted as its head's write: the most of sendto,
 # writev, write and sendmsg. These runs give no throughput.
-SYSCALL_NAMES="recvfrom read readv sendto write writev sendmsg sendfile64 epoll_wait epoll_pwait epoll_ctl timerfd_settime futex newfstatat statx ioctl openat openat2 close setsockopt accept4"
+SYSCALL_NAMES="recvfrom read readv sendto write writev sendmsg sendfile64 epoll_wait epoll_pwait epoll_ctl timerfd_settime futex newfstatat statx ioctl openat openat2 close shutdown setsockopt accept4"
 TRACEPOINTS=/sys/kernel/tracing/events/syscalls
 [[ -d $TRACEPOINTS ]] || TRACEPOINTS=/sys/kernel/debug/tracing/events/syscalls
 if command -v perf >/dev/null && [[ -d $TRACEPOINTS/sys_enter_sendto ]]; then
@@ -333,12 +335,13 @@ else
     SYSCALL_TOOL=
 fi
 printf 'syscall_tool\t%s\n' "${SYSCALL_TOOL:-none}" >>"$TMP/meta"
-syscalls_run() { # workload name conns path
+syscalls_run() { # workload name conns path [wrk args...]
     local w=$1 name=$2 conns=$3 path=$4 pid out=$TMP/syscalls-$1-$2.txt n c events=()
+    shift 4
     pid=${PID_OF[$name]}
     # nginx without a master is one process; with one, count its worker.
     [[ $name == nginx ]] && pgrep -P "$pid" >/dev/null && pid=$(pgrep -P "$pid" | head -1)
-    taskset -c 1 wrk -t1 -c"$conns" -d6s "$(scheme)://127.0.0.1:${PORT_OF[$name]}$path" >/dev/null 2>&1 &
+    taskset -c 1 wrk -t1 -c"$conns" -d6s "$@" "$(scheme)://127.0.0.1:${PORT_OF[$name]}$path" >/dev/null 2>&1 &
     local wrk_pid=$!
     LIVE[$wrk_pid]=1
     sleep 1.5
@@ -364,12 +367,13 @@ syscalls_run() { # workload name conns path
     echo "$line" >>"$TMP/results"
     log "syscalls $w $name ($SYSCALL_TOOL): ${line#syscalls "$w" "$name" }"
 }
-if [[ -n $SYSCALL_TOOL ]] && { has small_ka || has big; }; then
+if [[ -n $SYSCALL_TOOL ]] && { has small_ka || has small_close || has big; }; then
     log "phase 1b: system calls per response ($SYSCALL_TOOL; not timed)"
     for name in "${SERVERS[@]}"; do
         [[ $name == ceiling ]] && continue
         start "$name" 0 0
         has small_ka && syscalls_run small_ka "$name" 64 "$SMALL"
+        has small_close && syscalls_run small_close "$name" 64 "$SMALL" -H "Connection: close"
         has big && syscalls_run big "$name" 16 "$BIG"
         stop_all
     done
