@@ -305,6 +305,33 @@ fn auth_on_an_index_or_fallback_file_covers_the_urls_that_serve_it() {
     assert_eq!(get(s.addr, "/private/secret.txt").status, 200);
 }
 
+/// The small-file cache serves a folder's index without opening it: the index file's
+/// own auth rule must hold there too, once the entry is cached and proven.
+fn auth_on_an_index_file_holds_when_the_cache_serves_it() {
+    let site = rules_site();
+    let conf = format!(
+        "allow_insecure_auth = true\n\
+         [[auth]]\nsource = \"/private/index.html\"\nusers = {{ alice = \"{ALICE_HASH}\" }}\n"
+    );
+    let (s, _) = start(site.path(), &conf, &[]);
+    // Settled (older than the cache's settle time), so the next answer caches it.
+    std::thread::sleep(Duration::from_millis(2300));
+    let alice = "GET /private/ HTTP/1.1\r\nHost: x\r\nAuthorization: Basic YWxpY2U6d29uZGVybGFuZA==\r\nConnection: close\r\n\r\n";
+    // Cached by the first, proven by the second, served from the cache by the third.
+    for _ in 0..3 {
+        let ok = request(&s, alice);
+        assert_eq!(
+            (ok.status, ok.text().as_str()),
+            (200, "<p>private index</p>\n")
+        );
+    }
+    for url in ["/private/", "/private/index.html"] {
+        let r = get(s.addr, url);
+        assert_eq!(r.status, 401, "{url}");
+        assert!(!r.text().contains("private index"), "{url}");
+    }
+}
+
 fn sighup_reloads_the_file_and_a_broken_file_keeps_the_old_rules() {
     let site = rules_site();
     let first = "[[redirects]]\nsource = \"/old/*\"\ndestination = \"/new/$1\"\n";
@@ -370,5 +397,6 @@ tests::register! {
     spa_fallback_serves_deep_links_while_missing_png_stays_404,
     auth_covers_every_spelling_of_a_protected_path,
     auth_on_an_index_or_fallback_file_covers_the_urls_that_serve_it,
+    auth_on_an_index_file_holds_when_the_cache_serves_it,
     sighup_reloads_the_file_and_a_broken_file_keeps_the_old_rules,
 }

@@ -147,8 +147,15 @@ fn respond(
     if safe.hidden && !state.config.dotfiles {
         return Ok(not_found(state));
     }
-    // 5. A cached small file that is provably unchanged skips open/stat/read/close.
+    // 5. A cached small file that is provably unchanged skips open/stat/read/close. A
+    //    folder's index from the cache passes the index file's own auth rule first, as
+    //    in `folder`.
     if let Some(rep) = Representation::cached(ctx, state, safe) {
+        if let (true, Some(index)) = (safe.trailing_slash, state.config.index.first()) {
+            if let Some(refused) = site_rules::file_auth(ctx, covered, &safe.join(index)) {
+                return Ok(refused);
+            }
+        }
         return Ok(send(ctx, rep));
     }
     // 6. Find it strictly beneath the root: a folder, or a regular file opened for
