@@ -113,7 +113,7 @@ pub(crate) fn open(config: &Config, tls: bool) -> Result<Vec<Listener>, StartErr
                 socket.name
             ))
         })?;
-        let nodelay = pass_on_nodelay(&socket.listener);
+        let nodelay = inherit_nodelay(&socket.listener);
         listeners.push(Listener {
             socket: watch(socket.listener)?,
             kind,
@@ -136,8 +136,8 @@ fn bind(config: &Config, tls: bool) -> Result<Vec<Listener>, StartError> {
     }
     let bound = |port: u16, kind: Kind, name: &str| -> Result<Listener, StartError> {
         let addr = SocketAddr::new(config.bind, port);
-        let socket = listen(addr, config.reuse_port).map_err(|e| bind_error(addr, &e))?;
-        let nodelay = pass_on_nodelay(&socket);
+        let (socket, nodelay) =
+            listen(addr, config.reuse_port).map_err(|e| bind_error(addr, &e))?;
         Ok(Listener {
             socket: watch(socket)?,
             kind,
@@ -164,11 +164,17 @@ fn bind(config: &Config, tls: bool) -> Result<Vec<Listener>, StartError> {
     Ok(listeners)
 }
 
-/// Turns `TCP_NODELAY` on for `socket`, so every connection it accepts has it from the
-/// start (responses go out as written; a head and a small body never wait for an ACK).
-/// Returns whether it took.
-fn pass_on_nodelay(socket: &TcpListener) -> bool {
-    sockopt::set_tcp_nodelay(socket, true).is_ok()
+/// Turns `TCP_NODELAY` on for an inherited listening socket, so connections it accepts
+/// have it from the start (responses go out as written; a head and a small body never
+/// wait for an ACK). Returns whether every connection it will hand us has it: only if it
+/// was on already. The kernel copies the option when a handshake completes, so clients
+/// that connected before this call (those queued while systemd started us, or at a
+/// binary upgrade from a build that did not set it) come without it, and each of this
+/// process's connections then sets its own. (deploy/server.socket has `NoDelay=true`.)
+fn inherit_nodelay(socket: &TcpListener) -> bool {
+    let was_on = sockopt::tcp_nodelay(socket).unwrap_or(false);
+    let _ = sockopt::set_tcp_nodelay(socket, true);
+    was_on
 }
 
 /// Registers a listening socket with the reactor.
@@ -177,8 +183,9 @@ fn watch(socket: TcpListener) -> Result<Async<TcpListener>, StartError> {
 }
 
 /// Creates a listening socket with `SO_REUSEADDR` (and `SO_REUSEPORT` if asked) and a
-/// deep backlog.
-fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
+/// deep backlog. `TCP_NODELAY` is set before it listens, so every connection it accepts
+/// has it (Linux copies it from the listener); the flag says whether that took.
+fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<(TcpListener, bool)> {
     let family = if addr.is_ipv4() {
         AddressFamily::INET
     } else {
@@ -194,9 +201,10 @@ fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
     if reuse_port {
         sockopt::set_socket_reuseport(&fd, true)?;
     }
+    let nodelay = sockopt::set_tcp_nodelay(&fd, true).is_ok();
     rustix::net::bind(&fd, &addr)?;
     rustix::net::listen(&fd, LISTEN_BACKLOG)?;
-    Ok(TcpListener::from(fd))
+    Ok((TcpListener::from(fd), nodelay))
 }
 
 fn bind_error(addr: SocketAddr, e: &io::Error) -> StartError {
@@ -222,16 +230,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn connections_take_tcp_nodelay_from_their_listener() {
-        for addr in ["127.0.0.1:0", "[::1]:0"] {
-            let Ok(listener) = listen(addr.parse().unwrap(), false) else {
+    fn connections_take_tcp_nodelay_from_a_listener_we_bind() {
+        let mut config = <Config as clap::Parser>::try_parse_from(["server"]).unwrap();
+        for addr in ["127.0.0.1", "::1"] {
+            config.bind = addr.parse().unwrap();
+            config.port = 0;
+            let Ok(listeners) = bind(&config, false) else {
                 continue; // No IPv6 on this machine.
             };
-            assert!(pass_on_nodelay(&listener));
+            let listener = listeners[0].socket.get_ref();
+            assert!(listeners[0].nodelay, "{addr}");
             let _client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
             let (accepted, _) = listener.accept().unwrap();
             assert!(accepted.nodelay().unwrap(), "{addr}");
         }
+    }
+
+    #[test]
+    fn an_inherited_listener_without_tcp_nodelay_leaves_it_to_each_connection() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        // Queued before the server set it: comes without it.
+        let _early = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        assert!(!inherit_nodelay(&listener));
+        let _late = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (early, _) = listener.accept().unwrap();
+        let (late, _) = listener.accept().unwrap();
+        assert!(
+            !early.nodelay().unwrap(),
+            "the kernel copied it at the handshake"
+        );
+        assert!(late.nodelay().unwrap());
+        // The next process (a binary upgrade) finds it on, and its connections all have it.
+        assert!(inherit_nodelay(&listener));
     }
 
     #[test]
