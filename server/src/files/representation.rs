@@ -54,22 +54,34 @@ impl Representation {
     /// responses come from the cache: a text file asked for with `Accept-Encoding` may
     /// have a compressed twin, so it takes the full path.
     pub(crate) fn cached(ctx: &Ctx<'_>, state: &State, safe: &SafePath) -> Option<Representation> {
-        let relative: Cow<'_, str> = if safe.trailing_slash {
-            // Only the first index name: a later one must not shadow an uncached earlier one.
-            let index = state.config.index.first()?;
-            Cow::Owned(safe.join(index))
-        } else {
-            Cow::Borrowed(safe.relative.as_str())
+        // Only the first index name: a later one must not shadow an uncached earlier one.
+        let index = match safe.trailing_slash {
+            true => Some(state.config.index.first()?.as_str()),
+            false => None,
         };
+        let relative: Cow<'_, str> = match index {
+            Some(index) => Cow::Owned(safe.join(index)),
+            None => Cow::Borrowed(safe.relative.as_str()),
+        };
+        // A client that accepts codings may get a compressed twin of a text file, which
+        // only the full path looks for: decide that from the name, before the lookup.
+        // One that accepts none takes the type the entry was stored with.
+        let named = ctx.field("accept-encoding").map(|_| {
+            let name = index.unwrap_or_else(|| file_name(&safe.relative));
+            shared::site::mime::content_type(name)
+        });
+        if named
+            .as_ref()
+            .is_some_and(|t| shared::site::mime::is_compressible(t))
+        {
+            return None;
+        }
         let hit = state
             .caches
             .files
             .get(state.root.dir(), &relative, ctx.now)?;
-        let content_type = hit.content_type.clone();
+        let content_type = named.unwrap_or_else(|| hit.content_type.clone());
         let compressible = shared::site::mime::is_compressible(&content_type);
-        if compressible && ctx.field("accept-encoding").is_some() {
-            return None;
-        }
         let content = match &hit.body {
             Held::Bytes(bytes) => Content::Memory(bytes.clone()),
             Held::Open(file) => Content::File(file.clone()),
