@@ -138,12 +138,19 @@ fn calls_per(
     );
 }
 
-fn a_cached_small_file_costs_one_read_one_write_and_one_check_per_request() {
+/// The test site, once its files are settled enough to be cached, with the length of
+/// its `HelloWorld.html`.
+fn settled_site() -> (tempfile::TempDir, usize) {
     let site = site();
     let len = std::fs::metadata(site.path().join("HelloWorld.html"))
         .unwrap()
         .len() as usize;
     std::thread::sleep(SETTLE);
+    (site, len)
+}
+
+fn a_cached_small_file_costs_one_read_one_write_and_one_check_per_request() {
+    let (site, len) = settled_site();
     let requests = CONNECTIONS * REQUESTS_EACH;
     let counts = counted(site.path(), &[], |addr| {
         in_parallel(CONNECTIONS, || {
@@ -226,11 +233,7 @@ fn get_and_close(addr: SocketAddr, body_len: usize) {
 }
 
 fn a_connection_per_request_costs_no_socket_option_call() {
-    let site = site();
-    let len = std::fs::metadata(site.path().join("HelloWorld.html"))
-        .unwrap()
-        .len() as usize;
-    std::thread::sleep(SETTLE);
+    let (site, len) = settled_site();
     let connections = 400;
     let counts = counted(site.path(), &[], |addr| {
         for _ in 0..connections {
