@@ -104,6 +104,17 @@ def medians(runs):
     return med
 
 
+def cpu_per_response(runs):
+    """Median over the runs of the server's CPU microseconds per response."""
+    out = {}
+    for k, rs in runs.items():
+        per = [int(r["server_cpu"]) / 100 * int(r["duration_us"]) / int(r["requests"])
+               for _, r in rs if "server_cpu" in r and int(r.get("requests", 0)) > 0]
+        if per:
+            out[k] = statistics.median(per)
+    return out
+
+
 def p99s(runs):
     """Median over the runs of each run's 99th-percentile latency, in ms."""
     return {k: statistics.median(int(r["p99_us"]) / 1000 for _, r in rs) for k, rs in runs.items()}
@@ -317,6 +328,28 @@ def main():
     add("")
     add("Each figure is the median over the runs of `wrk`'s 99th percentile for the run "
         "(lower is better).")
+    add("")
+
+    # --- server CPU per response
+    add("### Server CPU per response")
+    add("")
+    add("| workload | ours | nginx | lighttpd | ceiling | ours ÷ nginx | ours ÷ lighttpd |")
+    add("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    cpu = cpu_per_response(runs)
+    for w, (title, unit) in WORKLOADS.items():
+        cells = [cpu.get((w, sv)) for sv in SERVERS]
+        if cells[0] is None:
+            continue
+        shown = " | ".join("–" if c is None else f"{c:.1f} µs" for c in cells)
+        ratios = " | ".join("–" if c is None else f"{cells[0] / c:.2f}×" for c in cells[1:3])
+        add(f"| {title} | {shown} | {ratios} |")
+    add("")
+    add("The server's CPU time (user and system, as in Every run) divided by the responses "
+        "`wrk` counted, median over the runs; lower is better, and below 1.0 is better in the "
+        "ratios. Where `wrk` is the bottleneck (its CPU near 100 %) throughput says how much "
+        "work a server leaves to the client, and this says what it spends itself. On "
+        "loopback the kernel's work for a packet lands on the sending side's core, so a "
+        "server that sends more packets is charged for more of it.")
     add("")
 
     # --- system calls per request
