@@ -150,9 +150,9 @@ fn respond(
     // 5. A cached small file that is provably unchanged skips open/stat/read/close. A
     //    folder's index from the cache passes the index file's own auth rule first, as
     //    in `folder`.
-    if let Some(rep) = Representation::cached(ctx, state, safe) {
-        if let (true, Some(index)) = (safe.trailing_slash, state.config.index.first()) {
-            if let Some(refused) = site_rules::file_auth(ctx, covered, &safe.join(index)) {
+    if let Some((rep, file)) = Representation::cached(ctx, state, safe) {
+        if safe.trailing_slash {
+            if let Some(refused) = site_rules::file_auth(ctx, covered, &file) {
                 return Ok(refused);
             }
         }

@@ -50,10 +50,15 @@ pub(crate) struct Representation {
 
 impl Representation {
     /// The representation of the file at `safe` (or its folder's first index) from the
-    /// small-file cache, when the cached file is provably unchanged. Only identity
-    /// responses come from the cache: a text file asked for with `Accept-Encoding` may
-    /// have a compressed twin, so it takes the full path.
-    pub(crate) fn cached(ctx: &Ctx<'_>, state: &State, safe: &SafePath) -> Option<Representation> {
+    /// small-file cache, when the cached file is provably unchanged, with the relative
+    /// path of the file it is (for a folder, its index: the caller checks that file's
+    /// own rules). Only identity responses come from the cache: a text file asked for
+    /// with `Accept-Encoding` may have a compressed twin, so it takes the full path.
+    pub(crate) fn cached<'p>(
+        ctx: &Ctx<'_>,
+        state: &State,
+        safe: &'p SafePath,
+    ) -> Option<(Representation, Cow<'p, str>)> {
         // Only the first index name: a later one must not shadow an uncached earlier one.
         let index = match safe.trailing_slash {
             true => Some(state.config.index.first()?.as_str()),
@@ -86,7 +91,7 @@ impl Representation {
             Held::Bytes(bytes) => Content::Memory(bytes.clone()),
             Held::Open(file) => Content::File(file.clone()),
         };
-        Some(Representation {
+        let rep = Representation {
             content,
             len: hit.version.size,
             modified: hit.version.modified,
@@ -95,7 +100,8 @@ impl Representation {
             content_type,
             coding: None,
             vary: compressible,
-        })
+        };
+        Some((rep, relative))
     }
 
     /// Picks what to send for the regular file `file` at `relative`.
