@@ -431,6 +431,9 @@ pub fn nginx_with(nginx: &Path, listen_options: &str, server_body: &str) -> io::
     Err(io::Error::other("nginx did not start"))
 }
 
+/// What a [`Tmux`] pane prints when its command has ended, before `STATUS]`.
+pub const EXITED: &str = "[the command exited with status";
+
 /// A tmux server of its own (`-L name`) running one command in a 120x40 window; killed
 /// when dropped.
 #[derive(Debug)]
@@ -440,10 +443,18 @@ pub struct Tmux {
 
 impl Tmux {
     /// Starts `command` (a shell line) in a new detached session on a private socket.
-    /// `remain-on-exit` is set by the config file the server starts with, so a command
-    /// that exits at once still leaves its screen to read (setting it afterwards raced a
-    /// fast exit, and the server vanished with the pane).
+    ///
+    /// The pane's shell outlives the command: it prints [`EXITED`] with the status and
+    /// sleeps. tmux throws away the output it has not yet processed when a pane's process
+    /// exits (tmux issue 506), which lost a fast client's last lines under load, and a
+    /// dead pane's screen can also lose its first line (tmux issue 1663).
+    /// `remain-on-exit`, set by the config file the server starts with, still keeps the
+    /// screen of a shell that dies.
     pub fn start(name: &str, command: &str) -> Tmux {
+        let command = format!(
+            "{command}; s=$?; printf '\\n{EXITED} %d]\\n' \"$s\"; exec sleep {}",
+            HANG_LIMIT.as_secs() * 10
+        );
         let socket = format!("{name}-{}", std::process::id());
         let config = std::env::temp_dir().join(format!("{socket}.tmux.conf"));
         std::fs::write(&config, "set-option -g remain-on-exit on\n")
@@ -489,11 +500,10 @@ impl Tmux {
         self.cmd(&["capture-pane", "-p", "-t", "0"])
     }
 
-    /// Whether the command in the pane has exited.
+    /// Whether the command in the pane has exited (its [`EXITED`] line is on the screen,
+    /// so everything it printed before has been drawn).
     pub fn exited(&self) -> bool {
-        self.cmd(&["display-message", "-p", "-t", "0", "#{pane_dead}"])
-            .trim()
-            == "1"
+        self.screen().contains(EXITED)
     }
 
     /// Polls the screen until `pred` holds; panics with the screen after [`HANG_LIMIT`].
