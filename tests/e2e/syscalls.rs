@@ -250,6 +250,41 @@ fn a_connection_per_request_costs_no_socket_option_call() {
     calls_per(&counts, "sendto", connections, 0.95..=1.02);
 }
 
+/// A new HTTPS connection per request (TLS 1.3): after the handshake's one flight, the
+/// session tickets leave with the response in one write, and `close_notify` and the FIN
+/// follow: three writes per connection, where sending the tickets on their own made four.
+fn a_tls_connection_per_request_sends_its_tickets_with_the_response() {
+    let (site, len) = settled_site();
+    let certs = tests::certs::TestCerts::new();
+    let tls = certs.server_flags(&[]);
+    let client = certs.client_config(&[b"http/1.1"]);
+    let connections = 200;
+    let counts = counted(site.path(), &tls, |addr| {
+        for _ in 0..connections {
+            let (got, ending) = tests::tls::exchange(
+                addr,
+                client.clone(),
+                b"GET /HelloWorld.html HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+            )
+            .expect("an HTTPS exchange");
+            assert_eq!(ending, tests::tls::Ending::CloseNotify);
+            assert!(got.starts_with(b"HTTP/1.1 200 "), "not a 200");
+            assert!(got.ends_with(&std::fs::read(site.path().join("HelloWorld.html")).unwrap()));
+            assert!(got.len() > len, "no whole response");
+        }
+    });
+    let writes: u64 = ["sendto", "write", "writev", "sendmsg"]
+        .iter()
+        .filter_map(|name| counts.get(*name))
+        .sum();
+    let per = writes as f64 / connections as f64;
+    eprintln!("{connections} HTTPS connections in {writes} writes: {counts:?}");
+    assert!(
+        per <= 3.05,
+        "{writes} writes for {connections} connections; {counts:?}"
+    );
+}
+
 /// Requests that reach an HTTP/2 connection together are answered together: h2load
 /// keeps 100 streams open on one connection, and their responses leave in a few
 /// writes, not one write (and one TLS record) each.
@@ -295,6 +330,8 @@ tests::register! {
     a_cached_small_file_costs_one_read_one_write_and_one_check_per_request,
     #[needs("strace")]
     a_connection_per_request_costs_no_socket_option_call,
+    #[needs("strace")]
+    a_tls_connection_per_request_sends_its_tickets_with_the_response,
     #[needs("strace")]
     a_1_mib_file_goes_in_large_sendfile_calls_with_no_open_or_cork_per_response,
 }

@@ -55,15 +55,24 @@ pub(crate) trait Transport: AsyncRead + AsyncWrite + Unpin + Send {
     fn is_tls(&self) -> bool {
         false
     }
+
+    /// What is written from now on is the connection's last, and the close follows at
+    /// once: a layer that can may leave it for the close to send with the FIN (a plain
+    /// socket's writer does that itself, through [`Transport::zero_copy`]).
+    fn close_follows(&mut self) {}
 }
 
 impl Transport for crate::tls::accept::TlsTcp {
     fn socket(&self) -> BorrowedFd<'_> {
-        self.get_ref().0.get_ref().as_fd()
+        self.get_ref().0.tcp().get_ref().as_fd()
     }
 
     fn is_tls(&self) -> bool {
         true
+    }
+
+    fn close_follows(&mut self) {
+        self.get_mut().0.close_follows();
     }
 }
 
@@ -79,6 +88,10 @@ impl<T: Transport + ?Sized> Transport for &mut T {
 
     fn is_tls(&self) -> bool {
         (**self).is_tls()
+    }
+
+    fn close_follows(&mut self) {
+        (**self).close_follows();
     }
 }
 

@@ -100,6 +100,9 @@ pub(crate) fn start<S: Transport>(
         if let (true, Some(tcp)) = (file || last, stream.zero_copy()) {
             sent = body::send_more(tcp, &out)?;
             more = true;
+        } else if framing.close {
+            // TLS: the records of a closing connection's response wait for the close.
+            stream.close_follows();
         }
         while !more && sent < out.len() {
             match Pin::new(&mut *stream).poll_write(cx, &out[sent..]) {

@@ -4,6 +4,7 @@
 //! one short log line, never a panic.
 
 use super::sniff;
+use super::socket::TlsSocket;
 use crate::rt::Async;
 use crate::watchdog::{Phase, Watch, Watchdog};
 use futures::io::AsyncWriteExt;
@@ -26,7 +27,7 @@ const DRAIN_TIME: Duration = Duration::from_secs(2);
 const DRAIN_MAX_BYTES: usize = 64 * 1024;
 
 /// A TLS connection over TCP, as the connection loop serves it.
-pub(crate) type TlsTcp = TlsStream<Async<TcpStream>>;
+pub(crate) type TlsTcp = TlsStream<TlsSocket>;
 
 /// How long each step may take.
 #[derive(Debug, Clone, Copy)]
@@ -61,11 +62,18 @@ pub(crate) async fn handshake(
         return None;
     }
     // On failure the socket comes back, so it closes only after `watch` deregisters.
-    let outcome = acceptor.accept(tcp).into_fallible().await;
+    let outcome = acceptor.accept(TlsSocket::new(tcp)).into_fallible().await;
     let timed_out = watch.fired_in() == Some(Phase::Head);
     drop(watch);
+    let outcome = outcome.map_err(|(e, mut socket)| {
+        socket.send_held_now();
+        (e, socket)
+    });
     match outcome {
-        Ok(stream) => Some(stream),
+        Ok(mut stream) => {
+            stream.get_mut().0.handshake_done();
+            Some(stream)
+        }
         Err((_, _tcp)) if timed_out => {
             crate::log_queue::error(format_args!(
                 "{peer}: TLS handshake not finished {} s after its first byte; closed",
@@ -127,7 +135,7 @@ pub(crate) async fn answer_and_close(
 /// client's own close): a `close_notify` alert (RFC 8446 section 6.1), so the client can
 /// tell a complete response from a cut one, bounded by the send timeout.
 pub(crate) async fn close(stream: &mut TlsTcp, watchdog: &Watchdog, send: Duration) {
-    let watch = watchdog.register(stream.get_ref().0.get_ref().as_fd(), send);
+    let watch = watchdog.register(stream.get_ref().0.tcp().get_ref().as_fd(), send);
     watch.set_phase(Phase::Send);
     let _ = stream.close().await;
     drop(watch);

@@ -8,6 +8,7 @@ pub mod redirect;
 pub mod redirect_io;
 pub mod resolver;
 pub mod sniff;
+pub mod socket;
 pub mod x509;
 
 pub use load::{LoadError, TlsFiles};
