@@ -383,6 +383,72 @@ fn sighup_reloads_the_file_and_a_broken_file_keeps_the_old_rules() {
     assert_eq!(r.status, 200);
 }
 
+/// A precompressed twin asked for by its own name is its original's content: the
+/// original's auth rule holds for it (found by review: `/report.txt.gz` was served to
+/// anyone while `/report.txt` asked for a password).
+fn auth_on_a_file_covers_its_precompressed_twins_asked_for_by_name() {
+    let site = rules_site();
+    for ext in ["gz", "br", "zst"] {
+        write(
+            site.path(),
+            &format!("report.txt.{ext}"),
+            b"compressed report",
+        );
+    }
+    write(site.path(), "report.txt", b"the report\n");
+    let conf = format!(
+        "allow_insecure_auth = true\n\
+         [[auth]]\nsource = \"/report.txt\"\nusers = {{ alice = \"{ALICE_HASH}\" }}\n"
+    );
+    let (s, _) = start(site.path(), &conf, &[]);
+    for url in [
+        "/report.txt",
+        "/report.txt.gz",
+        "/report.txt.br",
+        "/report.txt.zst",
+        "/REPORT.TXT.GZ",
+    ] {
+        let r = get(s.addr, url);
+        assert_eq!(r.status, 401, "{url}");
+        assert!(!r.text().contains("report"), "{url}");
+    }
+    let ok = request(&s, "GET /report.txt.gz HTTP/1.1\r\nHost: x\r\nAuthorization: Basic YWxpY2U6d29uZGVybGFuZA==\r\nConnection: close\r\n\r\n");
+    assert_eq!((ok.status, ok.text().as_str()), (200, "compressed report"));
+}
+
+/// A `[[headers]]` rule for the file a URL serves holds there too: `/**/*.html` sets its
+/// fields on `/` and `/docs/` (their index files), cached or not, and on the fallback's
+/// deep links, as nginx's internal redirect to an index applies the index's location.
+fn header_rules_of_an_index_or_fallback_file_hold_on_the_urls_that_serve_it() {
+    let site = rules_site();
+    write(site.path(), "docs/index.html", b"<p>docs</p>\n");
+    write(site.path(), "app.html", b"<p>the app</p>\n");
+    let conf = "fallback = \"app.html\"\n\
+         [[headers]]\nsource = \"/**/*.html\"\n\
+         headers = { \"Content-Security-Policy\" = \"default-src 'self'\", \"Cache-Control\" = \"no-store\" }\n\
+         [[headers]]\nsource = \"/docs/**\"\nheaders = { \"X-Docs\" = \"yes\" }\n";
+    let (s, _) = start(site.path(), conf, &[]);
+    // Settled, so the later rounds are answered from the small-file cache.
+    std::thread::sleep(Duration::from_millis(2300));
+    for round in 0..3 {
+        for url in ["/", "/docs/", "/index.html", "/some/deep/link"] {
+            let r = get(s.addr, url);
+            assert_eq!(r.status, 200, "{url}");
+            assert_eq!(
+                r.header("content-security-policy"),
+                Some("default-src 'self'"),
+                "{url}, round {round}"
+            );
+            assert_eq!(r.header("cache-control"), Some("no-store"), "{url}");
+        }
+        // The URL's own rules still apply.
+        assert_eq!(get(s.addr, "/docs/").header("x-docs"), Some("yes"));
+    }
+    // A file the rule does not name is untouched.
+    let other = get(s.addr, "/assets/app.js");
+    assert_eq!(other.header("content-security-policy"), None);
+}
+
 fn hup(s: &TestServer) {
     let status = Command::new("kill")
         .args(["-HUP", &s.pid().to_string()])
@@ -398,5 +464,7 @@ tests::register! {
     auth_covers_every_spelling_of_a_protected_path,
     auth_on_an_index_or_fallback_file_covers_the_urls_that_serve_it,
     auth_on_an_index_file_holds_when_the_cache_serves_it,
+    auth_on_a_file_covers_its_precompressed_twins_asked_for_by_name,
+    header_rules_of_an_index_or_fallback_file_hold_on_the_urls_that_serve_it,
     sighup_reloads_the_file_and_a_broken_file_keeps_the_old_rules,
 }

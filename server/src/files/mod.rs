@@ -107,19 +107,29 @@ fn answer(ctx: &Ctx<'_>, state: &State) -> Result<Response, Defer> {
     // One snapshot of the site rules for the whole request, even across a reload.
     let site = state.site.load();
     let covered = site_rules::lookup(ctx, &site.rules);
+    // The rule path of a file served under another URL (an index, the fallback).
+    let mut served = None;
     let mut response = match covered.as_ref().and_then(|c| site_rules::before(ctx, c)) {
         Some(early) => early,
-        None => respond(ctx, state, covered.as_ref())?,
+        None => respond(ctx, state, covered.as_ref(), &mut served)?,
     };
-    decorate(ctx, state, covered.as_ref(), &mut response);
+    decorate(
+        ctx,
+        state,
+        covered.as_ref(),
+        served.as_deref(),
+        &mut response,
+    );
     Ok(response)
 }
 
-/// The pipeline proper; every early return still goes through [`decorate`].
+/// The pipeline proper; every early return still goes through [`decorate`]. A file
+/// served under another URL (a folder's index, the fallback) is named in `served`.
 fn respond(
     ctx: &Ctx<'_>,
     state: &State,
     covered: Option<&site_rules::Covered<'_>>,
+    served: &mut Option<String>,
 ) -> Result<Response, Defer> {
     // 1. Method: GET and HEAD serve files; known methods get 405, unknown ones 501.
     if ctx.method != "GET" && !ctx.head_only {
@@ -155,6 +165,7 @@ fn respond(
             if let Some(refused) = site_rules::file_auth(ctx, covered, &file) {
                 return Ok(refused);
             }
+            *served = site_rules::served_as(covered, &file);
         }
         return Ok(send(ctx, rep));
     }
@@ -163,12 +174,11 @@ fn respond(
     let (file, meta) = match state.root.node(&safe.relative) {
         Ok(Node::File(file, meta)) => (file, meta),
         // 7. Folders: redirect to the slashed URL, then the index file, then a listing.
-        Ok(Node::Dir) => return folder(ctx, state, safe, covered),
+        Ok(Node::Dir) => return folder(ctx, state, safe, covered, served),
         Err(OpenError::NotFound) => {
             // A deep link of a single-page app gets the fallback file.
-            return Ok(
-                site_rules::fallback(ctx, state, covered).unwrap_or_else(|| not_found(state))
-            );
+            return Ok(site_rules::fallback(ctx, state, covered, served)
+                .unwrap_or_else(|| not_found(state)));
         }
         Err(e) => return Ok(open_failed(e, state)),
     };
@@ -185,9 +195,10 @@ fn decorate(
     ctx: &Ctx<'_>,
     _state: &State,
     covered: Option<&site_rules::Covered<'_>>,
+    served: Option<&str>,
     response: &mut Response,
 ) {
-    site_rules::decorate(ctx, covered, response);
+    site_rules::decorate(ctx, covered, served, response);
 }
 
 /// A folder URL: 301 to the slashed form, else the first index file, else a listing.
@@ -196,6 +207,7 @@ fn folder(
     state: &State,
     safe: &SafePath,
     covered: Option<&site_rules::Covered<'_>>,
+    served: &mut Option<String>,
 ) -> Result<Response, Defer> {
     if !safe.trailing_slash {
         // The path is normalised (no empty segments) and percent-encoded, so the
@@ -217,6 +229,7 @@ fn folder(
                 if let Some(refused) = site_rules::file_auth(ctx, covered, &rel) {
                     return Ok(refused);
                 }
+                *served = site_rules::served_as(covered, &rel);
                 return Ok(serve_file(ctx, state, &rel, file, &meta));
             }
             // Out of descriptors: the index may well exist, so no 404 or listing.

@@ -59,8 +59,43 @@ pub(crate) fn before(ctx: &Ctx<'_>, covered: &Covered<'_>) -> Option<Response> {
         }
         return Some(r);
     }
-    // 3. Basic auth: 401 with a challenge, or 429 after too many failures.
-    auth(ctx, &covered.matched)
+    // 3. Basic auth: 401 with a challenge, or 429 after too many failures. A
+    //    precompressed twin asked for by its own name (`/report.txt.gz`) is the same
+    //    content as its original, so the original's rule holds for it too.
+    auth(ctx, &covered.matched).or_else(|| {
+        let original = twin_original(&covered.path)?;
+        auth(ctx, &covered.rules.matched(original))
+    })
+}
+
+/// The path of the original a precompressed twin's path stands for (`/a.txt` for
+/// `/a.txt.gz`, `.br` and `.zst`, in any ASCII case, as rules match), if it names one.
+fn twin_original(path: &str) -> Option<&str> {
+    [".gz", ".br", ".zst"].into_iter().find_map(|ext| {
+        let cut = path.len().checked_sub(ext.len())?;
+        let (stem, end) = (path.get(..cut)?, path.get(cut..)?);
+        (end.eq_ignore_ascii_case(ext) && !stem.is_empty() && !stem.ends_with('/')).then_some(stem)
+    })
+}
+
+#[cfg(test)]
+#[test]
+fn twin_paths_name_their_originals() {
+    assert_eq!(twin_original("/a.txt.gz"), Some("/a.txt"));
+    assert_eq!(twin_original("/A.TXT.BR"), Some("/A.TXT"));
+    assert_eq!(twin_original("/d/a.zst"), Some("/d/a"));
+    for not in ["/a.txt", "/.gz", "/d/.br", "/gz", "/a.tgz", "/é.g"] {
+        assert_eq!(twin_original(not), None, "{not}");
+    }
+}
+
+/// The rule path of a file served under another URL (a folder's index, the fallback),
+/// for [`decorate`]; `None` when no rule looks at paths.
+pub(crate) fn served_as(covered: Option<&Covered<'_>>, relative: &str) -> Option<String> {
+    covered?
+        .rules
+        .look_at_paths()
+        .then(|| format!("/{relative}"))
 }
 
 /// Auth for a file served under another URL (a folder's index, the fallback): a rule
@@ -105,6 +140,7 @@ pub(crate) fn fallback(
     ctx: &Ctx<'_>,
     state: &State,
     covered: Option<&Covered<'_>>,
+    served: &mut Option<String>,
 ) -> Option<Response> {
     let covered = covered?;
     let file_path = covered.rules.fallback(&covered.path)?;
@@ -114,12 +150,22 @@ pub(crate) fn fallback(
     if let Some(refused) = file_auth(ctx, Some(covered), file_path) {
         return Some(refused);
     }
+    *served = served_as(Some(covered), file_path);
     Some(super::serve_file(ctx, state, file_path, file, &meta))
 }
 
 /// The last step for every response: the rules' fields, CORS fields, `Vary: Origin`,
 /// and `Cache-Control` (a rule's, else the global default) on successful responses.
-pub(crate) fn decorate(ctx: &Ctx<'_>, covered: Option<&Covered<'_>>, response: &mut Response) {
+/// `served` is the rule path of a file served under another URL (a folder's index, the
+/// fallback): its `[[headers]]` rule applies too, after the URL's own, as nginx's
+/// internal redirect to an index applies the index's location (`/**/*.html` then
+/// covers `/`).
+pub(crate) fn decorate(
+    ctx: &Ctx<'_>,
+    covered: Option<&Covered<'_>>,
+    served: Option<&str>,
+    response: &mut Response,
+) {
     let Some(covered) = covered else {
         return;
     };
@@ -142,6 +188,15 @@ pub(crate) fn decorate(ctx: &Ctx<'_>, covered: Option<&Covered<'_>>, response: &
         match edits.cache_control {
             Some(value) => response.fields.set("Cache-Control", value.clone()),
             None => response.fields.remove("Cache-Control"),
+        }
+    }
+    if let Some(served) = served {
+        let file = covered.rules.matched(served).file_edits(response.status);
+        for (name, value) in file.set {
+            response.fields.set(name.to_string(), value.to_string());
+        }
+        if let Some(value) = file.cache_control {
+            response.fields.set("Cache-Control", value.clone());
         }
     }
 }

@@ -245,6 +245,22 @@ impl<'r> Matched<'r> {
         self.auth.is_some()
     }
 
+    /// The fields of the `[[headers]]` rule alone (with its own `Cache-Control` on a
+    /// success), for a file served under another path's URL: that path's
+    /// [`Matched::edits`] come first, and these replace fields of the same name.
+    pub fn file_edits(&self, status: StatusCode) -> Edits<'r> {
+        let mut edits = Edits::default();
+        if let Some(h) = self.headers {
+            edits
+                .set
+                .extend(h.fields.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+            if matches!(status.0, 200 | 206 | 304) {
+                edits.cache_control = h.cache_control.as_ref();
+            }
+        }
+        edits
+    }
+
     /// The fields for a response with `status` to a request with this `Origin`.
     /// `Cache-Control` (a rule's, else the global one) goes with successful responses
     /// only, so an error is never cached as long as an asset.
