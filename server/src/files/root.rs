@@ -139,7 +139,13 @@ impl Root {
                 Err(rustix::io::Errno::NOSYS) | Err(rustix::io::Errno::PERM)
                     if self.probe_openat2_missing() =>
                 {
-                    self.openat2_works.store(false, Ordering::Relaxed);
+                    if self.openat2_works.swap(false, Ordering::Relaxed) {
+                        crate::log_queue::error(format_args!(
+                            "openat2 is not available (Linux before 5.6, or a seccomp \
+                             filter): files are opened by their resolved path, and each \
+                             one is checked through /proc/self/fd to be beneath the root"
+                        ));
+                    }
                 }
                 Err(e) => return Err(classify(e.into())),
             }
@@ -163,13 +169,28 @@ impl Root {
     }
 
     /// Fallback without `openat2`: canonicalise (resolving every symlink) and refuse
-    /// anything whose real path is not beneath the canonical root.
+    /// anything whose real path is not beneath the canonical root. A folder on the way
+    /// can be swapped for a symlink between that check and the open, so what was opened
+    /// is checked too ([`Root::holds`]); a descriptor that cannot be checked is refused.
     fn open_by_canonical_path(&self, rel: &str, flags: OFlags) -> Result<OwnedFd, OpenError> {
         let real = self.canonical.join(rel).canonicalize().map_err(classify)?;
         if !real.starts_with(&self.canonical) {
             return Err(OpenError::NotFound);
         }
-        rustix::fs::open(&real, flags, Mode::empty()).map_err(|e| classify(e.into()))
+        let fd = rustix::fs::open(&real, flags, Mode::empty()).map_err(|e| classify(e.into()))?;
+        match self.holds(&fd) {
+            Some(true) => Ok(fd),
+            Some(false) => Err(OpenError::NotFound),
+            None => Err(OpenError::Other),
+        }
+    }
+
+    /// Whether what `fd` names lies beneath the root, by the path the kernel keeps for
+    /// it (`/proc/self/fd`); `None` when that cannot be read (no `/proc`).
+    fn holds(&self, fd: &OwnedFd) -> Option<bool> {
+        use std::os::fd::AsRawFd;
+        let opened = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?;
+        Some(opened.starts_with(&self.canonical))
     }
 }
 
@@ -228,6 +249,62 @@ mod tests {
             assert_eq!(got, Some(OpenError::NotFound), "{path}");
         }
         assert!(r.open_by_canonical_path("inside", flags).is_ok());
+        std::fs::remove_dir_all(&outside).unwrap();
+    }
+
+    /// Without `openat2`, a folder swapped for a symlink to outside between the check
+    /// of the resolved path and the open could be read (found by review, by swapping
+    /// folders with `renameat2(RENAME_EXCHANGE)` under load): what was opened is checked.
+    #[test]
+    fn the_fallback_checks_what_it_opened_and_a_swap_race_reads_nothing_outside() {
+        let outside = folder("race");
+        let root = outside.join("root");
+        std::fs::create_dir_all(root.join("pub")).unwrap();
+        std::fs::create_dir_all(outside.join("secret")).unwrap();
+        std::fs::write(root.join("pub/f.txt"), "public").unwrap();
+        std::fs::write(outside.join("secret/f.txt"), "secret").unwrap();
+        symlink("../secret", root.join("link")).unwrap();
+        let r = Root::open(&root).unwrap();
+        let secret = rustix::fs::open(
+            outside.join("secret/f.txt").as_path(),
+            OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .unwrap();
+        assert_eq!(r.holds(&secret), Some(false));
+        let public = r
+            .open_by_canonical_path("pub/f.txt", OFlags::RDONLY)
+            .unwrap();
+        assert_eq!(r.holds(&public), Some(true));
+        // pub and link trade places again and again while the fallback opens pub/f.txt.
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let swapper = {
+            let (stop, root) = (stop.clone(), root.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let _ = rustix::fs::renameat_with(
+                        rustix::fs::CWD,
+                        root.join("pub").as_path(),
+                        rustix::fs::CWD,
+                        root.join("link").as_path(),
+                        rustix::fs::RenameFlags::EXCHANGE,
+                    );
+                }
+            })
+        };
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+        let mut read = 0;
+        for _ in 0..20_000 {
+            if let Ok(fd) = r.open_by_canonical_path("pub/f.txt", flags) {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut File::from(fd), &mut text).unwrap();
+                assert_eq!(text, "public");
+                read += 1;
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        swapper.join().unwrap();
+        assert!(read > 0, "the file was never opened");
         std::fs::remove_dir_all(&outside).unwrap();
     }
 
