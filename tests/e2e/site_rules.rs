@@ -449,6 +449,55 @@ fn header_rules_of_an_index_or_fallback_file_hold_on_the_urls_that_serve_it() {
     assert_eq!(other.header("content-security-policy"), None);
 }
 
+/// A symlink inside the root is no way around a rule or the dotfile check: what it leads
+/// to answers to its real path's rules too (found by review: `public/alias ->
+/// ../private` served the protected files, `gitlink -> .git` the repository).
+fn a_symlink_inside_the_root_answers_to_the_rules_of_what_it_leads_to() {
+    let site = rules_site();
+    let root = site.path();
+    write(root, "public/page.txt", b"public page\n");
+    write(root, ".git/config", b"[core]\n");
+    write(root, "app.html", b"<p>app</p>\n");
+    std::os::unix::fs::symlink("../private", root.join("public/alias")).unwrap();
+    std::os::unix::fs::symlink("../private/secret.txt", root.join("public/leak.txt")).unwrap();
+    std::os::unix::fs::symlink(".git", root.join("gitlink")).unwrap();
+    std::os::unix::fs::symlink("page.txt", root.join("public/same.txt")).unwrap();
+    let conf = format!(
+        "allow_insecure_auth = true\n\
+         [[auth]]\nsource = \"/private/**\"\nusers = {{ alice = \"{ALICE_HASH}\" }}\n\
+         [[headers]]\nsource = \"/private/**\"\nheaders = {{ \"X-Private\" = \"yes\" }}\n"
+    );
+    let (s, _) = start(root, &conf, &["--listing"]);
+    // Settled, so a second round would be answered from the cache if it were cached.
+    std::thread::sleep(Duration::from_millis(2300));
+    for _ in 0..2 {
+        for url in [
+            "/private/secret.txt",
+            "/public/alias/secret.txt",
+            "/public/alias/",
+            "/public/alias/index.html",
+            "/public/leak.txt",
+        ] {
+            let r = get(s.addr, url);
+            assert_eq!(r.status, 401, "{url}");
+            assert!(
+                !r.text().contains("secret") && !r.text().contains("index"),
+                "{url}"
+            );
+        }
+        for url in ["/gitlink/config", "/gitlink/"] {
+            assert_eq!(get(s.addr, url).status, 404, "{url}");
+        }
+        // A link to what no rule covers is served as before.
+        let same = get(s.addr, "/public/same.txt");
+        assert_eq!((same.status, same.text().as_str()), (200, "public page\n"));
+    }
+    let alice = "GET /public/alias/secret.txt HTTP/1.1\r\nHost: x\r\nAuthorization: Basic YWxpY2U6d29uZGVybGFuZA==\r\nConnection: close\r\n\r\n";
+    let ok = request(&s, alice);
+    assert_eq!((ok.status, ok.text().as_str()), (200, "the secret\n"));
+    assert_eq!(ok.header("x-private"), Some("yes"));
+}
+
 fn hup(s: &TestServer) {
     let status = Command::new("kill")
         .args(["-HUP", &s.pid().to_string()])
@@ -466,5 +515,6 @@ tests::register! {
     auth_on_an_index_file_holds_when_the_cache_serves_it,
     auth_on_a_file_covers_its_precompressed_twins_asked_for_by_name,
     header_rules_of_an_index_or_fallback_file_hold_on_the_urls_that_serve_it,
+    a_symlink_inside_the_root_answers_to_the_rules_of_what_it_leads_to,
     sighup_reloads_the_file_and_a_broken_file_keeps_the_old_rules,
 }

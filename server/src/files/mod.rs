@@ -171,10 +171,16 @@ fn respond(
     }
     // 6. Find it strictly beneath the root: a folder, or a regular file opened for
     //    reading; anything else (FIFOs, sockets, devices) is never opened.
-    let (file, meta) = match state.root.node(&safe.relative) {
-        Ok(Node::File(file, meta)) => (file, meta),
+    //    Through a symlink, the real path's rules hold too.
+    let (file, meta, real) = match state.root.node(&safe.relative) {
+        Ok((Node::File(file, meta), real)) => (file, meta, real),
         // 7. Folders: redirect to the slashed URL, then the index file, then a listing.
-        Ok(Node::Dir) => return folder(ctx, state, safe, covered, served),
+        Ok((Node::Dir, real)) => {
+            if let Some(refused) = through_link(ctx, state, covered, real.as_deref(), true) {
+                return Ok(refused);
+            }
+            return folder(ctx, state, safe, covered, served);
+        }
         Err(OpenError::NotFound) => {
             // A deep link of a single-page app gets the fallback file.
             return Ok(site_rules::fallback(ctx, state, covered, served)
@@ -182,11 +188,40 @@ fn respond(
         }
         Err(e) => return Ok(open_failed(e, state)),
     };
+    if let Some(refused) = through_link(ctx, state, covered, real.as_deref(), false) {
+        return Ok(refused);
+    }
     // 8. A file asked for as a folder does not exist.
     if safe.trailing_slash {
         return Ok(not_found(state));
     }
-    Ok(serve_file(ctx, state, &safe.relative, file, &meta))
+    if let Some(real) = &real {
+        *served = site_rules::served_as(covered, real);
+    }
+    let relative = (safe.relative.as_str(), real.as_deref());
+    Ok(serve_file(ctx, state, relative, file, &meta))
+}
+
+/// For a file or folder reached through a symlink (`real` is its real path): the real
+/// path's rules, so a link inside the root (`public/alias -> ../private`, `git -> .git`)
+/// is no way around them. `404` for a hidden real path (unless `--dotfiles`), `401` or
+/// `429` for a protected one; `None` to go on (and for a path through no link).
+pub(super) fn through_link(
+    ctx: &Ctx<'_>,
+    state: &State,
+    covered: Option<&site_rules::Covered<'_>>,
+    real: Option<&str>,
+    dir: bool,
+) -> Option<Response> {
+    let real = real?;
+    if shared::site::path::is_hidden(real) && !state.config.dotfiles {
+        return Some(not_found(state));
+    }
+    if dir && !real.is_empty() {
+        site_rules::file_auth(ctx, covered, &format!("{real}/"))
+    } else {
+        site_rules::file_auth(ctx, covered, real)
+    }
 }
 
 /// The last step, applied to every response whatever step produced it: the place for
@@ -224,13 +259,17 @@ fn folder(
     for index in &state.config.index {
         let rel = safe.join(index);
         match state.root.open_file(&rel) {
-            Ok((file, meta)) => {
-                // An auth rule naming the index file itself covers its folder's URL too.
+            Ok((file, meta, real)) => {
+                // An auth rule naming the index file itself covers its folder's URL too
+                // (and its real path's, through a symlink).
                 if let Some(refused) = site_rules::file_auth(ctx, covered, &rel) {
                     return Ok(refused);
                 }
-                *served = site_rules::served_as(covered, &rel);
-                return Ok(serve_file(ctx, state, &rel, file, &meta));
+                if let Some(refused) = through_link(ctx, state, covered, real.as_deref(), false) {
+                    return Ok(refused);
+                }
+                *served = site_rules::served_as(covered, real.as_deref().unwrap_or(&rel));
+                return Ok(serve_file(ctx, state, (&rel, real.as_deref()), file, &meta));
             }
             // Out of descriptors: the index may well exist, so no 404 or listing.
             Err(OpenError::Exhausted) => return Ok(exhausted()),
@@ -256,15 +295,16 @@ fn folder(
     }))
 }
 
-/// A regular file: its representation, then preconditions and ranges.
+/// A regular file at `relative` (and its real path through a symlink): its
+/// representation, then preconditions and ranges.
 fn serve_file(
     ctx: &Ctx<'_>,
     state: &State,
-    relative: &str,
+    (relative, real): (&str, Option<&str>),
     file: File,
     meta: &Metadata,
 ) -> Response {
-    match Representation::choose(ctx, state, relative, file, meta) {
+    match Representation::choose(ctx, state, relative, real, file, meta) {
         Ok(rep) => send(ctx, rep),
         Err(_) => Response::error(StatusCode::INTERNAL_SERVER_ERROR),
     }
@@ -321,8 +361,10 @@ fn not_found(state: &State) -> Response {
 
 /// 404 with the root's `404.html`, if there is one.
 fn custom_not_found(state: &State) -> Option<Response> {
-    let (f, meta) = state.root.open_file(NOT_FOUND_PAGE).ok()?;
-    if meta.len() > MAX_NOT_FOUND_PAGE {
+    let (f, meta, real) = state.root.open_file(NOT_FOUND_PAGE).ok()?;
+    // Shown for every missing path, with no rule asked: never through a symlink, which
+    // could lead to a protected or hidden file.
+    if real.is_some() || meta.len() > MAX_NOT_FOUND_PAGE {
         return None;
     }
     let mut page = Vec::with_capacity(meta.len() as usize);

@@ -104,11 +104,14 @@ impl Representation {
         Some((rep, relative))
     }
 
-    /// Picks what to send for the regular file `file` at `relative`.
+    /// Picks what to send for the regular file `file` at `relative`; `real` is its real
+    /// path when `relative` passes through a symlink (never cached then: every request
+    /// must check the real path's rules).
     pub(crate) fn choose(
         ctx: &Ctx<'_>,
         state: &State,
         relative: &str,
+        real: Option<&str>,
         file: File,
         meta: &Metadata,
     ) -> std::io::Result<Representation> {
@@ -122,7 +125,7 @@ impl Representation {
             if let Some(rep) = compressed(
                 ctx,
                 state,
-                relative,
+                (relative, real),
                 &file,
                 meta,
                 &accepts,
@@ -135,6 +138,7 @@ impl Representation {
             ctx,
             state,
             relative,
+            real.is_none(),
             file,
             meta,
             content_type,
@@ -174,14 +178,14 @@ const FIELDS_OF_A_FILE: usize = 10;
 fn compressed(
     ctx: &Ctx<'_>,
     state: &State,
-    relative: &str,
+    (relative, real): (&str, Option<&str>),
     file: &File,
     meta: &Metadata,
     accepts: &[&[u8]],
     content_type: Cow<'static, str>,
 ) -> std::io::Result<Option<Representation>> {
     // A precompressed twin the client accepts.
-    if let Some((coding, twin, twin_meta)) = twin(state, relative, meta, accepts) {
+    if let Some((coding, twin, twin_meta)) = twin(state, (relative, real), meta, accepts) {
         let version = cache::version(&twin_meta);
         return Ok(Some(Representation {
             etag: strong_etag(&version, Some(coding.token())).into(),
@@ -229,11 +233,14 @@ fn file_name(relative: &str) -> &str {
     relative.rsplit('/').next().unwrap_or("")
 }
 
-/// The file as it is, read into the small-file cache when it is small and settled.
+/// The file as it is, read into the small-file cache when it is small, settled and
+/// `cacheable`.
+#[allow(clippy::too_many_arguments)] // each is one fact about the file
 fn identity(
     ctx: &Ctx<'_>,
     state: &State,
     relative: &str,
+    cacheable: bool,
     file: File,
     meta: &Metadata,
     content_type: Cow<'static, str>,
@@ -244,7 +251,7 @@ fn identity(
     let etag: Arc<str> = strong_etag(&version, None).into();
     let file = Arc::new(file);
     let mut content = Content::File(file.clone());
-    if FileCache::wants(meta, ctx.now) {
+    if cacheable && FileCache::wants(meta, ctx.now) {
         let files = &state.caches.files;
         if !FileCache::by_content(meta.len()) {
             let shared = (etag.clone(), content_type.clone());
@@ -267,19 +274,25 @@ fn identity(
     }
 }
 
-/// The freshest precompressed twin of `relative` the client accepts; a twin older than
-/// the file is stale and ignored.
+/// The freshest precompressed twin of `relative` (whose real path is `real`, through a
+/// symlink) the client accepts; a twin older than the file is stale and ignored, and so
+/// is one that is not beside the file's real path (a link elsewhere).
 fn twin(
     state: &State,
-    relative: &str,
+    (relative, real): (&str, Option<&str>),
     meta: &Metadata,
     accepts: &[&[u8]],
 ) -> Option<(Coding, File, Metadata)> {
     let mut twins: Vec<(Coding, File, Metadata)> = Vec::new();
     for coding in Coding::PREFERENCE {
-        let Ok((f, m)) = state.root.open_file(&coding.variant_path(relative)) else {
+        let path = coding.variant_path(relative);
+        let Ok((f, m, twin_real)) = state.root.open_file(&path) else {
             continue;
         };
+        let beside = coding.variant_path(real.unwrap_or(relative));
+        if twin_real.as_deref().unwrap_or(&path) != beside {
+            continue;
+        }
         let fresh = match (m.modified(), meta.modified()) {
             (Ok(twin), Ok(orig)) => twin >= orig,
             _ => false,

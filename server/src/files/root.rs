@@ -34,6 +34,12 @@ pub(crate) enum OpenError {
     Other,
 }
 
+/// The real path, relative to the root, of what a path through a symlink names; `None`
+/// when no symlink is on the way (the path is its own). Rules and the dotfile check must
+/// hold for the real path too: a link inside the root (`public/alias -> ../private`)
+/// must not be a way around them.
+pub(crate) type Real = Option<String>;
+
 /// What a path beneath the root names.
 #[derive(Debug)]
 pub(crate) enum Node {
@@ -77,29 +83,31 @@ impl Root {
     }
 
     /// What `relative` (from [`shared::site::path::sanitize_path`], `""` for the root)
-    /// names: a regular file, opened for reading, or a folder. Anything else is
-    /// `NotFound` and is never opened. Symlinks are followed only while they stay
-    /// beneath the root.
-    pub(crate) fn node(&self, relative: &str) -> Result<Node, OpenError> {
-        let st = self.stat(relative)?;
+    /// names: a regular file, opened for reading, or a folder, with its [`Real`] path.
+    /// Anything else is `NotFound` and is never opened. Symlinks are followed only while
+    /// they stay beneath the root.
+    pub(crate) fn node(&self, relative: &str) -> Result<(Node, Real), OpenError> {
+        let (st, real) = self.stat_real(relative)?;
         match FileType::from_raw_mode(st.st_mode) {
-            FileType::Directory => Ok(Node::Dir),
+            FileType::Directory => Ok((Node::Dir, real)),
             FileType::RegularFile => {
                 let (file, meta) = self.open_regular(relative, &st)?;
-                Ok(Node::File(file, meta))
+                Ok((Node::File(file, meta), real))
             }
             _ => Err(OpenError::NotFound),
         }
     }
 
-    /// Opens the regular file at `relative` for reading. Anything else is `NotFound`;
-    /// the type is checked before the open, so a FIFO or device is never opened.
-    pub(crate) fn open_file(&self, relative: &str) -> Result<(File, Metadata), OpenError> {
-        let st = self.stat(relative)?;
+    /// Opens the regular file at `relative` for reading, with its [`Real`] path. Anything
+    /// else is `NotFound`; the type is checked before the open, so a FIFO or device is
+    /// never opened.
+    pub(crate) fn open_file(&self, relative: &str) -> Result<(File, Metadata, Real), OpenError> {
+        let (st, real) = self.stat_real(relative)?;
         if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
             return Err(OpenError::NotFound);
         }
-        self.open_regular(relative, &st)
+        let (file, meta) = self.open_regular(relative, &st)?;
+        Ok((file, meta, real))
     }
 
     /// Opens `relative`, which `st` (from [`Root::stat`]) says is a regular file. Swapped
@@ -125,8 +133,52 @@ impl Root {
     /// an `O_PATH` descriptor: nothing is opened for reading, and no read permission is
     /// needed (a traverse-only folder can still serve its index).
     pub(crate) fn stat(&self, relative: &str) -> Result<Stat, OpenError> {
-        let fd = self.open_with(relative, OFlags::PATH | OFlags::CLOEXEC)?;
-        rustix::fs::fstat(&fd).map_err(|e| classify(e.into()))
+        self.stat_real(relative).map(|(st, _)| st)
+    }
+
+    /// [`Root::stat`], and the [`Real`] path. Without a symlink on the way this costs
+    /// what `stat` does (one `openat2`, refusing symlinks, and an `fstat`); a path
+    /// through one is resolved again, beneath the root, and named by `/proc/self/fd`.
+    fn stat_real(&self, relative: &str) -> Result<(Stat, Real), OpenError> {
+        let flags = OFlags::PATH | OFlags::CLOEXEC;
+        let (fd, real) = match self.open_unlinked(relative, flags) {
+            Some(Ok(fd)) => (fd, None),
+            Some(Err(e)) => return Err(e),
+            None => {
+                let fd = self.open_with(relative, flags)?;
+                let real = self.real_of(&fd).ok_or(OpenError::Other)?;
+                (fd, Some(real).filter(|real| real != relative))
+            }
+        };
+        let st = rustix::fs::fstat(&fd).map_err(|e| classify(e.into()))?;
+        Ok((st, real))
+    }
+
+    /// Opens `relative` beneath the root if no symlink is on its way; `None` when one
+    /// is (or when that cannot be told without `openat2`: the caller resolves it).
+    fn open_unlinked(&self, relative: &str, flags: OFlags) -> Option<Result<OwnedFd, OpenError>> {
+        if !self.openat2_works.load(Ordering::Relaxed) {
+            return None;
+        }
+        let rel = if relative.is_empty() { "." } else { relative };
+        let resolve =
+            ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS | ResolveFlags::NO_SYMLINKS;
+        match openat2(&self.dir, rel, flags, Mode::empty(), resolve) {
+            Ok(fd) => Some(Ok(fd)),
+            // A symlink on the way (or a loop of them, which the resolution reports again).
+            Err(rustix::io::Errno::LOOP) => None,
+            Err(rustix::io::Errno::NOSYS) | Err(rustix::io::Errno::PERM) => None,
+            Err(e) => Some(Err(classify(e.into()))),
+        }
+    }
+
+    /// The root-relative path of what `fd` names (`""` for the root itself); `None`
+    /// when it is not beneath the root or cannot be told (no `/proc`).
+    fn real_of(&self, fd: &OwnedFd) -> Option<String> {
+        use std::os::fd::AsRawFd;
+        let opened = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?;
+        let relative = opened.strip_prefix(&self.canonical).ok()?;
+        relative.to_str().map(str::to_string)
     }
 
     /// Opens `relative` with `flags`, strictly beneath the root.
@@ -236,9 +288,13 @@ mod tests {
         symlink("../secret", root.join("up")).unwrap();
         symlink(outside.join("secret"), root.join("absolute")).unwrap();
         let r = Root::open(&root).unwrap();
-        assert!(matches!(r.node("sub/ok.txt"), Ok(Node::File(..))));
-        assert!(matches!(r.node("inside"), Ok(Node::File(..))));
-        assert!(matches!(r.node(""), Ok(Node::Dir)));
+        assert!(matches!(r.node("sub/ok.txt"), Ok((Node::File(..), None))));
+        assert!(matches!(r.node(""), Ok((Node::Dir, None))));
+        // A link inside the root is followed, and says where it leads.
+        match r.node("inside") {
+            Ok((Node::File(..), Some(real))) => assert_eq!(real, "sub/ok.txt"),
+            other => panic!("{other:?}"),
+        }
         for path in ["up", "absolute", "missing"] {
             assert_eq!(r.node(path).err(), Some(OpenError::NotFound), "{path}");
         }

@@ -145,13 +145,18 @@ pub(crate) fn fallback(
     let covered = covered?;
     let file_path = covered.rules.fallback(&covered.path)?;
     // A regular file only (FIFOs and devices are never opened), like any other file.
-    let (file, meta) = state.root.open_file(file_path).ok()?;
-    // A rule protecting the fallback file protects it under every deep link too.
+    let (file, meta, real) = state.root.open_file(file_path).ok()?;
+    // A rule protecting the fallback file protects it under every deep link too (and
+    // its real path's, through a symlink).
     if let Some(refused) = file_auth(ctx, Some(covered), file_path) {
         return Some(refused);
     }
-    *served = served_as(Some(covered), file_path);
-    Some(super::serve_file(ctx, state, file_path, file, &meta))
+    if let Some(refused) = super::through_link(ctx, state, Some(covered), real.as_deref(), false) {
+        return Some(refused);
+    }
+    *served = served_as(Some(covered), real.as_deref().unwrap_or(file_path));
+    let path = (file_path, real.as_deref());
+    Some(super::serve_file(ctx, state, path, file, &meta))
 }
 
 /// The last step for every response: the rules' fields, CORS fields, `Vary: Origin`,

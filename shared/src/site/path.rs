@@ -121,15 +121,21 @@ pub fn sanitize_path(path: &str) -> Result<SafePath, PathError> {
     }
     // Every segment was checked as UTF-8 on its own, and `/` joins them.
     let relative = String::from_utf8(out).map_err(|_| PathError::NotUtf8)?;
-    let hidden = relative
-        .split('/')
-        .enumerate()
-        .any(|(i, s)| s.starts_with('.') && !(i == 0 && s == ".well-known"));
+    let hidden = is_hidden(&relative);
     Ok(SafePath {
         trailing_slash: trailing_slash || relative.is_empty(),
         relative,
         hidden,
     })
+}
+
+/// Whether a root-relative path (as [`sanitize_path`] makes, or the real path of one
+/// through a symlink) has a segment starting with `.`, other than a first `.well-known`.
+pub fn is_hidden(relative: &str) -> bool {
+    relative
+        .split('/')
+        .enumerate()
+        .any(|(i, s)| s.starts_with('.') && !(i == 0 && s == ".well-known"))
 }
 
 /// The common case, in one pass and one copy: a path of unreserved ASCII only (letters,
