@@ -87,7 +87,8 @@ pub(crate) struct Args {
     #[arg(long, value_name = "WHAT", value_parser = parse_print)]
     pub print: Option<String>,
 
-    /// Write the body to FILE (through FILE.part, renamed when complete).
+    /// Write the body to FILE (through FILE.part, renamed when complete); `-o -` writes
+    /// it to standard output, as curl does.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -177,10 +178,17 @@ impl Args {
         let Some(first) = words.first() else {
             return Err("give a URL or HOST PORT; try `client 127.0.0.1 6789`".into());
         };
-        let port = words
-            .get(1)
-            .filter(|_| !looks_like_url(first))
-            .and_then(|w| w.parse::<u16>().ok());
+        let second = words.get(1).filter(|_| !looks_like_url(first));
+        // All digits after a host is a port, even one out of range: say so, rather than
+        // reading the host as a URL and the number as a request item.
+        if let Some(w) = second.filter(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit())) {
+            if w.parse::<u16>().is_err() {
+                return Err(format!(
+                    "port {w} is out of range; give the server's port (1-65535)"
+                ));
+            }
+        }
+        let port = second.and_then(|w| w.parse::<u16>().ok());
         let Some(port) = port else {
             let (location, user) = parse_url(first, self.tls)?;
             return Ok(Plan::Once {

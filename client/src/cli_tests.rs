@@ -121,6 +121,14 @@ fn refusals() {
     }
     assert!(plan(&["h", "0"]).is_err());
     assert!(plan(&["ftp://h/"]).is_err());
+    // An out-of-range port is named as one (it was read as a request item).
+    for args in [&["127.0.0.1", "99999", "x"][..], &["127.0.0.1", "65536"]] {
+        let err = plan(args).err().unwrap_or_default();
+        assert!(
+            err.contains("out of range") && err.contains("1-65535"),
+            "{args:?}: {err}"
+        );
+    }
 }
 
 #[test]

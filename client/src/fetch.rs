@@ -141,7 +141,13 @@ impl Agent {
                     if let Some(conn) = conn {
                         self.transport.keep(conn);
                     }
-                    chain.push(&request, status, &next, settings.max_redirects)?;
+                    let next_cookie = self.jar.header(&next.location, SystemTime::now());
+                    chain.push(
+                        (&request, cookie.as_deref()),
+                        status,
+                        (&next, next_cookie.as_deref()),
+                        settings.max_redirects,
+                    )?;
                     request = next;
                 }
                 _ => return self.deliver(request, response, settings, sink),

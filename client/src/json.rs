@@ -26,11 +26,30 @@ pub(crate) fn is_json_type(content_type: &[u8]) -> bool {
     essence == "application/json" || essence == "text/json" || essence.ends_with("+json")
 }
 
-/// `text` re-indented (`format`) and/or coloured (`colors`); `None` if it is not JSON.
-/// With `escape`, string contents are made safe for a terminal.
+/// Deepest nesting re-indented. Each level indents every line inside it, so the output
+/// grows with the square of the depth (16 KB of `[[[...]]]` 8,000 deep made 256 MB);
+/// no real document comes near 100 levels, and a deeper one is shown as it came.
+pub(crate) const MAX_PRETTY_DEPTH: usize = 100;
+
+/// Largest rendering, as a multiple of the body's length (plus a floor for small
+/// bodies): re-indenting a flat document at depth 100 could still multiply it by
+/// hundreds; past this the body is shown as it came.
+const MAX_RENDERED_GROWTH: usize = 16;
+
+/// `text` re-indented (`format`) and/or coloured (`colors`); `None` if it is not JSON,
+/// nests deeper than [`MAX_PRETTY_DEPTH`] or would render larger than
+/// [`MAX_RENDERED_GROWTH`] times itself. With `escape`, string contents are made safe
+/// for a terminal.
 pub(crate) fn render(text: &[u8], format: bool, colors: bool, escape: bool) -> Option<String> {
+    if nests_deeper_than(text, MAX_PRETTY_DEPTH) {
+        return None;
+    }
     serde_json::from_slice::<serde::de::IgnoredAny>(text).ok()?;
     let text = std::str::from_utf8(text).ok()?;
+    let budget = text
+        .len()
+        .saturating_mul(MAX_RENDERED_GROWTH)
+        .max(64 * 1024);
     let mut out = String::with_capacity(text.len() * 2);
     let mut depth = 0usize;
     let mut bytes = text.char_indices().peekable();
@@ -43,6 +62,9 @@ pub(crate) fn render(text: &[u8], format: bool, colors: bool, escape: bool) -> O
         }
     };
     while let Some((i, c)) = bytes.next() {
+        if out.len() > budget {
+            return None;
+        }
         match c {
             ' ' | '\t' | '\n' | '\r' if format => {}
             ' ' | '\t' | '\n' | '\r' => out.push(c),
@@ -140,9 +162,64 @@ pub(crate) fn render(text: &[u8], format: bool, colors: bool, escape: bool) -> O
     Some(out)
 }
 
+/// Whether `text`'s arrays and objects nest deeper than `limit` (brackets inside strings
+/// do not count). One pass, no recursion, whatever the depth.
+fn nests_deeper_than(text: &[u8], limit: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in text {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deep_or_explosive_documents_are_shown_as_they_came() {
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert!(render(deep(MAX_PRETTY_DEPTH).as_bytes(), true, false, true).is_some());
+        // 16 KB that would have rendered as 256 MB, and 400 KB that never finished.
+        for n in [MAX_PRETTY_DEPTH + 1, 8_000, 200_000] {
+            let started = std::time::Instant::now();
+            assert!(
+                render(deep(n).as_bytes(), true, true, true).is_none(),
+                "{n}"
+            );
+            assert!(started.elapsed() < std::time::Duration::from_secs(5), "{n}");
+        }
+        // Brackets in strings are not nesting.
+        let text = format!("[\"{}\"]", "[".repeat(1000));
+        assert!(render(text.as_bytes(), true, false, true).is_some());
+        // A flat list at depth 90: each short item would be a 360-byte line.
+        let wide = format!(
+            "{}{}{}",
+            "[".repeat(90),
+            "1,".repeat(100_000) + "1",
+            "]".repeat(90)
+        );
+        assert!(render(wide.as_bytes(), true, false, true).is_none());
+    }
 
     #[test]
     fn indents_and_keeps_order_and_spelling() {

@@ -29,9 +29,11 @@ pub(crate) fn run(
 ) -> Result<ExitCode, Error> {
     let items = Items::parse(words).map_err(Error::other)?;
     let mut headers = args.header_edits().map_err(Error::other)?;
+    // `-o -` is standard output, as with curl: the body alone, as it came.
     let target = args
         .output
         .as_ref()
+        .filter(|o| !is_stdout(o))
         .map(|o| Target::new(expand_tilde(&o.to_string_lossy()), args.resume));
     if let Some(target) = &target {
         headers.extend(
@@ -118,7 +120,7 @@ fn parts(args: &Args, terminal: bool) -> Parts {
             body: false,
         };
     }
-    if args.body_only {
+    if args.body_only || args.output.as_deref().is_some_and(is_stdout) {
         return Parts {
             head: false,
             body: true,
@@ -128,6 +130,11 @@ fn parts(args: &Args, terminal: bool) -> Parts {
         head: terminal || args.include,
         body: true,
     }
+}
+
+/// Whether `-o` names standard output (`-`).
+fn is_stdout(output: &std::path::Path) -> bool {
+    output.as_os_str() == "-"
 }
 
 /// `-d TEXT`, `-d @FILE`, `-d @-`.

@@ -55,30 +55,45 @@ pub(crate) fn next(prev: &Request, status: u16, to: Location) -> Request {
     req
 }
 
+/// One hop of a redirect chain: the method, the URL and the `Cookie` sent, and the
+/// status that sent us on.
+#[derive(Clone, Debug)]
+struct Hop {
+    method: String,
+    url: String,
+    cookie: Option<String>,
+    status: u16,
+}
+
 /// The hops of a redirect chain so far.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Chain {
-    /// Each hop: the method and URL asked for, and the status that sent us on.
-    hops: Vec<(String, String, u16)>,
+    hops: Vec<Hop>,
 }
 
 impl Chain {
-    /// Records that `method url` answered `status`, and checks the next request: an error
-    /// for a loop (the same method and URL again) or more than `max` redirects.
+    /// Records that `from` (sent with `cookie`) answered `status`, and checks the next
+    /// request (to be sent with `next_cookie`): an error for a loop or more than `max`
+    /// redirects. A loop is the same method and URL with the same cookies again: a
+    /// server that sets a cookie and sends the client back (`/a -> /login -> /a`, a
+    /// cookie check) is answered differently the second time.
     pub fn push(
         &mut self,
-        from: &Request,
+        (from, cookie): (&Request, Option<&str>),
         status: u16,
-        next: &Request,
+        (next, next_cookie): (&Request, Option<&str>),
         max: usize,
     ) -> Result<(), Error> {
-        self.hops
-            .push((from.method.clone(), from.location.url(), status));
+        self.hops.push(Hop {
+            method: from.method.clone(),
+            url: from.location.url(),
+            cookie: cookie.map(str::to_string),
+            status,
+        });
         let url = next.location.url();
-        let again = self
-            .hops
-            .iter()
-            .any(|(m, u, _)| *m == next.method && *u == url);
+        let again = self.hops.iter().any(|hop| {
+            hop.method == next.method && hop.url == url && hop.cookie.as_deref() == next_cookie
+        });
         if again {
             return Err(Error::new(
                 Kind::Redirects,
@@ -103,8 +118,8 @@ impl Chain {
     /// `http://a/ (301) -> http://b/ (302) -> http://a/`.
     fn shown(&self, last: &str) -> String {
         let mut out = String::new();
-        for (_, url, status) in &self.hops {
-            out.push_str(&format!("{url} ({status}) -> "));
+        for hop in &self.hops {
+            out.push_str(&format!("{} ({}) -> ", hop.url, hop.status));
         }
         out.push_str(last);
         out
@@ -181,8 +196,8 @@ mod tests {
         let a = request("GET", "http://h/a");
         let b = request("GET", "http://h/b");
         let mut chain = Chain::default();
-        chain.push(&a, 302, &b, 10).unwrap();
-        let err = chain.push(&b, 302, &a, 10).unwrap_err();
+        chain.push((&a, None), 302, (&b, None), 10).unwrap();
+        let err = chain.push((&b, None), 302, (&a, None), 10).unwrap_err();
         assert_eq!(err.kind, Kind::Redirects);
         assert!(
             err.message
@@ -194,9 +209,9 @@ mod tests {
         let err = (0..3)
             .map(|i| {
                 chain.push(
-                    &request("GET", &format!("http://h/{i}")),
+                    (&request("GET", &format!("http://h/{i}")), None),
                     301,
-                    &request("GET", &format!("http://h/{}", i + 1)),
+                    (&request("GET", &format!("http://h/{}", i + 1)), None),
                     2,
                 )
             })
@@ -207,5 +222,23 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    /// A cookie check or a login (`/a -> /login -> /a`) comes back with a cookie the
+    /// first visit did not have: not a loop (found by review).
+    #[test]
+    fn coming_back_with_a_new_cookie_is_not_a_loop() {
+        let a = request("GET", "http://h/a");
+        let login = request("GET", "http://h/login");
+        let mut chain = Chain::default();
+        chain.push((&a, None), 302, (&login, None), 10).unwrap();
+        chain
+            .push((&login, None), 302, (&a, Some("session=1")), 10)
+            .unwrap();
+        // The same cookies again is a loop.
+        let err = chain
+            .push((&a, Some("session=1")), 302, (&login, None), 10)
+            .unwrap_err();
+        assert_eq!(err.kind, Kind::Redirects);
     }
 }

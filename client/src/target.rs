@@ -225,15 +225,44 @@ pub(crate) fn looks_like_url(word: &str) -> bool {
 }
 
 /// The request target for a path typed after `HOST PORT` or in the REPL: a leading `/`
-/// is added when missing, a fragment is dropped, and unsafe bytes are percent-encoded.
+/// is added when missing, a fragment is dropped, unsafe bytes are percent-encoded, and
+/// `.` and `..` segments are resolved (RFC 3986 section 5.2.4), as for URLs and as curl
+/// does: `/sub/../echo` asks for `/echo`, and gets `/echo`'s cookies.
 pub(crate) fn target(typed: &str) -> String {
     let typed = typed.split('#').next().unwrap_or_default();
     let encoded = utf8_percent_encode(typed, TARGET_UNSAFE).to_string();
-    if encoded.starts_with('/') {
-        encoded
-    } else {
-        format!("/{encoded}")
+    let (path, query) = match encoded.find('?') {
+        Some(i) => encoded.split_at(i),
+        None => (encoded.as_str(), ""),
+    };
+    format!("{}{query}", remove_dot_segments(path))
+}
+
+/// `path` (with a leading `/` added when missing) without `.` and `..` segments; a
+/// `..` above the top stays at the top, and a path ending in one keeps its `/`.
+fn remove_dot_segments(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let last = segments.len().saturating_sub(1);
+    let mut trailing = false;
+    for (i, segment) in segments.iter().enumerate() {
+        match *segment {
+            "." => trailing = i == last,
+            ".." => {
+                out.pop();
+                trailing = i == last;
+            }
+            s => {
+                out.push(s);
+                trailing = false;
+            }
+        }
     }
+    let mut joined = format!("/{}", out.join("/"));
+    if trailing && !joined.ends_with('/') {
+        joined.push('/');
+    }
+    joined
 }
 
 /// A REPL path against the session's base path (`cd`): absolute paths stand alone,
@@ -319,6 +348,25 @@ mod tests {
         }
         for word in ["127.0.0.1", "::1", "example.org", "fe80::1"] {
             assert!(!looks_like_url(word), "{word}");
+        }
+    }
+
+    #[test]
+    fn dot_segments_are_resolved() {
+        for (typed, sent) in [
+            ("/sub/../echo", "/echo"),
+            ("a/../echo", "/echo"),
+            ("/a/./b", "/a/b"),
+            ("/a/b/..", "/a/"),
+            ("/a/.", "/a/"),
+            ("/../../x", "/x"),
+            ("..", "/"),
+            ("/a//b/", "/a//b/"),
+            ("/a/..b/.c", "/a/..b/.c"),
+            ("/a/../b?x=/../y", "/b?x=/../y"),
+            ("", "/"),
+        ] {
+            assert_eq!(target(typed), sent, "{typed}");
         }
     }
 

@@ -17,8 +17,9 @@ pub(crate) fn paint(color: bool, style: Style, text: &str) -> String {
 }
 
 /// Appends `bytes` for a terminal: UTF-8 text as is, CRLF as a newline, tabs and
-/// newlines kept, every other control character and invalid byte escaped (`\x1b`,
-/// `\u{85}`), so a server cannot move the cursor, change colours or set the title.
+/// newlines kept, every other control character, bidirectional override and invalid
+/// byte escaped (`\x1b`, `\u{85}`, `\u{202e}`), so a server cannot move the cursor,
+/// change colours, set the title or make text read differently from what it is.
 pub(crate) fn escape_into(out: &mut String, bytes: &[u8], color: bool) {
     let push_escaped = |out: &mut String, s: &str| {
         out.push_str(&paint(color, ESCAPED, s));
@@ -29,7 +30,7 @@ pub(crate) fn escape_into(out: &mut String, bytes: &[u8], color: bool) {
             match c {
                 '\n' | '\t' => out.push(c),
                 '\r' if chars.peek() == Some(&'\n') => {}
-                c if c.is_control() => {
+                c if c.is_control() || is_bidi_control(c) => {
                     let code = u32::from(c);
                     if code < 0x80 {
                         push_escaped(out, &format!("\\x{code:02x}"));
@@ -67,9 +68,13 @@ pub(crate) fn escape_line(bytes: &[u8]) -> String {
 /// control character of any kind (C0, DEL, C1), nor a bidirectional override that
 /// would make it read differently from what it is.
 pub(crate) fn is_clean(text: &str) -> bool {
-    !text.chars().any(|c| {
-        c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    })
+    !text.chars().any(|c| c.is_control() || is_bidi_control(c))
+}
+
+/// The Unicode bidirectional marks, embeddings, overrides and isolates (the "Trojan
+/// Source" characters): they reorder what a terminal shows.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// How many bytes at the end of `bytes` to hold back for the next piece: an incomplete
@@ -122,6 +127,11 @@ mod tests {
             ("caf\u{e9} \u{1F600}".as_bytes(), "caf\u{e9} \u{1F600}"),
             ("c1\u{9b}31m".as_bytes(), "c1\\u{9b}31m"),
             (b"bad \xff\xfe utf8", "bad \\xff\\xfe utf8"),
+            ("evil\u{202e}txt.exe".as_bytes(), "evil\\u{202e}txt.exe"),
+            (
+                "iso\u{2066}late\u{2069}".as_bytes(),
+                "iso\\u{2066}late\\u{2069}",
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(escaped(input), *want, "input {input:?}");

@@ -53,6 +53,9 @@ struct TextState {
     /// An incomplete UTF-8 sequence or a CR held back from the previous piece.
     carry: Vec<u8>,
     at_line_start: bool,
+    /// The response declares a single-byte Latin charset (`iso-8859-1`, `latin1`,
+    /// `windows-1252`, `us-ascii`): each byte is its own character, never broken UTF-8.
+    latin1: bool,
 }
 
 /// A [`Sink`] that shows a response.
@@ -97,6 +100,10 @@ impl<'p> View<'p> {
         if self.printer.terminal() {
             self.terminal_body(bytes)
         } else {
+            if let Some(&last) = bytes.last() {
+                self.text.seen += bytes.len() as u64;
+                self.text.at_line_start = last == b'\n';
+            }
             self.printer.write(bytes)
         }
     }
@@ -107,10 +114,11 @@ impl<'p> View<'p> {
         self.text.seen += bytes.len() as u64;
         if first && !bytes.is_empty() {
             let sniff = &bytes[..bytes.len().min(SNIFF_LEN)];
-            let broken = match std::str::from_utf8(sniff) {
-                Ok(_) => false,
-                Err(e) => e.error_len().is_some(),
-            };
+            let broken = !self.text.latin1
+                && match std::str::from_utf8(sniff) {
+                    Ok(_) => false,
+                    Err(e) => e.error_len().is_some(),
+                };
             if sniff.contains(&0) || broken {
                 self.text.binary = true;
                 let hint = match self.place {
@@ -127,6 +135,21 @@ impl<'p> View<'p> {
         }
         if self.text.binary {
             return Ok(());
+        }
+        if self.text.latin1 {
+            // Latin-1 is the first 256 code points: each byte decodes to one of them.
+            let decoded: String = bytes.iter().map(|&b| char::from(b)).collect();
+            let mut joined = std::mem::take(&mut self.text.carry);
+            joined.extend_from_slice(decoded.as_bytes());
+            let keep = held_back(&joined);
+            let (show, rest) = joined.split_at(joined.len() - keep);
+            let mut out = String::with_capacity(show.len());
+            escape_into(&mut out, show, color);
+            self.text.carry = rest.to_vec();
+            if let Some(last) = out.chars().last() {
+                self.text.at_line_start = last == '\n';
+            }
+            return self.printer.write(out.as_bytes());
         }
         let mut joined = std::mem::take(&mut self.text.carry);
         joined.extend_from_slice(bytes);
@@ -155,6 +178,7 @@ impl Sink for View<'_> {
     }
 
     fn head(&mut self, head: &Head) -> Result<(), Error> {
+        self.text.latin1 = head.header("content-type").is_some_and(declares_latin1);
         let pretty = self.pretty.format || self.pretty.colors;
         if self.parts.body && pretty && head.header("content-type").is_some_and(json::is_json_type)
         {
@@ -197,7 +221,15 @@ impl Sink for View<'_> {
                 None => self.show(&held)?,
             }
         }
-        if !self.parts.body || !self.printer.terminal() || self.text.binary {
+        if !self.parts.body || self.text.binary {
+            return Ok(());
+        }
+        if !self.printer.terminal() {
+            // A piped REPL's transcript: the next entry starts a line of its own. (A
+            // one-shot's stdout keeps exactly the bytes that came.)
+            if self.place == Place::Repl && self.text.seen > 0 && !self.text.at_line_start {
+                self.printer.write(b"\n")?;
+            }
             return Ok(());
         }
         let mut out = String::new();
@@ -211,4 +243,43 @@ impl Sink for View<'_> {
         }
         self.printer.write(out.as_bytes())
     }
+}
+
+/// Whether a `Content-Type` declares a charset whose bytes are each one character of
+/// Latin-1 (ISO-8859-1 itself, its aliases, US-ASCII, and windows-1252, whose 0x80-0x9F
+/// then show escaped).
+fn declares_latin1(content_type: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(content_type).to_ascii_lowercase();
+    text.split(';').skip(1).any(|param| {
+        let Some((name, value)) = param.split_once('=') else {
+            return false;
+        };
+        let value = value.trim().trim_matches('"');
+        name.trim() == "charset"
+            && matches!(
+                value,
+                "iso-8859-1"
+                    | "iso8859-1"
+                    | "latin1"
+                    | "l1"
+                    | "iso_8859-1"
+                    | "windows-1252"
+                    | "cp1252"
+                    | "us-ascii"
+                    | "ascii"
+            )
+    })
+}
+
+#[cfg(test)]
+#[test]
+fn latin1_charsets_are_recognised() {
+    assert!(declares_latin1(b"text/plain; charset=iso-8859-1"));
+    assert!(declares_latin1(b"text/html;charset=\"ISO-8859-1\""));
+    assert!(declares_latin1(
+        b"text/plain; format=flowed; charset=windows-1252"
+    ));
+    assert!(!declares_latin1(b"text/plain; charset=utf-8"));
+    assert!(!declares_latin1(b"text/plain"));
+    assert!(!declares_latin1(b"text/x-latin1"));
 }

@@ -464,7 +464,8 @@ fn connection_close_is_honoured() {
         }
     });
     let out = repl(&peer, "get /\nget /\n", &["--timeout", "5"]);
-    assert_eq!(stdout(&out), "okok", "stderr: {}", stderr(&out));
+    // Each entry of a piped REPL's transcript ends its line.
+    assert_eq!(stdout(&out), "ok\nok\n", "stderr: {}", stderr(&out));
     assert_eq!(peer.connection_count(), 2);
 }
 
@@ -671,7 +672,45 @@ fn interim_responses_are_shown_before_the_final_one() {
     assert_eq!(stdout(&body_only), "ok");
 }
 
+/// `.` and `..` in a typed path are resolved before it is sent, as curl does, in the
+/// assignment's form and in the REPL (found by review: `/sub/../echo` went as typed,
+/// with `/sub`'s cookies).
+fn dot_segments_in_typed_paths_are_resolved() {
+    let peer = Peer::echo();
+    let out = once(&peer, &["sub/../a/./b", "--body-only"]);
+    assert!(
+        stdout(&out).starts_with("GET /a/b HTTP/1.1\r\n"),
+        "{}",
+        stdout(&out)
+    );
+    let out = repl(&peer, "cd /sub\nget ../echo\n", &[]);
+    assert!(
+        stdout(&out).starts_with("GET /echo HTTP/1.1\r\n"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// `-o -` is standard output (curl's convention): the body, and no file named `-`.
+fn output_dash_is_standard_output() {
+    let peer = Peer::canned(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+    let home = Home::new();
+    let port = peer.port.to_string();
+    let mut command = home.client(&["127.0.0.1", &port, "/", "-o", "-"]);
+    command.current_dir(home.dir.path());
+    let out = run(command, b"");
+    assert_eq!(
+        (code(&out), stdout(&out).as_str()),
+        (0, "hello"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!home.dir.path().join("-").exists());
+}
+
 tests::register! {
+    dot_segments_in_typed_paths_are_resolved,
+    output_dash_is_standard_output,
     content_length_reply_is_piped_as_exact_bytes,
     chunked_reply_with_extensions_and_trailers_is_decoded,
     status_line_without_reason_phrase_is_accepted,

@@ -73,7 +73,26 @@ fn a_download_shows_a_progress_bar_on_the_terminal() {
     );
 }
 
+/// On a terminal, text declared as ISO-8859-1 is shown decoded, not hidden as binary,
+/// and a bidirectional override from the server is shown escaped, never obeyed (both
+/// found by review).
+fn latin1_text_is_shown_and_bidi_overrides_are_escaped() {
+    let reply = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\
+                 X-Name: evil\u{202e}txt.exe\r\nContent-Length: 11\r\n\r\n";
+    let mut bytes = reply.as_bytes().to_vec();
+    bytes.extend_from_slice(b"caf\xe9 na\xefve\n");
+    let peer = Peer::canned(bytes.leak());
+    let home = Home::new();
+    let url = format!("http://127.0.0.1:{}/latin", peer.port);
+    let tmux = start("client-latin1", &home, &[&url]);
+    let screen = tmux.wait_for("the response", |s| s.contains("200 OK · "));
+    assert!(screen.contains("café naïve"), "{screen}");
+    assert!(!screen.contains("binary body"), "{screen}");
+    assert!(screen.contains("X-Name: evil\\u{202e}txt.exe"), "{screen}");
+}
+
 tests::register! {
     #[needs("tmux")] the_password_is_asked_for_without_echo,
     #[needs("tmux")] a_download_shows_a_progress_bar_on_the_terminal,
+    #[needs("tmux")] latin1_text_is_shown_and_bidi_overrides_are_escaped,
 }
