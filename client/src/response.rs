@@ -166,6 +166,21 @@ fn bad_reply(conn: &Conn, e: ResponseError) -> Error {
         );
     }
     let line_end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
+    // A status line that reads as HTTP/1.x: an HTTP server that sent a bad field. Name
+    // the line at fault rather than wonder what is on the port.
+    if buf.starts_with(b"HTTP/1.") && e != ResponseError::Version {
+        if let Some(line) = bad_field_line(&buf[(line_end + 1).min(buf.len())..]) {
+            let quoted = &line[..line.len().min(MAX_QUOTED)];
+            let more = if line.len() > MAX_QUOTED { "..." } else { "" };
+            return Error::other(format!(
+                "bad reply from {}: {} in the field line \"{}{more}\"; the server's head \
+                 breaks HTTP's syntax (RFC 9110 section 5.5)",
+                conn.origin,
+                e.describe(),
+                quoted.escape_ascii()
+            ));
+        }
+    }
     let quoted = &buf[..line_end.min(MAX_QUOTED)];
     let more = if line_end > MAX_QUOTED { "..." } else { "" };
     Error::other(format!(
@@ -174,6 +189,35 @@ fn bad_reply(conn: &Conn, e: ResponseError) -> Error {
         e.describe(),
         quoted.escape_ascii()
     ))
+}
+
+/// The first field line of `fields` (the head after its status line) that is not
+/// `name: value` with a token name and a value free of control bytes (tab aside), up
+/// to the blank line; a line starting with space or tab continues the one before.
+fn bad_field_line(fields: &[u8]) -> Option<&[u8]> {
+    for line in fields.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            return None;
+        }
+        if line.starts_with(b" ") || line.starts_with(b"\t") {
+            continue;
+        }
+        let bad_value = |v: &[u8]| v.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f);
+        match line.iter().position(|&b| b == b':') {
+            Some(colon) if colon > 0 => {
+                let name = line[..colon].trim_ascii_end();
+                let token = name
+                    .iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+                if !token || name.is_empty() || bad_value(&line[colon + 1..]) {
+                    return Some(line);
+                }
+            }
+            _ => return Some(line),
+        }
+    }
+    None
 }
 
 /// A response whose head has arrived and whose body is read through `Read`.
@@ -396,4 +440,20 @@ impl Read for Response {
         self.delivered += n as u64;
         Ok(n)
     }
+}
+
+#[cfg(test)]
+#[test]
+fn the_bad_field_line_is_found() {
+    let bad = |head: &[u8]| bad_field_line(head).map(|l| String::from_utf8_lossy(l).into_owned());
+    assert_eq!(
+        bad(b"A: 1\r\nX-E: a\x1bb\r\n\r\n").as_deref(),
+        Some("X-E: a\x1bb")
+    );
+    assert_eq!(
+        bad(b"A: 1\r\nBad Header Line\r\n\r\n").as_deref(),
+        Some("Bad Header Line")
+    );
+    assert_eq!(bad(b"A: 1\r\nB C: 2\r\n\r\n").as_deref(), Some("B C: 2"));
+    assert_eq!(bad(b"A: 1\r\n folded\r\nB: \t2\r\n\r\nbody\x1b"), None);
 }
