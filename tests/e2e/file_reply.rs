@@ -260,6 +260,24 @@ fn several_ranges_give_multipart_byteranges() {
             .count(),
         2
     );
+    // The parts come in the order asked (RFC 9110 section 14.6), the suffix first here.
+    let r = req(&server, "/data.txt", "Range: bytes=-5, 0-4\r\n");
+    assert_eq!(r.status, 206);
+    let body = r.text();
+    let (last, first) = (
+        body.find("Content-Range: bytes 95-99/100")
+            .expect("the suffix part"),
+        body.find("Content-Range: bytes 0-4/100")
+            .expect("the first part"),
+    );
+    assert!(last < first, "parts out of the asked order: {body}");
+    // Two Range lines make one invalid list (RFC 9110 section 5.3): the whole file.
+    let r = req(
+        &server,
+        "/data.txt",
+        "Range: bytes=0-1\r\nRange: bytes=5-6\r\n",
+    );
+    assert_eq!((r.status, r.body.len()), (200, data.len()));
 }
 
 fn range_amplification_is_refused() {

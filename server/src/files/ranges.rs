@@ -16,8 +16,11 @@ static BOUNDARY_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// 200 with all of `rep`, or 206/416 per `Range`. `fields` are the validator fields.
 pub(crate) fn respond(ctx: &Ctx<'_>, rep: Representation, fields: Fields) -> Response {
-    // GET only; If-Range must still match; malformed headers are ignored.
+    // GET only; If-Range must still match; malformed headers are ignored, and so are
+    // two `Range` lines, which combine into one list with two units (RFC 9110 section
+    // 5.3), not a valid `Range`.
     let range = match ctx.field("range") {
+        Some(_) if ctx.fields_named("range").nth(1).is_some() => RangeOutcome::Ignore,
         Some(value) if ctx.method == "GET" => {
             let current = ctx
                 .field("if-range")

@@ -175,19 +175,26 @@ fn resolve(spec: Spec, len: u64) -> Resolved {
     }
 }
 
-/// Sorts and merges ranges that overlap, touch, or sit within [`COALESCE_GAP`].
-fn coalesce(mut ranges: Vec<ByteRange>) -> Vec<ByteRange> {
-    ranges.sort_by_key(|r| (r.first, r.last));
-    let mut out: Vec<ByteRange> = Vec::with_capacity(ranges.len());
-    for r in ranges {
-        match out.last_mut() {
-            Some(prev) if r.first <= prev.last.saturating_add(1).saturating_add(COALESCE_GAP) => {
+/// Merges ranges that overlap, touch, or sit within [`COALESCE_GAP`], and keeps the
+/// order they were asked in (RFC 9110 section 14.6: parts SHOULD come in the order of
+/// their range-specs): each merged range takes the place of its earliest member.
+fn coalesce(ranges: Vec<ByteRange>) -> Vec<ByteRange> {
+    let mut sorted: Vec<(ByteRange, usize)> = ranges.into_iter().zip(0..).collect();
+    sorted.sort_by_key(|(r, _)| (r.first, r.last));
+    let mut merged: Vec<(ByteRange, usize)> = Vec::with_capacity(sorted.len());
+    for (r, asked) in sorted {
+        match merged.last_mut() {
+            Some((prev, first_asked))
+                if r.first <= prev.last.saturating_add(1).saturating_add(COALESCE_GAP) =>
+            {
                 prev.last = prev.last.max(r.last);
+                *first_asked = (*first_asked).min(asked);
             }
-            _ => out.push(r),
+            _ => merged.push((r, asked)),
         }
     }
-    out
+    merged.sort_by_key(|&(_, asked)| asked);
+    merged.into_iter().map(|(r, _)| r).collect()
 }
 
 fn all_digits(s: &[u8]) -> bool {
@@ -379,7 +386,12 @@ mod tests {
             // Coalescing within COALESCE_GAP, and not beyond it.
             ("bytes=0-9,90-99", sat(&[(0, 99)])),
             ("bytes=0-9,91-99", sat(&[(0, 9), (91, 99)])),
-            ("bytes=200-299,0-9", sat(&[(0, 9), (200, 299)])),
+            // Parts keep the order asked (RFC 9110 section 14.6); a merged range takes
+            // the place of its earliest member.
+            ("bytes=200-299,0-9", sat(&[(200, 299), (0, 9)])),
+            ("bytes=-5,0-4", sat(&[(9995, 9999), (0, 4)])),
+            ("bytes=500-599,0-9,550-700", sat(&[(500, 700), (0, 9)])),
+            ("bytes=500-599,0-9,5-20", sat(&[(500, 599), (0, 20)])),
             ("bytes=0-0,0-0", sat(&[(0, 0)])),
             // Amplification: overlapping ranges adding up to more than the file.
             ("bytes=0-,0-", Ignore),
