@@ -396,7 +396,8 @@ if has tls_small_ka || has tls_small_close || has tls_big; then
     TLS=1
     for name in "${SERVERS[@]}"; do start "$name" 0 3; done
     has tls_small_ka && workload tls_small_ka 1 1 64 "$SMALL"
-    # A new connection per request: a full TLS handshake each (wrk does not resume).
+    # A new connection per request: a TLS handshake each; wrk keeps each connection's
+    # session across reconnects, so all but a connection's first resume by ticket.
     has tls_small_close && workload tls_small_close 1 1 64 "$SMALL" -H "Connection: close"
     has tls_big && workload tls_big 1 1 16 "$BIG"
     stop_all
