@@ -136,21 +136,14 @@ impl<'p> View<'p> {
         if self.text.binary {
             return Ok(());
         }
-        if self.text.latin1 {
-            // Latin-1 is the first 256 code points: each byte decodes to one of them.
-            let decoded: String = bytes.iter().map(|&b| char::from(b)).collect();
-            let mut joined = std::mem::take(&mut self.text.carry);
-            joined.extend_from_slice(decoded.as_bytes());
-            let keep = held_back(&joined);
-            let (show, rest) = joined.split_at(joined.len() - keep);
-            let mut out = String::with_capacity(show.len());
-            escape_into(&mut out, show, color);
-            self.text.carry = rest.to_vec();
-            if let Some(last) = out.chars().last() {
-                self.text.at_line_start = last == '\n';
-            }
-            return self.printer.write(out.as_bytes());
-        }
+        // Latin-1 is the first 256 code points: each byte decodes to one of them.
+        let decoded: String;
+        let bytes = if self.text.latin1 {
+            decoded = bytes.iter().map(|&b| char::from(b)).collect();
+            decoded.as_bytes()
+        } else {
+            bytes
+        };
         let mut joined = std::mem::take(&mut self.text.carry);
         joined.extend_from_slice(bytes);
         let keep = held_back(&joined);

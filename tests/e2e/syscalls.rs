@@ -123,6 +123,14 @@ fn per(counts: &HashMap<String, u64>, name: &str, requests: usize) -> f64 {
     counts.get(name).copied().unwrap_or(0) as f64 / requests as f64
 }
 
+/// Every call that writes to a socket or file, whatever its name.
+fn writes(counts: &HashMap<String, u64>) -> u64 {
+    ["sendto", "write", "writev", "sendmsg"]
+        .iter()
+        .filter_map(|name| counts.get(*name))
+        .sum()
+}
+
 /// Asserts that `name`'s calls per request (or response) lie in `range`; the failure
 /// shows every count.
 fn calls_per(
@@ -273,10 +281,7 @@ fn a_tls_connection_per_request_sends_its_tickets_with_the_response() {
             assert!(got.len() > len, "no whole response");
         }
     });
-    let writes: u64 = ["sendto", "write", "writev", "sendmsg"]
-        .iter()
-        .filter_map(|name| counts.get(*name))
-        .sum();
+    let writes = writes(&counts);
     let per = writes as f64 / connections as f64;
     eprintln!("{connections} HTTPS connections in {writes} writes: {counts:?}");
     assert!(
@@ -310,10 +315,7 @@ fn http2_requests_that_arrive_together_are_answered_in_a_few_writes() {
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains(&format!("{total} succeeded")), "{text}");
     });
-    let writes: u64 = ["sendto", "write", "writev", "sendmsg"]
-        .iter()
-        .filter_map(|name| counts.get(*name))
-        .sum();
+    let writes = writes(&counts);
     // One each would be 1.0; the handshake, settings and the log add a few in all.
     let per = writes as f64 / total as f64;
     eprintln!("{total} HTTP/2 responses in {writes} writes: {counts:?}");
