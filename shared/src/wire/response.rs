@@ -70,7 +70,8 @@ impl From<FramingError> for ResponseError {
 pub struct Response<'b, 'h> {
     /// HTTP/1.0 or HTTP/1.1.
     pub version: Version,
-    /// The three-digit status code, 100-599.
+    /// The three-digit status code, 100-999 (600-999 are undefined; callers treat them
+    /// as server errors).
     pub status: StatusCode,
     /// The reason phrase as sent; empty when the server sent none.
     pub reason: &'b str,
