@@ -462,9 +462,15 @@ fn a_symlink_inside_the_root_answers_to_the_rules_of_what_it_leads_to() {
     std::os::unix::fs::symlink("../private/secret.txt", root.join("public/leak.txt")).unwrap();
     std::os::unix::fs::symlink(".git", root.join("gitlink")).unwrap();
     std::os::unix::fs::symlink("page.txt", root.join("public/same.txt")).unwrap();
+    // A twin through a link answers to its original's rule (found by review).
+    write(root, "rep/report.txt", b"report\n");
+    write(root, "rep/report.txt.gz", b"gzipped report");
+    std::os::unix::fs::symlink("../rep", root.join("public/rep")).unwrap();
+    std::os::unix::fs::symlink("../rep/report.txt.gz", root.join("public/gz.gz")).unwrap();
     let conf = format!(
         "allow_insecure_auth = true\n\
          [[auth]]\nsource = \"/private/**\"\nusers = {{ alice = \"{ALICE_HASH}\" }}\n\
+         [[auth]]\nsource = \"/rep/report.txt\"\nusers = {{ alice = \"{ALICE_HASH}\" }}\n\
          [[headers]]\nsource = \"/private/**\"\nheaders = {{ \"X-Private\" = \"yes\" }}\n"
     );
     let (s, _) = start(root, &conf, &["--listing"]);
@@ -477,6 +483,8 @@ fn a_symlink_inside_the_root_answers_to_the_rules_of_what_it_leads_to() {
             "/public/alias/",
             "/public/alias/index.html",
             "/public/leak.txt",
+            "/public/rep/report.txt.gz",
+            "/public/gz.gz",
         ] {
             let r = get(s.addr, url);
             assert_eq!(r.status, 401, "{url}");

@@ -93,6 +93,30 @@ fn a_get_over_tls_13_negotiates_http11_and_ends_with_close_notify() {
     );
 }
 
+/// A client that waits after its `Finished` (one that leaves Nagle on holds its request
+/// until the `Finished` is acknowledged) still gets the session tickets at once: they
+/// carry the ACK. Holding them for a response that was not coming cost such clients the
+/// delayed-ACK timer, 40 ms per connection (found by review).
+fn the_session_tickets_do_not_wait_for_a_request_that_has_not_come() {
+    let certs = TestCerts::new();
+    let server = https(&certs, &[]);
+    let stream = connect(server.addr, certs.client_config(&[b"http/1.1"])).expect("handshake");
+    assert_eq!(
+        stream.conn.protocol_version(),
+        Some(rustls::ProtocolVersion::TLSv1_3)
+    );
+    stream
+        .sock
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut first = [0u8; 1];
+    let got = stream.sock.peek(&mut first);
+    assert!(
+        matches!(got, Ok(1)) && first[0] == 0x17,
+        "no tickets without a request: {got:?}"
+    );
+}
+
 fn keep_alive_and_pipelining_work_over_tls() {
     let certs = TestCerts::new();
     let server = https(&certs, &[]);
@@ -468,6 +492,7 @@ fn a_sec1_key_and_a_fullchain_load() {
 }
 
 tests::register! {
+    the_session_tickets_do_not_wait_for_a_request_that_has_not_come,
     the_start_up_line_says_https,
     a_get_over_tls_13_negotiates_http11_and_ends_with_close_notify,
     keep_alive_and_pipelining_work_over_tls,

@@ -71,3 +71,34 @@ pub fn exchange(
     stream.flush()?;
     Ok(read_to_end(&mut stream))
 }
+
+/// Like [`exchange`], but the request leaves in the same write as the client's
+/// `Finished`, as from a client with `TCP_NODELAY` that writes at once (curl, wrk,
+/// browsers): the server then finds the request already there when its handshake ends.
+pub fn exchange_with_finished(
+    addr: SocketAddr,
+    config: Arc<ClientConfig>,
+    request: &[u8],
+) -> io::Result<(Vec<u8>, Ending)> {
+    let mut tcp = TcpStream::connect(addr)?;
+    tcp.set_read_timeout(Some(READ_TIMEOUT))?;
+    tcp.set_nodelay(true)?;
+    let name = ServerName::try_from("localhost").expect("a valid name");
+    let mut conn = ClientConnection::new(config, name).map_err(io::Error::other)?;
+    while conn.wants_write() {
+        conn.write_tls(&mut tcp)?;
+    }
+    while conn.is_handshaking() {
+        if conn.read_tls(&mut tcp)? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        conn.process_new_packets().map_err(io::Error::other)?;
+    }
+    // Finished is queued, not yet written: the request joins it.
+    conn.writer().write_all(request)?;
+    while conn.wants_write() {
+        conn.write_tls(&mut tcp)?;
+    }
+    let mut stream = StreamOwned::new(conn, tcp);
+    Ok(read_to_end(&mut stream))
+}

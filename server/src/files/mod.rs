@@ -220,7 +220,9 @@ pub(super) fn through_link(
     if dir && !real.is_empty() {
         site_rules::file_auth(ctx, covered, &format!("{real}/"))
     } else {
+        // A precompressed twin's real path answers to its original's rule too.
         site_rules::file_auth(ctx, covered, real)
+            .or_else(|| site_rules::twin_auth(ctx, covered, real))
     }
 }
 

@@ -68,6 +68,21 @@ pub(crate) fn before(ctx: &Ctx<'_>, covered: &Covered<'_>) -> Option<Response> {
     })
 }
 
+/// Auth for the original of a precompressed twin at `relative` (a real path, through a
+/// symlink): `None` when it is no twin's path or its original is not protected.
+pub(crate) fn twin_auth(
+    ctx: &Ctx<'_>,
+    covered: Option<&Covered<'_>>,
+    relative: &str,
+) -> Option<Response> {
+    let rules = covered?.rules;
+    if !rules.look_at_paths() {
+        return None;
+    }
+    let path = format!("/{relative}");
+    auth(ctx, &rules.matched(twin_original(&path)?))
+}
+
 /// The path of the original a precompressed twin's path stands for (`/a.txt` for
 /// `/a.txt.gz`, `.br` and `.zst`, in any ASCII case, as rules match), if it names one.
 fn twin_original(path: &str) -> Option<&str> {

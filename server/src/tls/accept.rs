@@ -71,7 +71,13 @@ pub(crate) async fn handshake(
     });
     match outcome {
         Ok(mut stream) => {
-            stream.get_mut().0.handshake_done();
+            // A request that came with the client's Finished is already decrypted: its
+            // response will carry the tickets.
+            let (socket, tls) = stream.get_mut();
+            let answer_follows = tls
+                .process_new_packets()
+                .is_ok_and(|io| io.plaintext_bytes_to_read() > 0);
+            socket.handshake_done(answer_follows);
             Some(stream)
         }
         Err((_, _tcp)) if timed_out => {

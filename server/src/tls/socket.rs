@@ -1,7 +1,8 @@
-//! The TCP socket under a TLS stream: it holds TLS 1.3's session tickets, written as the
-//! handshake ends, until the connection's first write, and sends a closing connection's
-//! last records with `MSG_MORE`, so a short HTTPS exchange after the handshake leaves in
-//! one segment (tickets, response, `close_notify` and FIN) instead of three and a FIN.
+//! The TCP socket under a TLS stream: when a request came with the client's `Finished`,
+//! it holds TLS 1.3's session tickets, written as the handshake ends, for the response,
+//! and it sends a closing connection's last records with `MSG_MORE`, so a short HTTPS
+//! exchange after the handshake leaves in one segment (tickets, response, `close_notify`
+//! and FIN) instead of three and a FIN.
 
 use crate::rt::Async;
 use futures::io::{AsyncRead, AsyncWrite};
@@ -57,14 +58,21 @@ impl TlsSocket {
         &self.tcp
     }
 
-    /// The handshake is over: from now on every write goes out (the held tickets with
-    /// the first one).
-    pub(crate) fn handshake_done(&mut self) {
+    /// The handshake is over: from now on every write goes out. With `answer_follows`
+    /// (a request already came with the handshake's end), the held tickets go with the
+    /// first write, the response; else at once, without waiting: a client that leaves
+    /// Nagle on holds its request until its `Finished` is acknowledged, and an answer
+    /// from us is what carries the ACK (else the delayed-ACK timer, 40 ms).
+    pub(crate) fn handshake_done(&mut self, answer_follows: bool) {
         self.handshaking = false;
+        if !answer_follows {
+            self.send_held_now();
+        }
     }
 
-    /// The handshake failed: sends what is held (an alert) if the socket takes it now,
-    /// without waiting.
+    /// Sends what is held (the tickets, or the alert of a failed handshake) if the
+    /// socket takes it now, without waiting; what it does not take goes with the next
+    /// write.
     pub(crate) fn send_held_now(&mut self) {
         self.handshaking = false;
         if !self.held.is_empty() {
@@ -233,7 +241,7 @@ mod tests {
             ours.write_all(&[0x17, 3, 3, 0, 1, 7]).await.unwrap();
             ours.flush().await.unwrap();
             assert!(!peer_sees_bytes(&mut peer), "the tickets went on their own");
-            ours.handshake_done();
+            ours.handshake_done(true);
             ours.write_all(b"response").await.unwrap();
         });
         let mut got = [0u8; 14];
@@ -272,11 +280,21 @@ mod tests {
                 .unwrap();
         });
         assert!(peer_sees_bytes(&mut peer));
-        ours.handshake_done();
+        ours.handshake_done(true);
         crate::rt::block_on(ours.write_all(&[0x17, 3, 3, 0, 1, 5])).unwrap();
         let mut got = [0u8; 18];
         peer.read_exact(&mut got).unwrap();
         assert_eq!(&got[12..], &[0x17, 3, 3, 0, 1, 5]);
+    }
+
+    #[test]
+    fn without_a_request_waiting_the_tickets_go_at_once() {
+        let (mut ours, mut peer) = pair();
+        crate::rt::block_on(ours.write_all(&[0x17, 3, 3, 0, 1, 7])).unwrap();
+        ours.handshake_done(false);
+        let mut got = [0u8; 6];
+        peer.read_exact(&mut got).unwrap();
+        assert_eq!(got, [0x17, 3, 3, 0, 1, 7]);
     }
 
     #[test]
