@@ -75,12 +75,8 @@ pub(crate) fn twin_auth(
     covered: Option<&Covered<'_>>,
     relative: &str,
 ) -> Option<Response> {
-    let rules = covered?.rules;
-    if !rules.look_at_paths() {
-        return None;
-    }
-    let path = format!("/{relative}");
-    auth(ctx, &rules.matched(twin_original(&path)?))
+    let original = twin_original(&format!("/{relative}"))?[1..].to_string();
+    file_auth(ctx, covered, &original)
 }
 
 /// The path of the original a precompressed twin's path stands for (`/a.txt` for
