@@ -419,6 +419,28 @@ fn chromium_loads_a_page_of_thirty_images_over_http2() {
     assert_eq!(logged(), 30, "{}", h.server.stdout_lines().join("\n"));
 }
 
+/// A request with a body is answered once the body has come, as over HTTP/1.1. Answered
+/// before (then RST_STREAM(NO_ERROR) while curl still uploaded), curl 7.88 failed with
+/// "Stream error in the HTTP/2 framing layer" instead of showing the 405.
+fn curl_posting_a_body_over_http2_gets_the_405() {
+    let h = Https::start(&[]);
+    let body = h.server.root.join("upload.bin");
+    std::fs::write(&body, vec![b'x'; 200 * 1024]).unwrap();
+    let at = format!("@{}", body.display());
+    let out = h.curl_ok(&[
+        "--http2",
+        "-D",
+        "-",
+        "-o",
+        "/dev/null",
+        "--data-binary",
+        &at,
+        &h.url("/HelloWorld.html"),
+    ]);
+    assert!(out.starts_with("HTTP/2 405"), "{out}");
+    assert_eq!(field(&out, "allow"), Some("GET, HEAD"));
+}
+
 /// The peer script for the hostile tests (see [`super::http2_attacks`]).
 pub(crate) fn peer_script() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/e2e/http2_peer.py"))
@@ -437,6 +459,7 @@ tests::register! {
     #[needs("curl")] http11_over_tls_still_works_beside_http2,
     #[needs("curl")] http2_false_offers_only_http11,
     #[needs("curl")] the_access_log_shows_http2_requests_like_http1_ones,
+    #[needs("curl")] curl_posting_a_body_over_http2_gets_the_405,
     the_cleartext_port_answers_an_http2_preface_with_505,
     #[needs("nghttp")] nghttp_sees_a_clean_http2_exchange,
     #[needs("chromium")] chromium_loads_a_page_of_thirty_images_over_http2,

@@ -20,8 +20,9 @@ pub(crate) const LINGER_TIME: Duration = Duration::from_secs(2);
 /// Most bytes read and discarded while lingering.
 const LINGER_MAX_BYTES: usize = 256 * 1024;
 
-/// Extra time a body gets beyond a head's timeout, from when we start skipping it.
-const BODY_GRACE: Duration = Duration::from_secs(1);
+/// Extra time a body gets beyond a head's timeout, from when we start skipping it (over
+/// HTTP/2 too).
+pub(crate) const BODY_GRACE: Duration = Duration::from_secs(1);
 
 /// How skipping a request body ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,6 +8,7 @@
 
 mod body;
 mod drain;
+pub(crate) use drain::BODY_GRACE;
 mod exchange;
 mod input;
 mod pacer;

@@ -6,7 +6,8 @@
 //! writer ([`stream`], [`response`], [`body`]).
 //!
 //! Not here: h2c (cleartext HTTP/2, prior knowledge or `Upgrade: h2c`), server push,
-//! request bodies (the server serves GET and HEAD only), RFC 9218 priorities.
+//! RFC 9218 priorities. Request bodies are read and dropped ([`request_body`]): the
+//! server serves GET and HEAD only.
 
 mod body;
 mod conn;
@@ -16,6 +17,7 @@ mod io;
 mod limits;
 mod pace;
 mod request;
+mod request_body;
 mod response;
 mod stream;
 

@@ -89,6 +89,11 @@ impl Head {
         })
     }
 
+    /// The fields as they came, `Host` and `cookie` included.
+    pub(crate) fn header_map(&self) -> &HeaderMap {
+        &self.fields
+    }
+
     /// The fields as an HTTP/1 head would carry them: `Host` first (from `:authority`),
     /// then every field in order, repeated ones as repeated lines, cookies as one.
     pub(crate) fn fields(&self) -> Vec<Header<'_>> {

@@ -4,14 +4,17 @@
 
 use super::body::{self, Stop};
 use super::request::Head;
+use super::request_body::{self, Skipped};
 use super::response;
 use super::{Respond, Settings};
 use crate::context::Ctx;
 use crate::files::Handled;
+use crate::response::Response;
 use bytes::Bytes;
 use h2::server::SendResponse;
 use h2::{Reason, RecvStream};
-use http::Request;
+use http::{Method, Request};
+use shared::StatusCode;
 use std::net::SocketAddr;
 use std::time::SystemTime;
 
@@ -24,20 +27,35 @@ pub(crate) async fn serve<R: Respond>(
     settings: &Settings,
     peer: SocketAddr,
 ) {
-    let (parts, body) = request.into_parts();
-    // Request bodies are never read (GET and HEAD have none worth reading): dropping
-    // the receiving half lets `h2` discard what arrives, release its window, and end the
-    // stream with RST_STREAM(NO_ERROR) after our response (RFC 9113 section 8.1).
-    drop(body);
+    let (parts, mut body) = request.into_parts();
     let Ok(head) = Head::from_parts(parts) else {
         respond.send_reset(Reason::PROTOCOL_ERROR);
         return;
     };
+    // A body is read to its end before the answer, as over HTTP/1.1, so that `h2` can
+    // find it malformed while the stream is open. Then dropping the receiving half lets
+    // `h2` discard whatever still arrives, and end a stream the client has not finished
+    // with RST_STREAM(NO_ERROR) after our response (RFC 9113 section 8.1).
+    let refused = match head.refusal() {
+        Some(refused) => Some(refused),
+        None => match request_body::skip(&mut body, head.header_map(), settings.head_timeout).await
+        {
+            Skipped::Done | Skipped::Unread => None,
+            Skipped::Announced if matches!(head.method, Method::GET | Method::HEAD) => {
+                Some(Response::error(StatusCode::CONTENT_TOO_LARGE))
+            }
+            Skipped::Announced => None,
+            Skipped::TooLarge => Some(Response::error(StatusCode::CONTENT_TOO_LARGE)),
+            Skipped::TimedOut => Some(Response::error(StatusCode::REQUEST_TIMEOUT)),
+            Skipped::Gone => return,
+        },
+    };
+    drop(body);
     // The clock, read once for the request (as over HTTP/1).
     let now = SystemTime::now();
     let fields = head.fields();
     let ctx = Ctx::new(head.method.as_str(), &head.target, &fields, now).with_peer(peer.ip());
-    let mut response = match head.refusal() {
+    let mut response = match refused {
         Some(refused) => refused,
         None => match responder.respond(&ctx) {
             Handled::Ready(response) => response,

@@ -265,3 +265,91 @@ fn a_connection_opened_during_shutdown_is_closed_with_goaway() {
         assert!(served.ended_within(Duration::from_secs(20)).await);
     });
 }
+
+/// Sends `req` with `body` (no `content-length` unless `req` has one); returns the
+/// status.
+async fn upload(
+    send: &mut SendRequest<Bytes>,
+    req: Request<()>,
+    body: Vec<u8>,
+) -> Result<u16, h2::Error> {
+    let mut ready = send.clone().ready().await?;
+    let (response, mut stream) = ready.send_request(req, false)?;
+    // The body goes in its own task: the answer may come before it has all gone.
+    crate::rt::spawn(async move {
+        let mut body = Bytes::from(body);
+        while !body.is_empty() {
+            stream.reserve_capacity(body.len());
+            let granted = match futures::future::poll_fn(|cx| stream.poll_capacity(cx)).await {
+                Some(Ok(n)) => n,
+                _ => return,
+            };
+            let piece = body.split_to(granted.min(body.len()));
+            if stream.send_data(piece, body.is_empty()).is_err() {
+                return;
+            }
+        }
+    });
+    Ok(response.await?.status().as_u16())
+}
+
+fn with_method(method: Method, path: &str) -> Request<()> {
+    Request::builder()
+        .method(method)
+        .uri(format!("https://localhost{path}"))
+        .body(())
+        .unwrap()
+}
+
+#[test]
+fn a_body_is_read_to_its_end_then_the_request_answered() {
+    let (io, _served) = serve(patient());
+    crate::rt::block_on(async {
+        let mut send = client(io).await;
+        // 300 KiB: several windows, given back as the body is read.
+        let status = upload(&mut send, get("/hello"), vec![7; 300 * 1024]).await;
+        assert_eq!(status.unwrap(), 200);
+        let status = upload(&mut send, with_method(Method::POST, "/hello"), vec![7; 10]).await;
+        assert_eq!(status.unwrap(), 200, "the stub answers any method");
+    });
+}
+
+#[test]
+fn a_body_past_the_discard_limit_gets_413() {
+    let (io, _served) = serve(patient());
+    crate::rt::block_on(async {
+        let mut send = client(io).await;
+        let limit = shared::wire::limits::MAX_DISCARDED_BODY as usize;
+        let status = upload(&mut send, get("/hello"), vec![7; limit + 1]).await;
+        assert_eq!(status.unwrap(), 413);
+        // Announced too large: refused at once, unread.
+        let mut req = get("/hello");
+        req.headers_mut()
+            .insert("content-length", (limit + 1).to_string().parse().unwrap());
+        let mut ready = send.clone().ready().await.unwrap();
+        let (response, _stream) = ready.send_request(req, false).unwrap();
+        assert_eq!(response.await.unwrap().status().as_u16(), 413);
+        // The connection still serves.
+        let (head, _, body) = exchange(&mut send, get("/hello")).await.unwrap();
+        assert_eq!(
+            (head.status().as_u16(), body.as_slice()),
+            (200, &b"hello"[..])
+        );
+    });
+}
+
+#[test]
+fn a_body_that_never_ends_gets_408() {
+    let mut settings = patient();
+    settings.head_timeout = Duration::from_millis(200);
+    let (io, _served) = serve(settings);
+    crate::rt::block_on(async {
+        let send = client(io).await;
+        let mut ready = send.ready().await.unwrap();
+        let started = std::time::Instant::now();
+        let (response, _stream) = ready.send_request(get("/hello"), false).unwrap();
+        assert_eq!(response.await.unwrap().status().as_u16(), 408);
+        // A head's timeout and a second.
+        assert!(started.elapsed() >= Duration::from_millis(1200));
+    });
+}

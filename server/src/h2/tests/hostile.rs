@@ -359,3 +359,92 @@ fn the_first_request_must_come_within_the_head_timeout() {
         assert!(served.ended_within(Duration::from_secs(20)).await);
     });
 }
+
+const DATA: u8 = 0x0;
+const FLOW_CONTROL_ERROR: u32 = 0x3;
+
+/// Between a request's first frames and the rest: long enough for the server to have
+/// answered, had it not waited for the body.
+const PAUSE: Duration = Duration::from_millis(150);
+
+/// A request whose HEADERS leave the stream open for a body.
+fn opening(stream: u32, method: &str, extra: &[(&str, &str)]) -> Vec<u8> {
+    let mut fields = vec![
+        (":method", method),
+        (":scheme", "https"),
+        (":path", "/hello"),
+        (":authority", "localhost"),
+    ];
+    fields.extend_from_slice(extra);
+    frame(HEADERS, END_HEADERS, stream, &block(&fields))
+}
+
+/// h2spec 8.1/1: trailers without END_STREAM make the request malformed (RFC 9113
+/// section 8.1). Answering before the body's end used to close the stream first, so
+/// the trailers were ignored and the malformed request got an answer.
+#[test]
+fn trailers_without_end_stream_reset_the_request_unanswered() {
+    let (io, _served) = serve(patient());
+    let mut raw = Raw::open(io);
+    let mut bytes = opening(1, "POST", &[]);
+    bytes.extend(frame(DATA, 0, 1, b"test"));
+    raw.send(&bytes);
+    // Time enough for an answer that does not wait for the body.
+    std::thread::sleep(PAUSE);
+    raw.send(&frame(HEADERS, END_HEADERS, 1, &block(&[("x-test", "ok")])));
+    let f = raw.answer(1);
+    assert_eq!((f.kind, f.error_code()), (RST_STREAM, PROTOCOL_ERROR));
+    // The connection still serves.
+    raw.send(&request(3, "/hello", &[]));
+    assert_eq!(raw.answer(3).kind, HEADERS);
+}
+
+/// h2spec 8.1.2.6/2 (strict): DATA that does not add up to `content-length`.
+#[test]
+fn a_body_shorter_than_its_content_length_is_malformed() {
+    let (io, _served) = serve(patient());
+    let mut raw = Raw::open(io);
+    let mut bytes = opening(1, "POST", &[("content-length", "8")]);
+    bytes.extend(frame(DATA, 0, 1, b"te"));
+    raw.send(&bytes);
+    std::thread::sleep(PAUSE);
+    raw.send(&frame(DATA, END_STREAM, 1, b"st"));
+    let f = raw.answer(1);
+    assert_eq!((f.kind, f.error_code()), (RST_STREAM, PROTOCOL_ERROR));
+}
+
+/// h2spec 6.9.1/3: a stream's send window above 2^31-1 is its FLOW_CONTROL_ERROR
+/// (RFC 9113 section 6.9.1); the stream is still open while its body is awaited.
+#[test]
+fn a_stream_window_past_the_maximum_is_a_flow_control_error() {
+    let (io, _served) = serve(patient());
+    let mut raw = Raw::open(io);
+    raw.send(&opening(1, "GET", &[]));
+    std::thread::sleep(PAUSE);
+    let step = 0x7fff_ffffu32.to_be_bytes();
+    let mut bytes = frame(WINDOW_UPDATE, 0, 1, &step);
+    bytes.extend(frame(WINDOW_UPDATE, 0, 1, &step));
+    raw.send(&bytes);
+    let f = raw
+        .until(|f| f.kind == RST_STREAM && f.stream == 1)
+        .expect("no RST_STREAM");
+    assert_eq!(f.error_code(), FLOW_CONTROL_ERROR);
+}
+
+/// The answer waits for the body's end, as over HTTP/1.1.
+#[test]
+fn a_request_is_answered_once_its_body_has_ended() {
+    let (io, _served) = serve(patient());
+    let mut raw = Raw::open(io);
+    raw.send(&opening(1, "GET", &[]));
+    raw.send(&frame(DATA, 0, 1, b"part"));
+    // Stream 3 has no body: it is answered while stream 1 waits.
+    raw.send(&request(3, "/hello", &[]));
+    let first = raw.until(|f| f.kind == HEADERS).expect("no answer");
+    assert_eq!(
+        first.stream, 3,
+        "stream 1 was answered before its body ended"
+    );
+    raw.send(&frame(DATA, END_STREAM, 1, b"rest"));
+    assert_eq!(raw.answer(1).kind, HEADERS);
+}
