@@ -24,6 +24,7 @@ pub mod rules;
 mod shutdown;
 mod signals;
 mod sockets;
+mod spread;
 mod state;
 mod swap;
 mod tls;

@@ -18,6 +18,7 @@ use crate::rt;
 use crate::rt::Async;
 use crate::shutdown::Shutdown;
 use crate::sockets::{self, Kind, Listener};
+use crate::spread::{self, Counted, Share, Spread};
 use crate::state::State;
 use crate::tls;
 use crate::watchdog;
@@ -28,7 +29,6 @@ use futures::FutureExt;
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -166,18 +166,21 @@ impl Server {
         // One serving thread per CPU: this one and `threads - 1` more, each accepting on
         // its own duplicate of every listener and running what it accepted.
         let threads = state.config.threads.unwrap_or_else(rt::default_threads);
+        let spread = Spread::new(threads);
         for n in 1..threads {
-            if let Err(e) = start_serving_thread(n, &listeners, &state, &shutdown, &slots) {
+            let share = spread.thread(n);
+            if let Err(e) = start_serving_thread(n, &listeners, &state, &shutdown, &slots, share) {
                 error(format_args!(
                     "cannot start serving thread {n} ({e}); serving with {n} thread(s)"
                 ));
                 break;
             }
         }
+        let first = spread.thread(0);
         let accepting = futures::future::join_all(
             listeners
                 .iter()
-                .map(|l| accept_loop(l, &state, &shutdown, &slots)),
+                .map(|l| accept_loop(l, &state, &shutdown, &slots, &first)),
         );
         // Set once a new process holds the sockets too: from then on they are closed
         // without filtering, leaving their queues to it.
@@ -190,7 +193,12 @@ impl Server {
         .await;
         let end = Instant::now() + Duration::from_secs(state.config.shutdown_grace);
         let handed_on = handed_on.load(Ordering::Acquire);
-        let closing = close_listeners(listeners, handed_on, &state, &shutdown, &slots, end);
+        let closing = close_listeners(
+            listeners,
+            handed_on,
+            (&state, &shutdown, &slots, &first),
+            end,
+        );
         // Close idle connections now; busy ones finish within the grace period, their
         // deadlines still enforced by the sweeper.
         state.watchdog.sweep(true);
@@ -210,6 +218,7 @@ fn start_serving_thread(
     state: &Arc<State>,
     shutdown: &Shutdown,
     slots: &Arc<Semaphore>,
+    share: Share,
 ) -> io::Result<()> {
     let sockets = listeners
         .iter()
@@ -225,7 +234,7 @@ fn start_serving_thread(
             }
         }
         let accepting = futures::future::join_all(mine.iter().map(|(socket, kind, nodelay)| {
-            accept_on(socket, *kind, *nodelay, &state, &shutdown, &slots)
+            accept_on(socket, (*kind, *nodelay), &state, &shutdown, &slots, &share)
         }));
         futures_lite::future::or(accepting.map(drop), shutdown.wait()).await;
         drop(mine);
@@ -249,24 +258,28 @@ async fn accept_loop(
     state: &Arc<State>,
     shutdown: &Shutdown,
     slots: &Arc<Semaphore>,
+    share: &Share,
 ) {
     let (socket, kind, nodelay) = (&listener.socket, listener.kind, listener.nodelay);
-    accept_on(socket, kind, nodelay, state, shutdown, slots).await
+    accept_on(socket, (kind, nodelay), state, shutdown, slots, share).await
 }
 
 /// Accepts on `socket`, whose connections speak `kind` (and have `TCP_NODELAY` from it
-/// if `nodelay`), until dropped; each connection runs on this thread.
+/// if `nodelay`), until dropped; each connection runs on this thread, counted in its
+/// `share` of the threads' connections.
 async fn accept_on(
     socket: &Async<TcpListener>,
-    kind: Kind,
-    nodelay: bool,
+    (kind, nodelay): (Kind, bool),
     state: &Arc<State>,
     shutdown: &Shutdown,
     slots: &Arc<Semaphore>,
+    share: &Share,
 ) {
     loop {
         // Backpressure: wait for a free slot before accepting; the kernel queues the rest.
         let (slot, reclaim) = take_slot(socket, state, slots).await;
+        // A thread over its share leaves the client to a lighter one, for a while.
+        share.wait_turn(socket).await;
         let (stream, peer) = loop {
             match sockets::accept(socket).await {
                 Ok(pair) => break pair,
@@ -280,7 +293,8 @@ async fn accept_on(
             }
         };
         drop(reclaim);
-        spawn_connection((kind, nodelay), slot, stream, peer, state, shutdown);
+        let guards = (slot, share.count());
+        spawn_connection((kind, nodelay), guards, stream, peer, state, shutdown);
     }
 }
 
@@ -316,7 +330,7 @@ async fn take_slot(
             futures_lite::future::or(slots.acquire_arc().map(Ok), socket.readable().map(Err)).await;
         match freed_or_waiting {
             Ok(slot) => return (slot, None),
-            Err(Ok(())) if is_waiting(socket) => {}
+            Err(Ok(())) if spread::is_waiting(socket) => {}
             // A stale readiness: the queue is empty after all.
             Err(Ok(())) => {
                 socket.clear_readable();
@@ -329,7 +343,7 @@ async fn take_slot(
         // comes first: the client is served either way). The client may have been taken
         // while this thread waited for the right: look at the queue again.
         let reclaim = state.watchdog.reclaim();
-        if reclaim.is_some() && is_waiting(socket) {
+        if reclaim.is_some() && spread::is_waiting(socket) {
             state.watchdog.cut_idle(IDLE_CUTS_PER_WAITING);
         }
         let freed = futures_lite::future::or(slots.acquire_arc().map(Some), async {
@@ -343,24 +357,11 @@ async fn take_slot(
     }
 }
 
-/// Whether a client is in `socket`'s queue right now, asked of the kernel: a
-/// readiness event can be stale, and no idle connection is closed for nobody.
-fn is_waiting(socket: &Async<TcpListener>) -> bool {
-    let mut fd = libc::pollfd {
-        fd: socket.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd, for a descriptor `socket` holds open; no wait.
-    let ready = unsafe { libc::poll(&mut fd, 1, 0) };
-    ready == 1 && fd.revents & libc::POLLIN != 0
-}
-
 /// Starts the task serving one accepted connection; `slot` is returned when it ends.
 /// `nodelay`: the socket already has `TCP_NODELAY` from its listener.
 fn spawn_connection(
     (kind, nodelay): (Kind, bool),
-    slot: SemaphoreGuardArc,
+    (slot, counted): (SemaphoreGuardArc, Counted),
     stream: Async<TcpStream>,
     peer: SocketAddr,
     state: &Arc<State>,
@@ -369,7 +370,7 @@ fn spawn_connection(
     if !nodelay {
         let _ = stream.get_ref().set_nodelay(true);
     }
-    let guards = (slot, shutdown.track());
+    let guards = (slot, counted, shutdown.track());
     let (state, shutdown) = (state.clone(), shutdown.clone());
     // Plain HTTP straight into the connection loop, owning what it uses; the others
     // boxed. No async wrapper around it: each layer would keep its own copy of the
@@ -405,9 +406,7 @@ fn spawn_connection(
 async fn close_listeners(
     listeners: Vec<Listener>,
     handed_on: bool,
-    state: &Arc<State>,
-    shutdown: &Shutdown,
-    slots: &Arc<Semaphore>,
+    (state, shutdown, slots, share): (&Arc<State>, &Shutdown, &Arc<Semaphore>, &Share),
     end: Instant,
 ) {
     let settle = Instant::now() + drain::LISTEN_DRAIN;
@@ -426,7 +425,8 @@ async fn close_listeners(
     }
     futures::future::join_all(ours.iter().map(|l| {
         drain::accept_queued(&l.socket, slots, settle, end, |slot, stream, peer| {
-            spawn_connection((l.kind, l.nodelay), slot, stream, peer, state, shutdown);
+            let guards = (slot, share.count());
+            spawn_connection((l.kind, l.nodelay), guards, stream, peer, state, shutdown);
         })
     }))
     .await;
