@@ -276,10 +276,11 @@ async fn accept_on(
     share: &Share,
 ) {
     loop {
+        // A thread over its share leaves the client to a lighter one, for a while
+        // (holding no slot meanwhile).
+        share.wait_turn(socket).await;
         // Backpressure: wait for a free slot before accepting; the kernel queues the rest.
         let (slot, reclaim) = take_slot(socket, state, slots).await;
-        // A thread over its share leaves the client to a lighter one, for a while.
-        share.wait_turn(socket).await;
         let (stream, peer) = loop {
             match sockets::accept(socket).await {
                 Ok(pair) => break pair,
