@@ -168,8 +168,10 @@ impl Server {
         let threads = state.config.threads.unwrap_or_else(rt::default_threads);
         let spread = Spread::new(threads);
         for n in 1..threads {
-            let share = spread.thread(n);
+            // Counted before it runs, so it does not take a burst as the only thread.
+            let share = spread.start(n);
             if let Err(e) = start_serving_thread(n, &listeners, &state, &shutdown, &slots, share) {
+                spread.failed();
                 error(format_args!(
                     "cannot start serving thread {n} ({e}); serving with {n} thread(s)"
                 ));

@@ -7,7 +7,7 @@
 //! share of live connections leaves a new client to the others, and takes it only if no
 //! other thread has within [`BALANCE_WAIT`].
 
-use crate::rt::{self, Async};
+use crate::rt::{Async, Timer};
 use futures::FutureExt;
 use std::future::Future;
 use std::net::TcpListener;
@@ -15,7 +15,7 @@ use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long a thread over its share leaves a waiting client to the others before it
 /// takes the client itself (a lighter thread may be busy, or descheduled on a shared
@@ -45,13 +45,30 @@ impl Count {
 #[derive(Debug)]
 pub(crate) struct Spread {
     counts: Box<[Count]>,
+    /// Threads started so far (the first, then one per [`Spread::start`]): a thread
+    /// that could not be started must not count as an idle one to leave clients to.
+    running: AtomicUsize,
 }
 
 impl Spread {
+    /// Room for `threads` serving threads, the first of them running.
     pub(crate) fn new(threads: usize) -> Arc<Spread> {
         Arc::new(Spread {
             counts: (0..threads.max(1)).map(|_| Count::default()).collect(),
+            running: AtomicUsize::new(1),
         })
+    }
+
+    /// Thread `n`'s view, counting it as running from now (threads start in order, 1,
+    /// 2, ...).
+    pub(crate) fn start(self: &Arc<Spread>, n: usize) -> Share {
+        self.running.fetch_add(1, Ordering::Relaxed);
+        self.thread(n)
+    }
+
+    /// The thread last started could not be.
+    pub(crate) fn failed(&self) {
+        self.running.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Thread `n`'s view.
@@ -65,11 +82,11 @@ impl Spread {
     /// Whether thread `me` may accept: it holds less than its share plus one, so the
     /// thread with the fewest connections always may, and one thread alone always does.
     fn may_accept(&self, me: usize) -> bool {
-        let threads = self.counts.len();
-        if threads == 1 {
+        let threads = self.running.load(Ordering::Relaxed).min(self.counts.len());
+        if threads <= 1 {
             return true;
         }
-        let total: usize = self.counts.iter().map(Count::get).sum();
+        let total: usize = self.counts[..threads].iter().map(Count::get).sum();
         self.counts[me].get() * threads < total + threads
     }
 }
@@ -87,22 +104,30 @@ impl Share {
     /// connections ended), or a client has waited [`BALANCE_WAIT`] without another
     /// thread taking it.
     pub(crate) async fn wait_turn(&self, socket: &Async<TcpListener>) {
+        // When the client found waiting is this thread's to take: one deadline, however
+        // often one of this thread's connections ends meanwhile.
+        let mut deadline = None;
         loop {
             if self.spread.may_accept(self.me) {
                 return;
             }
             if is_waiting(socket) {
+                let at = *deadline.get_or_insert_with(|| Instant::now() + BALANCE_WAIT);
                 let ended = futures_lite::future::or(
                     self.one_ends().map(|()| true),
-                    rt::sleep(BALANCE_WAIT).map(|()| false),
+                    Timer::at(at).map(|_| false),
                 )
                 .await;
                 if self.spread.may_accept(self.me) || !ended && is_waiting(socket) {
                     return;
                 }
+                if !ended {
+                    deadline = None;
+                }
                 continue;
             }
             // No one waiting now: look again at the next client's arrival.
+            deadline = None;
             socket.clear_readable();
             let _ = socket.readable().await;
         }
@@ -175,6 +200,20 @@ pub(crate) fn is_waiting(socket: &Async<TcpListener>) -> bool {
 mod tests {
     use super::*;
 
+    /// Review finding: threads that were never started counted as idle ones, so the
+    /// running thread deferred nearly every client for BALANCE_WAIT.
+    #[test]
+    fn only_started_threads_share_the_clients() {
+        let spread = Spread::new(4);
+        let first = spread.thread(0);
+        let _held: Vec<_> = (0..10).map(|_| first.count()).collect();
+        assert!(spread.may_accept(0), "three threads never started");
+        let _second = spread.start(1);
+        assert!(!spread.may_accept(0) && spread.may_accept(1));
+        spread.failed();
+        assert!(spread.may_accept(0));
+    }
+
     #[test]
     fn one_thread_always_accepts() {
         let spread = Spread::new(1);
@@ -186,7 +225,7 @@ mod tests {
     #[test]
     fn a_thread_over_its_share_leaves_clients_to_the_lighter_one() {
         let spread = Spread::new(2);
-        let (a, b) = (spread.thread(0), spread.thread(1));
+        let (a, b) = (spread.thread(0), spread.start(1));
         let mut held = vec![a.count()];
         // 1 and 0: both may (within one of the share).
         assert!(spread.may_accept(0) && spread.may_accept(1));
@@ -204,7 +243,8 @@ mod tests {
     #[test]
     fn the_lightest_of_many_threads_may_always_accept() {
         let spread = Spread::new(4);
-        let shares: Vec<_> = (0..4).map(|n| spread.thread(n)).collect();
+        let mut shares = vec![spread.thread(0)];
+        shares.extend((1..4).map(|n| spread.start(n)));
         let mut held = Vec::new();
         for (n, count) in [(0, 9), (1, 3), (2, 5), (3, 4)] {
             for _ in 0..count {

@@ -194,34 +194,42 @@ fn idle_keep_alive_connections_make_room_for_a_new_client_at_the_cap() {
 
 /// A burst of new clients is spread over the serving threads, not left to whichever
 /// thread woke first, which used to accept the whole queue (and `wrk`'s 64 connections
-/// split from 34 and 34 to 66 and 2). The clients wait in the queue of a socket handed
-/// over as systemd does, so all of them are there when the threads first look. Each
-/// serving thread has its own epoll instance, and a kept-alive connection waiting for
-/// its next request is registered in its thread's: `/proc`'s fdinfo lists them.
+/// split from 34 and 34 to 66 and 2). The server is stopped (SIGSTOP) while the clients
+/// connect, so all of them wait in the queue when its threads run again. Each serving
+/// thread has its own epoll instance, and a kept-alive connection waiting for its next
+/// request is registered in its thread's: `/proc`'s fdinfo lists them.
 fn a_burst_of_clients_is_spread_over_the_serving_threads() {
     const CLIENTS: usize = 40;
-    let site = tests::server::site();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = TestServer::start_with(&["--threads", "2"]);
+    // Both threads are in their accept loops once the first request is answered by
+    // each; a moment more makes sure of the second.
+    thread::sleep(Duration::from_millis(300));
+    tests::ops::signal(server.pid(), "STOP");
     let mut clients: Vec<TcpStream> = (0..CLIENTS)
-        .map(|_| TcpStream::connect(listener.local_addr().unwrap()).unwrap())
+        .map(|_| TcpStream::connect(server.addr).unwrap())
         .collect();
     for c in &mut clients {
         c.write_all(b"GET /HelloWorld.html HTTP/1.1\r\nHost: t\r\n\r\n")
             .unwrap();
     }
-    let root = site.path().to_str().unwrap();
-    let args = ["--quiet", "--threads", "2", "--root", root];
-    let pid = tests::ops::ListenPid::Server;
-    let command = tests::ops::activated(&[(&listener, "http")], pid, &args);
-    let server = TestServer::spawn(command, site.path());
+    tests::ops::signal(server.pid(), "CONT");
     for c in &mut clients {
         c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
         let mut buf = [0u8; 4096];
         assert!(c.read(&mut buf).unwrap() > 0);
     }
     // Connection sockets registered in each epoll instance, once all 40 are. Each
-    // thread's copy of the listener is the same socket as descriptor 3.
-    let listening = std::fs::read_link(format!("/proc/{}/fd/3", server.pid())).unwrap();
+    // thread's copy of the listener is the same socket: the one listening on our port
+    // in /proc/net/tcp (state 0A).
+    let port = format!(":{:04X}", server.addr.port());
+    let tcp = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let inode = tcp
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.len() > 9 && f[1].ends_with(&port) && f[3] == "0A")
+        .map(|f| f[9].to_owned())
+        .expect("our listener in /proc/net/tcp");
+    let listening = std::path::PathBuf::from(format!("socket:[{inode}]"));
     let sockets_in = |epoll: &str| -> usize {
         let info = std::fs::read_to_string(format!("/proc/{}/fdinfo/{epoll}", server.pid()));
         info.unwrap_or_default()
@@ -252,8 +260,11 @@ fn a_burst_of_clients_is_spread_over_the_serving_threads() {
         }
         thread::sleep(Duration::from_millis(20));
     };
-    assert_eq!(counts.iter().take(2).sum::<usize>(), CLIENTS, "{counts:?}");
-    // Even is 20 and 20; the old way gave 39 and 1, 37 and 3, 36 and 4, 29 and 11.
+    assert!(
+        counts.iter().take(2).sum::<usize>() >= CLIENTS,
+        "{counts:?}"
+    );
+    // Even is 20 and 20; the old way gave 40 and 1 in four runs of five.
     assert!(
         counts[1] >= CLIENTS / 3,
         "connections per serving thread: {counts:?}"

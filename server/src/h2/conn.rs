@@ -8,6 +8,7 @@
 
 use super::io::{Kept, Signals, Watched};
 use super::pace::Pace;
+use super::request_body::Waiting;
 use super::{limits, stream, Respond, Settings};
 use crate::rt::Timer;
 use crate::shutdown::Shutdown;
@@ -59,6 +60,8 @@ enum Event {
     Failed(h2::Error),
     /// The server is shutting down.
     Shutdown,
+    /// A stream's request body did not come in time (it is answered 408).
+    BodyLate,
     /// The client flooded the connection.
     Flood(super::flood::Flood),
     /// A deadline passed.
@@ -105,6 +108,8 @@ async fn drive<S, R>(
     S: AsyncRead + AsyncWrite + Unpin + Send,
     R: Respond,
 {
+    // Declared before the streams, which borrow it.
+    let waiting = Waiting::default();
     let mut streams = FuturesUnordered::new();
     let mut fired = pin!(shutdown.wait().fuse());
     let mut timer = Timer::never();
@@ -135,7 +140,8 @@ async fn drive<S, R>(
                 if busy && streams.is_empty() {
                     idle_since = now;
                 }
-                pace.set_busy(!streams.is_empty(), now);
+                // Streams waiting for their request bodies send nothing meanwhile.
+                pace.set_busy(streams.len() > waiting.reading(), now);
             };
             let ran = accepting == 0 || accepting >= ACCEPT_BATCH;
             if ran {
@@ -150,6 +156,9 @@ async fn drive<S, R>(
                 accepted = conn.poll_accept(cx);
             }
             let now = Instant::now();
+            if waiting.take_late() && !closing {
+                return Poll::Ready(Event::BodyLate);
+            }
             if let (None, Some(flood)) = (flooded, signals.flood()) {
                 return Poll::Ready(Event::Flood(flood));
             }
@@ -197,7 +206,7 @@ async fn drive<S, R>(
                 served += 1;
                 // (A client may open streams until our final GOAWAY names the last one.)
                 close_by = None;
-                let one = stream::serve(req, respond, responder, settings, peer);
+                let one = stream::serve(req, respond, responder, settings, peer, &waiting);
                 // A bug that panics resets its own stream (dropping its handle), never the
                 // connection's other streams.
                 streams.push(AssertUnwindSafe(one).catch_unwind().map(|r| {
@@ -220,7 +229,7 @@ async fn drive<S, R>(
                 }
                 break;
             }
-            Event::Shutdown => {
+            Event::Shutdown | Event::BodyLate => {
                 conn.graceful_shutdown();
                 closing = true;
             }

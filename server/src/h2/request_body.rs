@@ -10,6 +10,7 @@ use h2::RecvStream;
 use http::header::{CONTENT_LENGTH, EXPECT};
 use http::HeaderMap;
 use shared::wire::limits::MAX_DISCARDED_BODY;
+use std::cell::Cell;
 use std::time::Duration;
 
 /// What became of a request's body.
@@ -32,12 +33,44 @@ pub(crate) enum Skipped {
     Gone,
 }
 
+/// A connection's streams waiting for their bodies, shared by its driver and its
+/// streams (one task, so plain cells). While a stream waits for the client, the server
+/// sends nothing, and the read-rate floor must not count that time against the client.
+#[derive(Debug, Default)]
+pub(crate) struct Waiting {
+    reading: Cell<usize>,
+    late: Cell<bool>,
+}
+
+impl Waiting {
+    /// Streams reading a body now.
+    pub(crate) fn reading(&self) -> usize {
+        self.reading.get()
+    }
+
+    /// Whether a body came too late since the last call: the connection then ends with
+    /// GOAWAY once its streams are done, as HTTP/1.1 closes after its 408.
+    pub(crate) fn take_late(&self) -> bool {
+        self.late.replace(false)
+    }
+}
+
+/// Counts a stream in [`Waiting::reading`] while it lives.
+struct Reading<'a>(&'a Waiting);
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        self.0.reading.set(self.0.reading.get() - 1);
+    }
+}
+
 /// Reads and drops the body of a request with `fields`, within `head_timeout` plus
-/// [`BODY_GRACE`] from now.
+/// [`BODY_GRACE`] from now, counted in `waiting` meanwhile.
 pub(crate) async fn skip(
     body: &mut RecvStream,
     fields: &HeaderMap,
     head_timeout: Duration,
+    waiting: &Waiting,
 ) -> Skipped {
     if body.is_end_stream() {
         return Skipped::Done;
@@ -54,6 +87,8 @@ pub(crate) async fn skip(
     if continues {
         return Skipped::Unread;
     }
+    waiting.reading.set(waiting.reading.get() + 1);
+    let _counted = Reading(waiting);
     let reading = async {
         let mut read = 0u64;
         loop {
@@ -75,5 +110,9 @@ pub(crate) async fn skip(
         Timer::after(head_timeout + BODY_GRACE).await;
         Skipped::TimedOut
     };
-    futures_lite::future::or(reading, late).await
+    let skipped = futures_lite::future::or(reading, late).await;
+    if skipped == Skipped::TimedOut {
+        waiting.late.set(true);
+    }
+    skipped
 }

@@ -4,7 +4,7 @@
 
 use super::body::{self, Stop};
 use super::request::Head;
-use super::request_body::{self, Skipped};
+use super::request_body::{self, Skipped, Waiting};
 use super::response;
 use super::{Respond, Settings};
 use crate::context::Ctx;
@@ -26,6 +26,7 @@ pub(crate) async fn serve<R: Respond>(
     responder: &R,
     settings: &Settings,
     peer: SocketAddr,
+    waiting: &Waiting,
 ) {
     let (parts, mut body) = request.into_parts();
     let Ok(head) = Head::from_parts(parts) else {
@@ -38,17 +39,20 @@ pub(crate) async fn serve<R: Respond>(
     // with RST_STREAM(NO_ERROR) after our response (RFC 9113 section 8.1).
     let refused = match head.refusal() {
         Some(refused) => Some(refused),
-        None => match request_body::skip(&mut body, head.header_map(), settings.head_timeout).await
-        {
-            Skipped::Done | Skipped::Unread => None,
-            Skipped::Announced if matches!(head.method, Method::GET | Method::HEAD) => {
-                Some(Response::error(StatusCode::CONTENT_TOO_LARGE))
+        None => {
+            match request_body::skip(&mut body, head.header_map(), settings.head_timeout, waiting)
+                .await
+            {
+                Skipped::Done | Skipped::Unread => None,
+                Skipped::Announced if matches!(head.method, Method::GET | Method::HEAD) => {
+                    Some(Response::error(StatusCode::CONTENT_TOO_LARGE))
+                }
+                Skipped::Announced => None,
+                Skipped::TooLarge => Some(Response::error(StatusCode::CONTENT_TOO_LARGE)),
+                Skipped::TimedOut => Some(Response::error(StatusCode::REQUEST_TIMEOUT)),
+                Skipped::Gone => return,
             }
-            Skipped::Announced => None,
-            Skipped::TooLarge => Some(Response::error(StatusCode::CONTENT_TOO_LARGE)),
-            Skipped::TimedOut => Some(Response::error(StatusCode::REQUEST_TIMEOUT)),
-            Skipped::Gone => return,
-        },
+        }
     };
     drop(body);
     // The clock, read once for the request (as over HTTP/1).

@@ -339,10 +339,10 @@ fn a_body_past_the_discard_limit_gets_413() {
 }
 
 #[test]
-fn a_body_that_never_ends_gets_408() {
+fn a_body_that_never_ends_gets_408_and_the_connection_goaway() {
     let mut settings = patient();
     settings.head_timeout = Duration::from_millis(200);
-    let (io, _served) = serve(settings);
+    let (io, served) = serve(settings);
     crate::rt::block_on(async {
         let send = client(io).await;
         let mut ready = send.ready().await.unwrap();
@@ -351,5 +351,33 @@ fn a_body_that_never_ends_gets_408() {
         assert_eq!(response.await.unwrap().status().as_u16(), 408);
         // A head's timeout and a second.
         assert!(started.elapsed() >= Duration::from_millis(1200));
+        // Then GOAWAY, as HTTP/1.1 closes after its 408: the connection ends.
+        drop(_stream);
+        assert!(served.ended_within(Duration::from_secs(20)).await);
+    });
+}
+
+/// Review finding: time spent waiting for a request body counted as time the client
+/// took to read our responses, and the read-rate floor cut the connection ("send
+/// timeout") while the client was still uploading, with a send timeout under the head
+/// timeout plus a second.
+#[test]
+fn a_slow_upload_is_not_taken_for_a_slow_reader() {
+    let mut settings = patient();
+    settings.head_timeout = Duration::from_secs(5);
+    settings.send_timeout = Duration::from_millis(500);
+    let (io, _served) = serve(settings);
+    crate::rt::block_on(async {
+        let send = client(io).await;
+        let mut ready = send.ready().await.unwrap();
+        let (response, mut stream) = ready.send_request(get("/hello"), false).unwrap();
+        crate::rt::spawn(async move {
+            // Ten bytes every 200 ms for 2 s: four send timeouts' worth.
+            for i in 0..10 {
+                crate::rt::sleep(Duration::from_millis(200)).await;
+                let _ = stream.send_data(Bytes::from_static(b"0123456789"), i == 9);
+            }
+        });
+        assert_eq!(response.await.unwrap().status().as_u16(), 200);
     });
 }
