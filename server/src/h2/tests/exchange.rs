@@ -49,9 +49,7 @@ async fn exchange(
 }
 
 fn get(path: &str) -> Request<()> {
-    Request::get(format!("https://localhost{path}"))
-        .body(())
-        .unwrap()
+    with_method(Method::GET, path)
 }
 
 #[test]
